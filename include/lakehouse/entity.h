@@ -1,0 +1,117 @@
+/* FtM entities: id, schema, property values (ordered, de-duplicated per property) and the
+ * context keys of statement-based entity JSON (caption, datasets, referents, origin,
+ * first_seen, last_seen, last_change, target, fragment). Unknown top-level keys are kept
+ * verbatim and written back. An lh_entity owns all its strings; lh_entity_reset keeps its
+ * memory for reuse, which is how the bulk readers stay allocation-free per line. */
+#ifndef LAKEHOUSE_ENTITY_H
+#define LAKEHOUSE_ENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lakehouse/buf.h"
+#include "lakehouse/error.h"
+#include "lakehouse/ftm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lh_entity lh_entity;
+
+typedef enum lh_delta_op {
+  LH_DELTA_NONE = 0, /* a plain entity line */
+  LH_DELTA_ADD,
+  LH_DELTA_MOD,
+  LH_DELTA_DEL /* only the id is set */
+} lh_delta_op;
+
+typedef enum lh_meta_str {
+  LH_META_CAPTION,
+  LH_META_FIRST_SEEN,
+  LH_META_LAST_SEEN,
+  LH_META_LAST_CHANGE,
+  LH_META_FRAGMENT,
+  LH_META_STR_COUNT
+} lh_meta_str;
+
+typedef enum lh_meta_list {
+  LH_META_DATASETS,
+  LH_META_REFERENTS,
+  LH_META_ORIGIN,
+  LH_META_LIST_COUNT
+} lh_meta_list;
+
+lh_entity *lh_entity_new(const lh_model *model);
+void lh_entity_free(lh_entity *e);
+void lh_entity_reset(lh_entity *e);
+
+const lh_model *lh_entity_model(const lh_entity *e);
+const char *lh_entity_id(const lh_entity *e);
+const lh_schema *lh_entity_schema(const lh_entity *e);
+/* The id must follow the entity id rule (lh_entity_id_valid). */
+int lh_entity_set_id(lh_entity *e, const char *id, size_t len, lh_error *err);
+void lh_entity_set_schema(lh_entity *e, const lh_schema *schema);
+
+/* lh_entity_add flags */
+#define LH_ADD_CLEAN 0x1 /* clean the value with its property type; invalid values are dropped */
+
+/* Add one value. Returns 1 when added, 0 when skipped (empty, duplicate, dropped by
+ * cleaning, or an entity reference to the entity itself), LH_EINVAL for an unknown or
+ * stub property (message names "Schema:prop"). */
+int lh_entity_add(lh_entity *e, const char *prop, const char *value, size_t len, unsigned flags,
+                  lh_error *err);
+int lh_entity_add_property(lh_entity *e, const lh_property *prop, const char *value, size_t len,
+                           unsigned flags, lh_error *err);
+
+/* Properties that have values, in the order they were first added. */
+size_t lh_entity_property_count(const lh_entity *e);
+const lh_property *lh_entity_property_at(const lh_entity *e, size_t i, const char *const **values,
+                                         size_t *nvalues);
+/* Values of a property by name (NULL and *n = 0 when none). */
+const char *const *lh_entity_values(const lh_entity *e, const char *prop, size_t *n);
+size_t lh_entity_value_count(const lh_entity *e);
+
+const char *lh_entity_meta(const lh_entity *e, lh_meta_str field);
+int lh_entity_set_meta(lh_entity *e, lh_meta_str field, const char *value);
+const char *const *lh_entity_meta_list(const lh_entity *e, lh_meta_list field, size_t *n);
+/* Add to a context list unless already present; value NULL only marks the list as
+ * present, so an empty list is written as []. */
+int lh_entity_add_meta(lh_entity *e, lh_meta_list field, const char *value);
+/* -1 when absent, else 0/1. */
+int lh_entity_target(const lh_entity *e);
+void lh_entity_set_target(lh_entity *e, int target);
+
+/* The display caption: the first caption property of the schema with values, taking the
+ * lexicographically smallest value; else the schema label. */
+const char *lh_entity_caption(const lh_entity *e);
+
+/* ---- JSON ---------------------------------------------------------------------------- */
+/* lh_entity_parse_json flags */
+#define LH_PARSE_SKIP_UNKNOWN 0x1 /* drop unknown properties instead of failing */
+
+/* Parse one entity JSON object (or a delta envelope {"op": ..., "entity": {...}}) into e,
+ * which is reset first. Errors name the field or the column of a JSON syntax error;
+ * callers add the line number. */
+int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned flags,
+                         lh_delta_op *op, lh_error *err);
+
+/* lh_entity_write_json flags */
+#define LH_JSON_SORT_VALUES 0x1 /* property values sorted: deterministic bytes */
+
+/* Append the compact JSON object (no newline) to out. Key order: id, caption, schema,
+ * properties, referents, datasets, origin, first_seen, last_seen, last_change, target,
+ * fragment, then unknown keys as read. */
+int lh_entity_write_json(const lh_entity *e, unsigned flags, lh_buf *out);
+/* Append a JSON string literal (quotes included) escaped as the writers do. */
+int lh_json_write_string(lh_buf *out, const char *s, size_t len);
+
+/* Merge other into e (FtM merge): schema becomes the common schema (LH_EINVAL when the
+ * schemata are unrelated), values are appended, context lists united, first_seen takes
+ * the minimum and last_seen / last_change the maximum. */
+int lh_entity_merge(lh_entity *e, const lh_entity *other, lh_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+/* Settings from the environment: the LAKEHOUSE_* variables of inventory §4.1 that apply
+ * to this implementation, plus LAKEHOUSE_FTM_MODEL. */
+#ifndef LAKEHOUSE_SETTINGS_H
+#define LAKEHOUSE_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lakehouse/buf.h"
+#include "lakehouse/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lh_settings {
+  char *uri;                        /* LAKEHOUSE_URI, default "./data" */
+  char *journal_uri;                /* LAKEHOUSE_JOURNAL_URI, default sqlite:///{lake}/journal.db */
+  int grace_period_days;            /* LAKEHOUSE_GRACE_PERIOD_DAYS, 30 */
+  int64_t max_buffer_rows;          /* LAKEHOUSE_MAX_BUFFER_ROWS, 1000000 */
+  int lock_max_retries;             /* LAKEHOUSE_LOCK_MAX_RETRIES, 22 */
+  char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB" */
+  char *duckdb_temp_directory;      /* LAKEHOUSE_DUCKDB_TEMP_DIRECTORY */
+  char *duckdb_extension_directory; /* LAKEHOUSE_DUCKDB_EXTENSION_DIRECTORY */
+  char *public_url_prefix;          /* LAKEHOUSE_PUBLIC_URL_PREFIX (${dataset} placeholder) */
+  char *api_key;                    /* LAKEHOUSE_API_KEY */
+  char *api_secret;                 /* LAKEHOUSE_API_SECRET */
+  bool on_zfs;                      /* LAKEHOUSE_ON_ZFS */
+  char *zfs_pool;                   /* LAKEHOUSE_ZFS_POOL */
+  int api_query_max_filter_keys;    /* LAKEHOUSE_API_QUERY_MAX_FILTER_KEYS, 20 */
+  int api_query_max_in_values;      /* LAKEHOUSE_API_QUERY_MAX_IN_VALUES, 10000 */
+  char *ftm_model; /* LAKEHOUSE_FTM_MODEL: compiled model JSON replacing the embedded one */
+  char *log_level; /* LOG_LEVEL, "info" */
+  bool debug;      /* DEBUG */
+} lh_settings;
+
+/* Read the environment. Invalid values fail with LH_EINVAL naming the variable. */
+int lh_settings_load(lh_settings *s, lh_error *err);
+void lh_settings_free(lh_settings *s);
+/* True when the lake URI is http(s):// (API mode). */
+bool lh_settings_api_mode(const lh_settings *s);
+/* The journal URI in effect: LAKEHOUSE_URI in API mode, else the explicit journal URI,
+ * else sqlite:///{lake root}/journal.db for a local lake (NULL for other lakes). Caller frees. */
+char *lh_settings_journal_uri(const lh_settings *s);
+/* One JSON object with every setting (secrets masked). */
+int lh_settings_to_json(const lh_settings *s, lh_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/* FtM statements (ftm.md §4): one property value of one entity, with a SHA-1 id over
+ * "{dataset}.{entity_id}.{prop}.{value}[@{lang}][.ext]". Exploding an entity yields one
+ * statement per value plus the BASE statement (prop "id") whose value is
+ * sha1(schema + sorted ids of the other statements). */
+#ifndef LAKEHOUSE_STATEMENT_H
+#define LAKEHOUSE_STATEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lakehouse/entity.h"
+#include "lakehouse/error.h"
+#include "lakehouse/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LH_BASE_PROP "id"
+
+typedef struct lh_statement {
+  char id[LH_SHA1_HEX_SIZE];
+  const char *entity_id; /* namespace-stripped */
+  const char *prop;      /* bare name, or "id" for the BASE statement */
+  const char *prop_type; /* type name, or "id" */
+  const char *schema;
+  const char *value;
+  size_t value_len;
+  const char *dataset;
+  const char *lang;           /* NULL unless set */
+  const char *original_value; /* NULL unless set */
+  const char *origin;
+  const char *fragment; /* "" when none */
+  bool external;
+  lh_time first_seen;
+  lh_time last_seen;
+  const lh_schema *schema_ref; /* resolved schema */
+  const lh_property *prop_ref; /* NULL for the BASE statement */
+} lh_statement;
+
+/* The statement id. lang is ignored when NULL; pass NULL for non-linguistic types. */
+void lh_statement_id(const char *dataset, const char *entity_id, const char *prop,
+                     const char *value, size_t value_len, const char *lang, bool external,
+                     char out[LH_SHA1_HEX_SIZE]);
+/* Whether a property type keeps `lang` on statements (false for entity, date, checksum,
+ * email, phone, gender, mimetype, topic, url, country, language, ip). */
+bool lh_type_is_linguistic(const lh_type *t);
+
+typedef struct lh_explode_opts {
+  const char *dataset;  /* target dataset: statement ids hash under it (required) */
+  const char *origin;   /* used when the entity carries no single origin (NULL: "default") */
+  bool override_origin; /* always use `origin`, ignoring the entity's own */
+  const char *fragment; /* NULL: the entity's own fragment, else "" */
+  lh_time last_seen;    /* emission time when the entity has none (LH_TIME_NULL: now) */
+  lh_time now;          /* fallback first_seen (LH_TIME_NULL: the current time) */
+} lh_explode_opts;
+
+typedef struct lh_exploder lh_exploder;
+
+/* Called once per statement; a non-zero return stops the explode and is returned. The
+ * statement and its strings are valid only during the call. */
+typedef int (*lh_statement_fn)(const lh_statement *st, void *ctx);
+
+lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err);
+void lh_exploder_free(lh_exploder *x);
+/* Explode one entity: ids namespace-stripped (entity references too; references that are
+ * not valid ids are dropped), origin validated, timestamps from the entity's first_seen /
+ * last_seen / last_change (inventory §8.1), BASE statement last. Returns the number of
+ * statements emitted, or a negative code. */
+int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void *ctx,
+                    lh_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* Key/value object store over a URI: the file-like storage everything except the journal
+ * lives in. Keys are '/'-separated paths relative to the store root ("config.yml",
+ * "tags/lakehouse/journal/last_updated"); ".." segments, absolute keys and control bytes are
+ * refused. Backends: local filesystem (plain paths and file://). s3:// and http(s)://
+ * slot in behind the same calls.
+ *
+ * Atomicity: put replaces a key atomically (readers see the old or the new content, never
+ * a mix); create publishes a key only if it does not exist yet (LH_EEXIST otherwise);
+ * a writer publishes on commit and leaves nothing behind on abort. */
+#ifndef LAKEHOUSE_STORE_H
+#define LAKEHOUSE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lakehouse/buf.h"
+#include "lakehouse/error.h"
+#include "lakehouse/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lh_store lh_store;
+typedef struct lh_reader lh_reader;
+typedef struct lh_writer lh_writer;
+
+typedef struct lh_store_info {
+  int64_t size;  /* bytes */
+  lh_time mtime; /* last modification, UTC */
+} lh_store_info;
+
+int lh_store_open(const char *uri, lh_store **out, lh_error *err);
+void lh_store_close(lh_store *s);
+/* The normalised URI of the store root (file:///abs/path for local stores). */
+const char *lh_store_uri(const lh_store *s);
+/* A store rooted at key prefix `prefix` of s (e.g. one dataset inside the catalog). */
+int lh_store_sub(const lh_store *s, const char *prefix, lh_store **out, lh_error *err);
+
+/* Append the whole content of key to out. LH_ENOTFOUND if missing. */
+int lh_store_get(lh_store *s, const char *key, lh_buf *out, lh_error *err);
+int lh_store_put(lh_store *s, const char *key, const void *data, size_t len, lh_error *err);
+int lh_store_create(lh_store *s, const char *key, const void *data, size_t len, lh_error *err);
+/* 1 if the key exists, 0 if not, negative on error. */
+int lh_store_exists(lh_store *s, const char *key, lh_error *err);
+/* LH_ENOTFOUND if the key did not exist. */
+int lh_store_delete(lh_store *s, const char *key, lh_error *err);
+int lh_store_stat(lh_store *s, const char *key, lh_store_info *info, lh_error *err);
+
+int lh_store_open_read(lh_store *s, const char *key, lh_reader **out, lh_error *err);
+/* Reads up to n bytes; *got == 0 means end of data. */
+int lh_reader_read(lh_reader *r, void *buf, size_t n, size_t *got, lh_error *err);
+void lh_reader_close(lh_reader *r);
+
+int lh_store_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err);
+int lh_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err);
+/* Publish the written content atomically under the key; frees w in every case. */
+int lh_writer_commit(lh_writer *w, lh_error *err);
+/* Discard everything written; frees w. */
+void lh_writer_abort(lh_writer *w);
+
+/* Called once per key in byte order; a non-zero return stops the iteration and is
+ * returned by lh_store_iterate. */
+typedef int (*lh_store_key_fn)(const char *key, void *ctx);
+/* Keys under `prefix` (NULL = all) matching `glob` (NULL = any; '*' within a segment,
+ * '**' across segments, matched against the whole key). */
+int lh_store_iterate(lh_store *s, const char *prefix, const char *glob, lh_store_key_fn fn,
+                     void *ctx, lh_error *err);
+
+/* Names of the direct children (files and folders) under prefix (NULL = the root), in
+ * byte order; folders are given without a trailing '/'. */
+int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
+                      lh_error *err);
+
+/* The local filesystem path of key, or NULL for stores that are not local. Caller frees. */
+char *lh_store_local_path(const lh_store *s, const char *key);
+
+/* 0 if key is a valid relative store key, else LH_EINVAL naming the problem. */
+int lh_store_validate_key(const char *key, lh_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,72 @@
+/* Small utilities every layer uses: UTC time, SHA-1/SHA-256 hex, byte sizes, UUIDs. */
+#ifndef LAKEHOUSE_UTIL_H
+#define LAKEHOUSE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lakehouse/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- time: microseconds since the Unix epoch, always UTC ---------------------------- */
+typedef int64_t lh_time;
+#define LH_TIME_NULL INT64_MIN
+
+/* TS_FORMAT "%Y%m%dT%H%M%S%fZ", e.g. 20240116T103000000000Z (22 chars). */
+#define LH_TS_SIZE 23
+/* ISO 8601 with offset as Python's isoformat(): 2026-08-22T10:15:00.123456+00:00
+ * (the fraction is omitted when the microseconds are zero). */
+#define LH_ISO_SIZE 40
+
+lh_time lh_time_now(void);
+void lh_time_format_ts(lh_time t, char out[LH_TS_SIZE]);
+int lh_time_parse_ts(const char *s, lh_time *out, lh_error *err);
+void lh_time_format_iso(lh_time t, char out[LH_ISO_SIZE]);
+/* FtM statement timestamps: "YYYY-MM-DDTHH:MM:SS" (UTC, second precision, no zone). */
+void lh_time_format_ftm(lh_time t, char out[LH_ISO_SIZE]);
+/* ISO 8601 date or date-time: "2024-01-02", "2024-01-02T03:04", "2024-01-02 03:04:05.123Z",
+ * "...+02:00", "...-0530". No offset means UTC; offsets are converted; a date alone is
+ * midnight UTC. len may be (size_t)-1 for a NUL-terminated string. */
+int lh_time_parse_iso(const char *s, size_t len, lh_time *out, lh_error *err);
+/* Days since 1970-01-01 for a proleptic Gregorian date (no validation). */
+int64_t lh_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---- hashing ------------------------------------------------------------------------ */
+#define LH_SHA1_HEX_SIZE 41
+#define LH_SHA256_HEX_SIZE 65
+
+void lh_hex_encode(const unsigned char *in, size_t n, char *out); /* writes 2n chars + NUL */
+void lh_sha1_hex(const void *data, size_t len, char out[LH_SHA1_HEX_SIZE]);
+void lh_sha256_hex(const void *data, size_t len, char out[LH_SHA256_HEX_SIZE]);
+/* Raw 20-byte SHA-1 digest. Thread-safe; fast path for many short inputs. */
+void lh_sha1(const void *data, size_t len, unsigned char out[20]);
+
+typedef enum lh_hash_alg { LH_HASH_SHA1, LH_HASH_SHA256 } lh_hash_alg;
+typedef struct lh_hasher lh_hasher;
+lh_hasher *lh_hasher_new(lh_hash_alg alg);
+void lh_hasher_update(lh_hasher *h, const void *data, size_t len);
+/* Writes the hex digest (41 or 65 bytes incl. NUL) and resets the hasher for reuse. */
+void lh_hasher_final_hex(lh_hasher *h, char *out);
+void lh_hasher_free(lh_hasher *h);
+
+/* ---- byte sizes: "1024", "8GB", "512 MiB", "1.5GB", "2TiB" (inventory §6.4) -------- */
+int lh_parse_byte_size(const char *s, int64_t *out, lh_error *err);
+
+/* ---- identifiers -------------------------------------------------------------------- */
+#define LH_UUID_SIZE 37     /* 8-4-4-4-12 + NUL */
+#define LH_UUID_HEX_SIZE 33 /* 32 hex + NUL */
+/* UUIDv7 (RFC 9562): 48-bit ms timestamp, monotonic within the process. */
+void lh_uuid7(char out[LH_UUID_SIZE]);
+void lh_uuid4(char out[LH_UUID_SIZE]);
+void lh_uuid4_hex(char out[LH_UUID_HEX_SIZE]);
+/* Fill buf with cryptographically random bytes (getrandom). */
+int lh_random_bytes(void *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,151 @@
+/* Public API: the catalog (lake root) and its datasets. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/uri.h"
+#include "core/yaml.h"
+#include "lakehouse/catalog.h"
+#include "lakehouse/conventions.h"
+#include "lakehouse/log.h"
+#include "lakehouse/validate.h"
+
+struct lh_catalog {
+  lh_store *store;
+};
+
+int lh_catalog_open(const char *uri, lh_catalog **out, lh_error *err) {
+  *out = NULL;
+  lh_catalog *c = calloc(1, sizeof *c);
+  if (!c)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = lh_store_open(uri, &c->store, err);
+  if (rc) {
+    free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+void lh_catalog_close(lh_catalog *c) {
+  if (!c)
+    return;
+  lh_store_close(c->store);
+  free(c);
+}
+
+const char *lh_catalog_uri(const lh_catalog *c) {
+  return lh_store_uri(c->store);
+}
+lh_store *lh_catalog_store(lh_catalog *c) {
+  return c->store;
+}
+
+void lh_strv_free(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+typedef struct list_ctx {
+  lh_catalog *c;
+  char **names;
+  size_t n, cap;
+  lh_error *err;
+} list_ctx;
+
+static int collect(const char *name, void *arg) {
+  list_ctx *lc = arg;
+  if (lh_validate_dataset_name(name, NULL) != 0)
+    return 0; /* not a dataset folder (journal.db, hidden folders, ...) */
+  char *key = lh__uri_join(name, LH_PATH_CONFIG);
+  if (!key)
+    return lh_error_set(lc->err, LH_ENOMEM, "out of memory");
+  int ex = lh_store_exists(lc->c->store, key, lc->err);
+  free(key);
+  if (ex < 0)
+    return ex;
+  if (!ex)
+    return 0;
+  if (lc->n == lc->cap) {
+    size_t cap = lc->cap ? lc->cap * 2 : 16;
+    char **nn = realloc(lc->names, cap * sizeof *nn);
+    if (!nn)
+      return lh_error_set(lc->err, LH_ENOMEM, "out of memory");
+    lc->names = nn;
+    lc->cap = cap;
+  }
+  if (!(lc->names[lc->n] = strdup(name)))
+    return lh_error_set(lc->err, LH_ENOMEM, "out of memory");
+  lc->n++;
+  return 0;
+}
+
+int lh_catalog_list(lh_catalog *c, char ***names, size_t *n, lh_error *err) {
+  list_ctx lc = {c, NULL, 0, 0, err};
+  int rc = lh_store_children(c->store, NULL, collect, &lc, err);
+  if (rc) {
+    lh_strv_free(lc.names, lc.n);
+    return rc;
+  }
+  *names = lc.names;
+  *n = lc.n;
+  return 0;
+}
+
+char *lh_catalog_dataset_uri(const lh_catalog *c, const char *name, lh_error *err) {
+  if (lh_validate_dataset_name(name, err))
+    return NULL;
+  char *uri = lh__uri_join(lh_store_uri(c->store), name);
+  if (!uri)
+    lh_error_set(err, LH_ENOMEM, "out of memory");
+  return uri;
+}
+
+int lh_catalog_dataset_json(lh_catalog *c, const char *name, lh_buf *out, lh_error *err) {
+  int rc = lh_validate_dataset_name(name, err);
+  if (rc)
+    return rc;
+  char *key = lh__uri_join(name, LH_PATH_CONFIG);
+  char *uri = lh_catalog_dataset_uri(c, name, err);
+  lh_buf text = LH_BUF_INIT;
+  json_t *cfg = NULL;
+  if (!key || !uri) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((rc = lh_store_get(c->store, key, &text, err)))
+    goto done;
+  if ((rc = lh__yaml_to_json(text.data ? text.data : "", text.len, &cfg, err))) {
+    lh_error_prefix(err, "%s/%s", name, LH_PATH_CONFIG);
+    goto done;
+  }
+  if (json_is_null(cfg)) {
+    json_decref(cfg);
+    cfg = json_object();
+  }
+  if (!json_is_object(cfg)) {
+    rc = lh_error_set(err, LH_EINVAL, "%s/%s: expected a mapping at the top level", name,
+                      LH_PATH_CONFIG);
+    goto done;
+  }
+  json_object_set_new(cfg, "name", json_string(name));
+  if (!json_is_string(json_object_get(cfg, "title")))
+    json_object_set_new(cfg, "title", json_string(name));
+  json_object_set_new(cfg, "uri", json_string(uri));
+  char *dump = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!dump) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = lh_buf_puts(out, dump);
+  free(dump);
+done:
+  json_decref(cfg);
+  lh_buf_free(&text);
+  free(key);
+  free(uri);
+  return rc;
+}

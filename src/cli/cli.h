@@ -1,0 +1,58 @@
+/* Shared plumbing of the `ftm-lakehouse` command: global state, command tables, I/O and
+ * error printing. Commands parse their options, call the public API and print. */
+#ifndef LH_CLI_H
+#define LH_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lakehouse/lakehouse.h"
+
+typedef struct cli_ctx {
+  lh_settings settings;
+  const char *uri;         /* --uri, else LAKEHOUSE_URI */
+  const char *dataset;     /* -d */
+  const char *dataset_uri; /* --dataset-uri */
+  lh_catalog *catalog;     /* opened on first use */
+  const char *path;        /* "ftm-lakehouse entities import": for messages */
+} cli_ctx;
+
+typedef struct cli_command cli_command;
+struct cli_command {
+  const char *name;
+  const char *summary;
+  int (*run)(cli_ctx *ctx, int argc, char **argv); /* NULL for a group */
+  const cli_command *subcommands;                  /* NULL-name terminated */
+};
+
+/* Exit codes: 0 ok, 1 failure (one-line error on stderr), 2 usage error. */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail_err(const lh_error *err);
+int cli_usage(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the catalog (--uri / LAKEHOUSE_URI) once. */
+int cli_catalog(cli_ctx *ctx, lh_catalog **out);
+/* The -d dataset, validated; prints the error and returns NULL when missing/invalid. */
+const char *cli_dataset(cli_ctx *ctx);
+const lh_model *cli_model(void);
+
+/* "-" means stdin/stdout. Returns an fd (opened files are closed by cli_close_fd). */
+int cli_open_input(const char *path);
+int cli_open_output(const char *path);
+void cli_close_fd(int fd);
+/* Write all of buf to fd; buf is reset. */
+int cli_flush(int fd, lh_buf *buf);
+
+/* Option helpers: "--help" handling inside a command's getopt loop. */
+void cli_print_help(const char *usage, const char *body);
+
+extern const cli_command CLI_STATEMENTS[];
+
+int cli_cmd_ls(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_datasets(cli_ctx *ctx, int argc, char **argv);
+
+#endif

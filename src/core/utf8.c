@@ -1,0 +1,111 @@
+/* Strict UTF-8 decoding and validation. */
+#include <string.h>
+
+#include "core/utf8.h"
+
+size_t lh__utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp) {
+  unsigned char c = p[0];
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if (c < 0xc2 || c > 0xf4)
+    return 0;
+  if (c < 0xe0) {
+    if (avail < 2 || (p[1] & 0xc0) != 0x80)
+      return 0;
+    *cp = (uint32_t)(c & 0x1f) << 6 | (p[1] & 0x3f);
+    return 2;
+  }
+  if (c < 0xf0) {
+    if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+      return 0;
+    uint32_t v = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+    if (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))
+      return 0;
+    *cp = v;
+    return 3;
+  }
+  if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+    return 0;
+  uint32_t v = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+               (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+  if (v < 0x10000 || v > 0x10ffff)
+    return 0;
+  *cp = v;
+  return 4;
+}
+
+size_t lh__utf8_check(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < len) {
+    /* ASCII fast path, 8 bytes at a time */
+    while (i + 8 <= len) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ULL)
+        break;
+      i += 8;
+    }
+    if (i >= len)
+      break;
+    if (p[i] < 0x80) {
+      i++;
+      continue;
+    }
+    uint32_t cp;
+    size_t n = lh__utf8_seq(p + i, len - i, &cp);
+    if (!n)
+      return i;
+    i += n;
+  }
+  return len;
+}
+
+size_t lh__utf8_encode(uint32_t cp, char out[4]) {
+  if (cp < 0x80) {
+    out[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char)(0xc0 | (cp >> 6));
+    out[1] = (char)(0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (char)(0xe0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[2] = (char)(0x80 | (cp & 0x3f));
+    return 3;
+  }
+  out[0] = (char)(0xf0 | (cp >> 18));
+  out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+  out[3] = (char)(0x80 | (cp & 0x3f));
+  return 4;
+}
+
+bool lh__unicode_space(uint32_t cp) {
+  switch (cp) {
+  case 0x09:
+  case 0x0a:
+  case 0x0b:
+  case 0x0c:
+  case 0x0d:
+  case 0x1c:
+  case 0x1d:
+  case 0x1e:
+  case 0x1f:
+  case 0x20:
+  case 0x85:
+  case 0xa0:
+  case 0x1680:
+  case 0x2028:
+  case 0x2029:
+  case 0x202f:
+  case 0x205f:
+  case 0x3000: return true;
+  default: return cp >= 0x2000 && cp <= 0x200a;
+  }
+}

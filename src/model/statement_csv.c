@@ -1,0 +1,96 @@
+/* Statements CSV rows in STATEMENT_CSV_COLUMNS order. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lakehouse/statement_csv.h"
+
+const char *const LH_STATEMENT_CSV_COLUMNS[LH_STATEMENT_CSV_NCOLUMNS] = {
+    "id",     "entity_id", "canonical_id",   "prop",      "prop_type",
+    "schema", "value",     "original_value", "dataset",   "origin",
+    "lang",   "external",  "first_seen",     "last_seen", "fragment"};
+
+int lh_csv_write_quoted(lh_buf *out, const char *s, size_t len) {
+  int rc = lh_buf_putc(out, '"');
+  size_t start = 0;
+  for (size_t i = 0; i < len && !rc; i++)
+    if (s[i] == '"') {
+      rc = lh_buf_append(out, s + start, i + 1 - start);
+      if (!rc)
+        rc = lh_buf_putc(out, '"');
+      start = i + 1;
+    }
+  if (!rc)
+    rc = lh_buf_append(out, s + start, len - start);
+  return rc ? rc : lh_buf_putc(out, '"');
+}
+
+void lh_csv_format_timestamp(lh_time t, char out[LH_CSV_TS_SIZE]) {
+  char iso[LH_ISO_SIZE];
+  lh_time_format_ftm(t, iso);
+  iso[10] = ' ';
+  int64_t us = t % 1000000;
+  if (us < 0)
+    us += 1000000;
+  snprintf(out, LH_CSV_TS_SIZE, "%s.%06lldZ", iso, (long long)us);
+}
+
+int lh_statement_csv_header(lh_buf *out) {
+  int rc = 0;
+  for (int i = 0; i < LH_STATEMENT_CSV_NCOLUMNS && !rc; i++) {
+    if (i)
+      rc = lh_buf_putc(out, ',');
+    if (!rc)
+      rc = lh_csv_write_quoted(out, LH_STATEMENT_CSV_COLUMNS[i],
+                               strlen(LH_STATEMENT_CSV_COLUMNS[i]));
+  }
+  return rc ? rc : lh_buf_putc(out, '\n');
+}
+
+static int opt_str(lh_buf *out, const char *s) {
+  int rc = lh_buf_putc(out, ',');
+  return rc || !s ? rc : lh_csv_write_quoted(out, s, strlen(s));
+}
+
+static int ts(lh_buf *out, lh_time t) {
+  int rc = lh_buf_putc(out, ',');
+  if (rc || t == LH_TIME_NULL)
+    return rc;
+  char buf[LH_CSV_TS_SIZE];
+  lh_csv_format_timestamp(t, buf);
+  return lh_buf_puts(out, buf);
+}
+
+int lh_statement_csv_row(const lh_statement *st, lh_buf *out) {
+  int rc = lh_csv_write_quoted(out, st->id, strlen(st->id));
+  if (!rc)
+    rc = opt_str(out, st->entity_id);
+  if (!rc)
+    rc = opt_str(out, st->entity_id); /* canonical_id */
+  if (!rc)
+    rc = opt_str(out, st->prop);
+  if (!rc)
+    rc = opt_str(out, st->prop_type);
+  if (!rc)
+    rc = opt_str(out, st->schema);
+  if (!rc)
+    rc = lh_buf_putc(out, ',');
+  if (!rc)
+    rc = lh_csv_write_quoted(out, st->value, st->value_len);
+  if (!rc)
+    rc = opt_str(out, st->original_value);
+  if (!rc)
+    rc = opt_str(out, st->dataset);
+  if (!rc)
+    rc = opt_str(out, st->origin);
+  if (!rc)
+    rc = opt_str(out, st->lang);
+  if (!rc)
+    rc = lh_buf_puts(out, st->external ? ",true" : ",false");
+  if (!rc)
+    rc = ts(out, st->first_seen);
+  if (!rc)
+    rc = ts(out, st->last_seen);
+  if (!rc)
+    rc = opt_str(out, st->fragment ? st->fragment : "");
+  return rc ? rc : lh_buf_putc(out, '\n');
+}

@@ -1,0 +1,535 @@
+/* Local filesystem store backend: atomic put via temp file + rename, create-exclusive via
+ * temp file + link(2), iteration in byte order of keys. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/glob.h"
+#include "core/uri.h"
+#include "store/backend.h"
+
+#define TMP_MARK ".lh-tmp-"
+
+typedef struct fs_store {
+  char *root; /* absolute, normalised, no trailing slash (except "/") */
+} fs_store;
+
+static char *key_path(const lh_store *s, const char *key) {
+  const fs_store *fs = s->impl;
+  if (!key || !*key)
+    return strdup(fs->root);
+  return lh__uri_join(fs->root, key);
+}
+
+static int mkdirs(char *path, lh_error *err) {
+  /* create every missing directory of path (modifies and restores path) */
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+      int e = errno;
+      lh_error_errno(err, e, "cannot create directory '%s'", path);
+      *p = '/';
+      return err ? err->code : LH_EIO;
+    }
+    *p = '/';
+  }
+  if (mkdir(path, 0777) != 0 && errno != EEXIST)
+    return lh_error_errno(err, errno, "cannot create directory '%s'", path);
+  return 0;
+}
+
+/* Create a temp file next to path (creating parent dirs). Returns fd, fills tmp. */
+static int open_temp(const char *path, char **tmp, lh_error *err) {
+  const char *slash = strrchr(path, '/');
+  size_t dlen = (size_t)(slash - path);
+  char *dir = strndup(path, dlen ? dlen : 1);
+  if (!dir || asprintf(tmp, "%s/.%s" TMP_MARK "XXXXXX", dir, slash + 1) < 0) {
+    free(dir);
+    *tmp = NULL;
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  int fd = mkstemp(*tmp);
+  if (fd < 0 && errno == ENOENT) {
+    int rc = mkdirs(dir, err);
+    if (rc) {
+      free(dir);
+      free(*tmp);
+      *tmp = NULL;
+      return rc;
+    }
+    fd = mkstemp(*tmp);
+  }
+  free(dir);
+  if (fd < 0) {
+    int rc = lh_error_errno(err, errno, "cannot create '%s'", path);
+    free(*tmp);
+    *tmp = NULL;
+    return rc;
+  }
+  fchmod(fd, 0644);
+  return fd;
+}
+
+static int write_all(int fd, const void *data, size_t len, const char *what, lh_error *err) {
+  const char *p = data;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return lh_error_errno(err, errno, "cannot write '%s'", what);
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* fsync + close the temp file and move it into place (rename, or link for exclusive). */
+static int publish(int fd, char *tmp, const char *path, bool exclusive, lh_error *err) {
+  int rc = 0;
+  if (fsync(fd) != 0)
+    rc = lh_error_errno(err, errno, "cannot sync '%s'", path);
+  if (close(fd) != 0 && !rc)
+    rc = lh_error_errno(err, errno, "cannot close '%s'", path);
+  if (!rc) {
+    if (exclusive) {
+      if (link(tmp, path) != 0) {
+        if (errno == EEXIST)
+          rc = lh_error_set(err, LH_EEXIST, "'%s' already exists", path);
+        else
+          rc = lh_error_errno(err, errno, "cannot create '%s'", path);
+      }
+    } else if (rename(tmp, path) != 0) {
+      rc = lh_error_errno(err, errno, "cannot move '%s' into place", path);
+    }
+  }
+  if (exclusive || rc)
+    unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+static int fs_get(lh_store *s, const char *key, lh_buf *out, lh_error *err) {
+  char *path = key_path(s, key);
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    rc = errno == ENOENT || errno == ENOTDIR
+             ? lh_error_set(err, LH_ENOTFOUND, "key '%s' not found in %s", key, s->uri)
+             : lh_error_errno(err, errno, "cannot read '%s'", path);
+    goto done;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    rc = lh_error_set(err, LH_ENOTFOUND, "key '%s' not found in %s (a directory)", key, s->uri);
+    goto done;
+  }
+  if (st.st_size > 0 && (rc = lh_buf_grow(out, (size_t)st.st_size)) != 0) {
+    lh_error_set(err, rc, "'%s' is too large to read into memory", key);
+    goto done;
+  }
+  for (;;) {
+    if ((rc = lh_buf_grow(out, 65536)) != 0) {
+      lh_error_set(err, rc, "'%s' is too large to read into memory", key);
+      goto done;
+    }
+    ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      rc = lh_error_errno(err, errno, "cannot read '%s'", path);
+      goto done;
+    }
+    if (n == 0)
+      break;
+    out->len += (size_t)n;
+    out->data[out->len] = '\0';
+  }
+done:
+  if (fd >= 0)
+    close(fd);
+  free(path);
+  return rc;
+}
+
+static int fs_put(lh_store *s, const char *key, const void *data, size_t len, bool exclusive,
+                  lh_error *err) {
+  char *path = key_path(s, key), *tmp = NULL;
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int fd = open_temp(path, &tmp, err);
+  if (fd < 0) {
+    free(path);
+    return fd;
+  }
+  int rc = write_all(fd, data, len, path, err);
+  if (rc) {
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+  } else {
+    rc = publish(fd, tmp, path, exclusive, err);
+  }
+  free(path);
+  return rc;
+}
+
+static int fs_stat(lh_store *s, const char *key, struct stat *st, lh_error *err) {
+  char *path = key_path(s, key);
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = stat(path, st) == 0 ? 0 : errno;
+  free(path);
+  if (rc == ENOENT || rc == ENOTDIR || (rc == 0 && !S_ISREG(st->st_mode)))
+    return lh_error_set(err, LH_ENOTFOUND, "key '%s' not found in %s", key, s->uri);
+  if (rc)
+    return lh_error_errno(err, rc, "cannot stat '%s'", key);
+  return 0;
+}
+
+static int fs_exists(lh_store *s, const char *key, lh_error *err) {
+  struct stat st;
+  int rc = fs_stat(s, key, &st, err);
+  if (rc == LH_ENOTFOUND) {
+    lh_error_clear(err);
+    return 0;
+  }
+  return rc ? rc : 1;
+}
+
+static int fs_info(lh_store *s, const char *key, lh_store_info *info, lh_error *err) {
+  struct stat st;
+  int rc = fs_stat(s, key, &st, err);
+  if (rc)
+    return rc;
+  info->size = st.st_size;
+  info->mtime = (lh_time)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+  return 0;
+}
+
+static int fs_del(lh_store *s, const char *key, lh_error *err) {
+  char *path = key_path(s, key);
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = 0;
+  if (unlink(path) != 0)
+    rc = errno == ENOENT || errno == ENOTDIR
+             ? lh_error_set(err, LH_ENOTFOUND, "key '%s' not found in %s", key, s->uri)
+             : lh_error_errno(err, errno, "cannot delete '%s'", path);
+  free(path);
+  return rc;
+}
+
+/* ---- streaming read ------------------------------------------------------------------ */
+typedef struct fs_reader {
+  lh_reader base;
+  int fd;
+} fs_reader;
+
+static int fs_reader_read(lh_reader *r, void *buf, size_t n, size_t *got, lh_error *err) {
+  fs_reader *fr = (fs_reader *)r;
+  for (;;) {
+    ssize_t k = read(fr->fd, buf, n);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      *got = 0;
+      return lh_error_errno(err, errno, "read failed");
+    }
+    *got = (size_t)k;
+    return 0;
+  }
+}
+
+static void fs_reader_close(lh_reader *r) {
+  fs_reader *fr = (fs_reader *)r;
+  close(fr->fd);
+  free(fr);
+}
+
+static const lh__reader_ops FS_READER_OPS = {fs_reader_read, fs_reader_close};
+
+static int fs_open_read(lh_store *s, const char *key, lh_reader **out, lh_error *err) {
+  struct stat st;
+  int rc = fs_stat(s, key, &st, err);
+  if (rc)
+    return rc;
+  char *path = key_path(s, key);
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    rc = errno == ENOENT ? lh_error_set(err, LH_ENOTFOUND, "key '%s' not found in %s", key, s->uri)
+                         : lh_error_errno(err, errno, "cannot open '%s'", path);
+    free(path);
+    return rc;
+  }
+  free(path);
+  fs_reader *r = calloc(1, sizeof *r);
+  if (!r) {
+    close(fd);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  r->base.ops = &FS_READER_OPS;
+  r->fd = fd;
+  *out = &r->base;
+  return 0;
+}
+
+/* ---- streaming write (temp file, rename on commit) ------------------------------------ */
+typedef struct fs_writer {
+  lh_writer base;
+  int fd;
+  char *tmp, *path;
+} fs_writer;
+
+static int fs_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err) {
+  fs_writer *fw = (fs_writer *)w;
+  return write_all(fw->fd, data, n, fw->path, err);
+}
+
+static void fs_writer_abort(lh_writer *w) {
+  fs_writer *fw = (fs_writer *)w;
+  close(fw->fd);
+  unlink(fw->tmp);
+  free(fw->tmp);
+  free(fw->path);
+  free(fw);
+}
+
+static int fs_writer_commit(lh_writer *w, lh_error *err) {
+  fs_writer *fw = (fs_writer *)w;
+  int rc = publish(fw->fd, fw->tmp, fw->path, false, err);
+  free(fw->path);
+  free(fw);
+  return rc;
+}
+
+static const lh__writer_ops FS_WRITER_OPS = {fs_writer_write, fs_writer_commit, fs_writer_abort};
+
+static int fs_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err) {
+  fs_writer *w = calloc(1, sizeof *w);
+  if (!w || !(w->path = key_path(s, key))) {
+    free(w);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  w->fd = open_temp(w->path, &w->tmp, err);
+  if (w->fd < 0) {
+    int rc = w->fd;
+    free(w->path);
+    free(w);
+    return rc;
+  }
+  w->base.ops = &FS_WRITER_OPS;
+  *out = &w->base;
+  return 0;
+}
+
+/* ---- iteration ------------------------------------------------------------------------ */
+typedef struct entry {
+  char *sortkey; /* name, with '/' appended for directories so DFS yields byte order */
+  bool dir;
+} entry;
+
+static int entry_cmp(const void *a, const void *b) {
+  return strcmp(((const entry *)a)->sortkey, ((const entry *)b)->sortkey);
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct walk {
+  const char *glob;
+  lh_store_key_fn fn;
+  void *ctx;
+  lh_error *err;
+} walk;
+
+static int walk_dir(walk *w, char *path, size_t root_len, int depth) {
+  if (depth > 64)
+    return lh_error_set(w->err, LH_ELIMIT, "directory tree too deep at '%s'", path);
+  DIR *d = opendir(path);
+  if (!d) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      return 0;
+    return lh_error_errno(w->err, errno, "cannot list '%s'", path);
+  }
+  entry *items = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *name = de->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strstr(name, TMP_MARK))
+      continue;
+    bool dir;
+    if (de->d_type == DT_DIR) {
+      dir = true;
+    } else if (de->d_type == DT_REG) {
+      dir = false;
+    } else {
+      struct stat st;
+      char *full = lh__uri_join(path, name);
+      int ok = full && stat(full, &st) == 0;
+      free(full);
+      if (!ok || !(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && de->d_type != DT_LNK)))
+        continue; /* skip dangling links, sockets, and symlinked dirs (no cycles) */
+      dir = S_ISDIR(st.st_mode);
+    }
+    if (n == cap) {
+      cap = cap ? cap * 2 : 32;
+      entry *ni = realloc(items, cap * sizeof *items);
+      if (!ni) {
+        rc = lh_error_set(w->err, LH_ENOMEM, "out of memory");
+        goto done;
+      }
+      items = ni;
+    }
+    if (asprintf(&items[n].sortkey, dir ? "%s/" : "%s", name) < 0) {
+      rc = lh_error_set(w->err, LH_ENOMEM, "out of memory");
+      goto done;
+    }
+    items[n++].dir = dir;
+  }
+  closedir(d);
+  d = NULL;
+  qsort(items, n, sizeof *items, entry_cmp);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    size_t nl = strlen(items[i].sortkey) - items[i].dir;
+    items[i].sortkey[nl] = '\0';
+    char *child = lh__uri_join(path, items[i].sortkey);
+    if (!child) {
+      rc = lh_error_set(w->err, LH_ENOMEM, "out of memory");
+      break;
+    }
+    if (items[i].dir) {
+      rc = walk_dir(w, child, root_len, depth + 1);
+    } else {
+      const char *key = child + root_len + 1;
+      if (!w->glob || lh__glob_match(w->glob, key))
+        rc = w->fn(key, w->ctx);
+    }
+    free(child);
+  }
+done:
+  if (d)
+    closedir(d);
+  for (size_t i = 0; i < n; i++)
+    free(items[i].sortkey);
+  free(items);
+  return rc;
+}
+
+static int fs_iterate(lh_store *s, const char *prefix, const char *glob, lh_store_key_fn fn,
+                      void *ctx, lh_error *err) {
+  fs_store *fs = s->impl;
+  walk w = {glob, fn, ctx, err};
+  size_t root_len = strcmp(fs->root, "/") == 0 ? 0 : strlen(fs->root);
+  char *path = prefix ? lh__uri_join(fs->root, prefix) : strdup(fs->root);
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  struct stat st;
+  int rc = 0;
+  if (prefix && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (!glob || lh__glob_match(glob, prefix))
+      rc = fn(prefix, ctx);
+  } else {
+    rc = walk_dir(&w, path, root_len, 0);
+  }
+  free(path);
+  return rc;
+}
+
+static int fs_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
+                       lh_error *err) {
+  char *path = key_path(s, prefix);
+  if (!path)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  DIR *d = opendir(path);
+  int rc = 0;
+  if (!d) {
+    rc = errno == ENOENT || errno == ENOTDIR ? 0
+                                             : lh_error_errno(err, errno, "cannot list '%s'", path);
+    free(path);
+    return rc;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+        strstr(de->d_name, TMP_MARK))
+      continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 32;
+      char **nn = realloc(names, cap * sizeof *nn);
+      if (!nn) {
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+        break;
+      }
+      names = nn;
+    }
+    if (!(names[n] = strdup(de->d_name))) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
+    }
+    n++;
+  }
+  closedir(d);
+  free(path);
+  if (!rc) {
+    qsort(names, n, sizeof *names, str_cmp);
+    for (size_t i = 0; i < n && !rc; i++)
+      rc = fn(names[i], ctx);
+  }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return rc;
+}
+
+static char *fs_local_path(const lh_store *s, const char *key) {
+  return key_path(s, key);
+}
+
+static void fs_close(lh_store *s) {
+  fs_store *fs = s->impl;
+  free(fs->root);
+  free(fs);
+  free(s->uri);
+  free(s);
+}
+
+static const lh__store_ops FS_OPS = {
+    "fs",         fs_get,        fs_put,     fs_exists,   fs_del,        fs_info,
+    fs_open_read, fs_open_write, fs_iterate, fs_children, fs_local_path, fs_close,
+};
+
+int lh__store_fs_open(const char *uri, lh_store **out, lh_error *err) {
+  char *root = lh__uri_local_path(uri, err);
+  if (!root)
+    return err ? err->code : LH_EINVAL;
+  lh_store *s = calloc(1, sizeof *s);
+  fs_store *fs = calloc(1, sizeof *fs);
+  if (!s || !fs || asprintf(&s->uri, "file://%s", root) < 0) {
+    free(s);
+    free(fs);
+    free(root);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  fs->root = root;
+  s->ops = &FS_OPS;
+  s->impl = fs;
+  *out = s;
+  return 0;
+}

@@ -1,0 +1,68 @@
+/* Helpers shared by the unit tests. */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+const char *tu_shared_dir(void) {
+  const char *d = getenv("LH_SHARED_DIR");
+  if (!d || access(d, R_OK) != 0) {
+    print_error("shared data directory not found (LH_SHARED_DIR=%s)\n", d ? d : "(unset)");
+    fail();
+  }
+  return d;
+}
+
+const char *tu_shared(const char *rel) {
+  static char path[4096];
+  snprintf(path, sizeof path, "%s/%s", tu_shared_dir(), rel);
+  return path;
+}
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    print_error("cannot open %s\n", path);
+    fail();
+  }
+  lh_buf b = LH_BUF_INIT;
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    assert_int_equal(lh_buf_append(&b, chunk, n), 0);
+  fclose(f);
+  if (len)
+    *len = b.len;
+  return lh_buf_steal(&b);
+}
+
+char *tu_tempdir(void) {
+  char tmpl[] = "/tmp/lh-test-XXXXXX";
+  char *d = mkdtemp(tmpl);
+  assert_non_null(d);
+  return strdup(d);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+void tu_rmtree(const char *path) {
+  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const lh_model *tu_model(void) {
+  lh_error err = {0};
+  const lh_model *m = lh_model_default(&err);
+  if (!m) {
+    print_error("model: %s\n", err.message);
+    fail();
+  }
+  return m;
+}
