@@ -57,8 +57,9 @@ static bool is_float(const char *s) {
 static json_t *scalar(const yaml_node_t *n) {
   const char *v = (const char *)n->data.scalar.value;
   size_t len = n->data.scalar.length;
-  if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-      (n->tag && strcmp((const char *)n->tag, YAML_STR_TAG) == 0))
+  /* libyaml's document API tags every untagged scalar as str, so only the style tells
+   * a plain scalar (resolved like PyYAML) from a quoted or block one (always a string) */
+  if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
     return json_stringn(v, len);
   static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
   static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",

@@ -55,6 +55,7 @@ static int open_temp(const char *path, char **tmp, lh_error *err) {
     *tmp = NULL;
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
+  size_t tlen = strlen(*tmp);
   int fd = mkstemp(*tmp);
   if (fd < 0 && errno == ENOENT) {
     int rc = mkdirs(dir, err);
@@ -64,6 +65,7 @@ static int open_temp(const char *path, char **tmp, lh_error *err) {
       *tmp = NULL;
       return rc;
     }
+    memcpy(*tmp + tlen - 6, "XXXXXX", 6); /* mkstemp clobbers the template on failure */
     fd = mkstemp(*tmp);
   }
   free(dir);

@@ -1,0 +1,300 @@
+/* store/: the key/value interface over the local filesystem backend. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+typedef struct fixture {
+  char *dir;
+  lh_store *store;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  f->dir = tu_tempdir();
+  lh_error err = {0};
+  assert_int_equal(lh_store_open(f->dir, &f->store, &err), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  lh_store_close(f->store);
+  tu_rmtree(f->dir);
+  free(f->dir);
+  free(f);
+  return 0;
+}
+
+static void test_put_get(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  char want_uri[4200];
+  snprintf(want_uri, sizeof want_uri, "file://%s", f->dir);
+  assert_string_equal(lh_store_uri(f->store), want_uri);
+  assert_int_equal(lh_store_put(f->store, "a/b/c.txt", "hello", 5, &err), 0);
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, "a/b/c.txt", &b, &err), 0);
+  assert_string_equal(b.data, "hello");
+  /* replace atomically */
+  assert_int_equal(lh_store_put(f->store, "a/b/c.txt", "bye", 3, &err), 0);
+  lh_buf_reset(&b);
+  assert_int_equal(lh_store_get(f->store, "a/b/c.txt", &b, &err), 0);
+  assert_string_equal(b.data, "bye");
+  assert_int_equal(lh_store_exists(f->store, "a/b/c.txt", &err), 1);
+  assert_int_equal(lh_store_exists(f->store, "a/b", &err), 0); /* folders are not keys */
+  assert_int_equal(lh_store_exists(f->store, "missing", &err), 0);
+  lh_store_info info;
+  assert_int_equal(lh_store_stat(f->store, "a/b/c.txt", &info, &err), 0);
+  assert_int_equal(info.size, 3);
+  assert_true(info.mtime > lh_time_now() - 60 * 1000000LL);
+  lh_buf_reset(&b);
+  assert_int_equal(lh_store_get(f->store, "nope", &b, &err), LH_ENOTFOUND);
+  assert_non_null(strstr(err.message, "nope"));
+  assert_int_equal(lh_store_delete(f->store, "a/b/c.txt", &err), 0);
+  assert_int_equal(lh_store_delete(f->store, "a/b/c.txt", &err), LH_ENOTFOUND);
+  assert_int_equal(lh_store_exists(f->store, "a/b/c.txt", &err), 0);
+  /* empty values are values */
+  assert_int_equal(lh_store_put(f->store, "empty", "", 0, &err), 0);
+  lh_buf_reset(&b);
+  assert_int_equal(lh_store_get(f->store, "empty", &b, &err), 0);
+  assert_int_equal(b.len, 0);
+  lh_buf_free(&b);
+}
+
+static void test_create_exclusive(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  assert_int_equal(lh_store_create(f->store, ".LOCK", "{\"pid\":1}", 9, &err), 0);
+  assert_int_equal(lh_store_create(f->store, ".LOCK", "{\"pid\":2}", 9, &err), LH_EEXIST);
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, ".LOCK", &b, &err), 0);
+  assert_string_equal(b.data, "{\"pid\":1}"); /* the holder's content survives */
+  lh_buf_free(&b);
+
+  /* many processes race for one key: exactly one wins */
+  for (int round = 0; round < 5; round++) {
+    char key[32];
+    snprintf(key, sizeof key, "race-%d", round);
+    int wins = 0;
+    pid_t pids[8];
+    for (int i = 0; i < 8; i++) {
+      pids[i] = fork();
+      if (pids[i] == 0) {
+        lh_store *s;
+        if (lh_store_open(f->dir, &s, NULL))
+          _exit(3);
+        int rc = lh_store_create(s, key, "x", 1, NULL);
+        lh_store_close(s);
+        _exit(rc == 0 ? 0 : rc == LH_EEXIST ? 1 : 2);
+      }
+    }
+    for (int i = 0; i < 8; i++) {
+      int st;
+      waitpid(pids[i], &st, 0);
+      assert_true(WIFEXITED(st));
+      assert_true(WEXITSTATUS(st) <= 1);
+      wins += WEXITSTATUS(st) == 0;
+    }
+    assert_int_equal(wins, 1);
+  }
+}
+
+static void test_streams(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  lh_writer *w;
+  assert_int_equal(lh_store_open_write(f->store, "exports/big.csv", &w, &err), 0);
+  char chunk[4096];
+  for (int i = 0; i < 256; i++) {
+    memset(chunk, 'a' + i % 26, sizeof chunk);
+    assert_int_equal(lh_writer_write(w, chunk, sizeof chunk, &err), 0);
+  }
+  /* nothing is visible before commit */
+  assert_int_equal(lh_store_exists(f->store, "exports/big.csv", &err), 0);
+  assert_int_equal(lh_writer_commit(w, &err), 0);
+  lh_reader *r;
+  assert_int_equal(lh_store_open_read(f->store, "exports/big.csv", &r, &err), 0);
+  size_t total = 0, got;
+  do {
+    assert_int_equal(lh_reader_read(r, chunk, sizeof chunk, &got, &err), 0);
+    if (got)
+      assert_int_equal(chunk[0], 'a' + (int)(total / 4096) % 26);
+    total += got;
+  } while (got);
+  lh_reader_close(r);
+  assert_int_equal(total, 256 * 4096);
+  /* an aborted writer leaves nothing, not even a temp file */
+  assert_int_equal(lh_store_open_write(f->store, "exports/aborted.csv", &w, &err), 0);
+  assert_int_equal(lh_writer_write(w, "x", 1, &err), 0);
+  lh_writer_abort(w);
+  assert_int_equal(lh_store_exists(f->store, "exports/aborted.csv", &err), 0);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/exports", f->dir);
+  int n = 0;
+  DIR *d = opendir(path);
+  for (struct dirent *de; (de = readdir(d));)
+    n += de->d_name[0] != '.' || strstr(de->d_name, "tmp") != NULL;
+  closedir(d);
+  assert_int_equal(n, 1); /* only big.csv */
+  assert_int_equal(lh_store_open_read(f->store, "exports/missing", &r, &err), LH_ENOTFOUND);
+}
+
+typedef struct keys {
+  char *items[64];
+  int n;
+} keys;
+
+static int collect(const char *key, void *ctx) {
+  keys *k = ctx;
+  k->items[k->n++] = strdup(key);
+  return 0;
+}
+
+static void keys_free(keys *k) {
+  for (int i = 0; i < k->n; i++)
+    free(k->items[i]);
+  k->n = 0;
+}
+
+static int stop_at_two(const char *key, void *ctx) {
+  (void)key;
+  return ++*(int *)ctx == 2 ? 42 : 0;
+}
+
+static void test_iterate(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  const char *all[] = {"a.b",
+                       "a/b",
+                       "a/c/d.json",
+                       "archive/00/x.json",
+                       "archive/00/blob",
+                       "tags/lakehouse/x",
+                       ".LOCK-APPENDS/abc"};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    assert_int_equal(lh_store_put(f->store, all[i], "1", 1, &err), 0);
+  keys k = {0};
+  assert_int_equal(lh_store_iterate(f->store, NULL, NULL, collect, &k, &err), 0);
+  /* byte order of whole keys: '.' (0x2e) sorts before '/' (0x2f) */
+  const char *want[] = {
+      ".LOCK-APPENDS/abc", "a.b", "a/b", "a/c/d.json", "archive/00/blob", "archive/00/x.json",
+      "tags/lakehouse/x"};
+  assert_int_equal(k.n, 7);
+  for (int i = 0; i < 7; i++)
+    assert_string_equal(k.items[i], want[i]);
+  keys_free(&k);
+  assert_int_equal(lh_store_iterate(f->store, "archive", "archive/**/*.json", collect, &k, &err),
+                   0);
+  assert_int_equal(k.n, 1);
+  assert_string_equal(k.items[0], "archive/00/x.json");
+  keys_free(&k);
+  assert_int_equal(lh_store_iterate(f->store, ".LOCK-APPENDS/", NULL, collect, &k, &err), 0);
+  assert_int_equal(k.n, 1);
+  keys_free(&k);
+  assert_int_equal(lh_store_iterate(f->store, "nothing-here", NULL, collect, &k, &err), 0);
+  assert_int_equal(k.n, 0);
+  int count = 0;
+  assert_int_equal(lh_store_iterate(f->store, NULL, NULL, stop_at_two, &count, &err), 42);
+  assert_int_equal(lh_store_children(f->store, NULL, collect, &k, &err), 0);
+  const char *kids[] = {".LOCK-APPENDS", "a", "a.b", "archive", "tags"};
+  assert_int_equal(k.n, 5);
+  for (int i = 0; i < 5; i++)
+    assert_string_equal(k.items[i], kids[i]);
+  keys_free(&k);
+  assert_int_equal(lh_store_children(f->store, "a", collect, &k, &err), 0);
+  assert_int_equal(k.n, 2);
+  keys_free(&k);
+}
+
+static void test_bad_keys(void **state) {
+  fixture *f = *state;
+  const char *bad[] = {"",      "/etc/passwd", "../escape", "a/../../b", "a//b",
+                       "a/./b", "a/",          "a\\b",      "a\nb",      "."};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    lh_error err = {0};
+    assert_int_equal(lh_store_put(f->store, bad[i], "x", 1, &err), LH_EINVAL);
+    assert_non_null(strstr(err.message, "invalid key"));
+    lh_buf b = LH_BUF_INIT;
+    assert_int_equal(lh_store_get(f->store, bad[i], &b, &err), LH_EINVAL);
+    assert_int_equal(lh_store_exists(f->store, bad[i], &err), LH_EINVAL);
+    assert_int_equal(lh_store_delete(f->store, bad[i], &err), LH_EINVAL);
+  }
+  assert_null(lh_store_local_path(f->store, "../x"));
+  /* nothing escaped the root */
+  char parent[4200];
+  snprintf(parent, sizeof parent, "%s/../escape", f->dir);
+  assert_int_not_equal(access(parent, F_OK), 0);
+}
+
+static void test_sub_and_schemes(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  lh_store *sub;
+  assert_int_equal(lh_store_sub(f->store, "my_dataset", &sub, &err), 0);
+  assert_int_equal(lh_store_put(sub, "config.yml", "name: my_dataset\n", 17, &err), 0);
+  assert_int_equal(lh_store_exists(f->store, "my_dataset/config.yml", &err), 1);
+  char *p = lh_store_local_path(sub, "config.yml");
+  char want[4200];
+  snprintf(want, sizeof want, "%s/my_dataset/config.yml", f->dir);
+  assert_string_equal(p, want);
+  free(p);
+  lh_store_close(sub);
+  assert_int_equal(lh_store_sub(f->store, "../x", &sub, &err), LH_EINVAL);
+  lh_store *s;
+  assert_int_equal(lh_store_open("s3://bucket/lake", &s, &err), LH_EUNSUPPORTED);
+  assert_non_null(strstr(err.message, "s3://"));
+  assert_int_equal(lh_store_open("ftp://x", &s, &err), LH_EUNSUPPORTED);
+  assert_int_equal(lh_store_open("", &s, &err), LH_EINVAL);
+  /* a file:// URI and a plain path open the same root */
+  char uri[4200];
+  snprintf(uri, sizeof uri, "file://%s", f->dir);
+  assert_int_equal(lh_store_open(uri, &s, &err), 0);
+  assert_int_equal(lh_store_exists(s, "my_dataset/config.yml", &err), 1);
+  lh_store_close(s);
+}
+
+static void test_unreadable(void **state) {
+  fixture *f = *state;
+  if (geteuid() == 0) {
+    /* root reads everything: check the error path with a directory where a file is expected */
+    lh_error err = {0};
+    assert_int_equal(lh_store_put(f->store, "d/x", "1", 1, &err), 0);
+    lh_buf b = LH_BUF_INIT;
+    assert_int_equal(lh_store_get(f->store, "d", &b, &err), LH_ENOTFOUND);
+    /* a file in the way of a folder */
+    assert_int_equal(lh_store_put(f->store, "file", "1", 1, &err), 0);
+    assert_true(lh_store_put(f->store, "file/child", "1", 1, &err) < 0);
+    assert_true(err.message[0] != '\0');
+    lh_buf_free(&b);
+    return;
+  }
+  lh_error err = {0};
+  assert_int_equal(lh_store_put(f->store, "secret", "1", 1, &err), 0);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/secret", f->dir);
+  chmod(path, 0);
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, "secret", &b, &err), LH_EIO);
+  lh_buf_free(&b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_create_exclusive, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_streams, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_iterate, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sub_and_schemes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
