@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <utf8proc.h>
 
+#include "core/sort.h"
 #include "ftm/model_internal.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/log.h"
@@ -102,7 +103,7 @@ static int finish(lh_model *m, index_builder *ib) {
     t[i].k = ib->items[i];
     t[i].pos = i;
   }
-  qsort(t, ib->n, sizeof *t, tagged_cmp);
+  lh__qsort(t, ib->n, sizeof *t, tagged_cmp);
   size_t w = 0;
   for (size_t i = 0; i < ib->n; i++) {
     if (w && strcmp(t[i].k.key, ib->items[w - 1].key) == 0) {

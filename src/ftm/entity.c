@@ -6,6 +6,7 @@
 
 #include "core/arena.h"
 #include "core/json_reader.h"
+#include "core/sort.h"
 #include "lakehouse/entity.h"
 
 #define HASH_THRESHOLD 16 /* values per property before a hash index is kept */
@@ -768,7 +769,7 @@ int lh_entity_write_json(const lh_entity *e, unsigned flags, lh_buf *out) {
           sorted_cap = ep->n;
         }
         memcpy(sorted, ep->values, ep->n * sizeof *sorted);
-        qsort(sorted, ep->n, sizeof *sorted, cmp_strp);
+        lh__qsort(sorted, ep->n, sizeof *sorted, cmp_strp);
         vals = sorted;
       }
       TRY(write_str_array(out, vals, ep->n));
@@ -796,7 +797,7 @@ int lh_entity_write_json(const lh_entity *e, unsigned flags, lh_buf *out) {
         sorted_cap = l->n;
       }
       memcpy(sorted, l->items, l->n * sizeof *sorted);
-      qsort(sorted, l->n, sizeof *sorted, cmp_strp);
+      lh__qsort(sorted, l->n, sizeof *sorted, cmp_strp);
       TRY(write_str_array(out, sorted, l->n));
     } else {
       TRY(write_str_array(out, l->items, l->n));

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "core/arena.h"
+#include "core/sort.h"
 #include "ftm/model_internal.h"
 #include "lakehouse/ftm.h"
 
@@ -241,7 +242,7 @@ static int load_types(loader *L) {
       const char *code;
       json_t *label;
       json_object_foreach(values, code, label) codes[k++] = adup(L, code);
-      qsort(codes, nv, sizeof *codes, cmp_str_ptr);
+      lh__qsort(codes, nv, sizeof *codes, cmp_str_ptr);
       for (k = 0; k < nv; k++) {
         json_t *lv = json_object_get(values, codes[k]);
         labels[k] = adup(L, json_is_string(lv) ? json_string_value(lv) : codes[k]);
@@ -301,7 +302,7 @@ static int resolve_props(loader *L, sinfo *info, lh_schema *s) {
       if (!find_in(all, n, pi->all[k]->name))
         all[n++] = pi->all[k];
   }
-  qsort(all, n, sizeof *all, cmp_prop_name);
+  lh__qsort(all, n, sizeof *all, cmp_prop_name);
   si->all = all;
   si->nall = n;
   si->state = 2;
@@ -367,7 +368,7 @@ static int load_schemata(loader *L) {
   const char *name;
   json_t *spec;
   json_object_foreach(schemata, name, spec) names[k++] = name;
-  qsort(names, n, sizeof *names, cmp_str_ptr);
+  lh__qsort(names, n, sizeof *names, cmp_str_ptr);
 
   lh_schema *arr = lh__arena_alloc(L->a, n * sizeof *arr);
   const lh_schema **by_name = lh__arena_alloc(L->a, n * sizeof *by_name);
@@ -493,7 +494,7 @@ static int load_schemata(loader *L) {
       rc = lh_error_set(L->err, LH_EPARSE, "FtM model: inheritance cycle at schema '%s'", s->name);
       goto done;
     }
-    qsort(anc, na, sizeof *anc, cmp_schema_name);
+    lh__qsort(anc, na, sizeof *anc, cmp_schema_name);
     s->schemata = anc;
     s->nschemata = na;
     uint64_t *isa = (uint64_t *)s->isa;

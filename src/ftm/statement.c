@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sort.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/statement.h"
 #include "lakehouse/validate.h"
@@ -252,7 +253,7 @@ int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void
   }
 
   /* BASE statement: sha1(schema + sorted unique ids) */
-  qsort(x->digests, x->ndigests, sizeof *x->digests, digest_cmp);
+  lh__qsort(x->digests, x->ndigests, sizeof *x->digests, digest_cmp);
   lh_buf_reset(&x->base);
   if (lh_buf_puts(&x->base, schema->name) || lh_buf_grow(&x->base, x->ndigests * 40))
     return lh_error_set(err, LH_ENOMEM, "out of memory");

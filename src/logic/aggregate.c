@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/sort.h"
 #include "lakehouse/aggregate.h"
 
 typedef struct pending {
@@ -100,8 +101,8 @@ static int emit(lh_aggregator *a, lh_error *err) {
   const char *caption = lh_entity_caption(e);
   if (caption && (rc = lh_entity_set_meta(e, LH_META_CAPTION, caption)))
     return lh_error_set(err, rc, "out of memory");
-  qsort(a->datasets, a->ndatasets, sizeof *a->datasets, cmp_str);
-  qsort(a->origins, a->norigins, sizeof *a->origins, cmp_str);
+  lh__qsort(a->datasets, a->ndatasets, sizeof *a->datasets, cmp_str);
+  lh__qsort(a->origins, a->norigins, sizeof *a->origins, cmp_str);
   /* referents are always present (empty: one dataset, canonical id == entity id) */
   lh_entity_add_meta(e, LH_META_REFERENTS, NULL);
   for (size_t i = 0; i < a->ndatasets; i++)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/glob.h"
+#include "core/sort.h"
 #include "core/uri.h"
 #include "store/backend.h"
 
@@ -405,7 +406,7 @@ static int walk_dir(walk *w, char *path, size_t root_len, int depth) {
   }
   closedir(d);
   d = NULL;
-  qsort(items, n, sizeof *items, entry_cmp);
+  lh__qsort(items, n, sizeof *items, entry_cmp);
   for (size_t i = 0; i < n && rc == 0; i++) {
     size_t nl = strlen(items[i].sortkey) - items[i].dir;
     items[i].sortkey[nl] = '\0';
@@ -490,7 +491,7 @@ static int fs_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void
   closedir(d);
   free(path);
   if (!rc) {
-    qsort(names, n, sizeof *names, str_cmp);
+    lh__qsort(names, n, sizeof *names, str_cmp);
     for (size_t i = 0; i < n && !rc; i++)
       rc = fn(names[i], ctx);
   }
