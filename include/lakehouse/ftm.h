@@ -81,7 +81,8 @@ struct lh_type {
 
 /* ---- properties and schemata ------------------------------------------------------------ */
 struct lh_property {
-  const char *name;  /* bare name: "birthDate" */
+  const char *name; /* bare name: "birthDate" */
+  size_t name_len;
   const char *qname; /* defining schema qualified: "Person:birthDate" */
   const char *label;
   const char *description;
@@ -99,6 +100,7 @@ struct lh_property {
 
 struct lh_schema {
   const char *name;
+  size_t name_len;
   const char *label;
   const char *plural;
   const char *description;

@@ -28,6 +28,9 @@ int lh_time_parse_ts(const char *s, lh_time *out, lh_error *err);
 void lh_time_format_iso(lh_time t, char out[LH_ISO_SIZE]);
 /* FtM statement timestamps: "YYYY-MM-DDTHH:MM:SS" (UTC, second precision, no zone). */
 void lh_time_format_ftm(lh_time t, char out[LH_ISO_SIZE]);
+/* CSV form of the exports (pyarrow's UTC timestamp text): "YYYY-MM-DD HH:MM:SS.ffffffZ".
+ * Returns the length. */
+size_t lh_time_format_csv(lh_time t, char out[LH_ISO_SIZE]);
 /* ISO 8601 date or date-time: "2024-01-02", "2024-01-02T03:04", "2024-01-02 03:04:05.123Z",
  * "...+02:00", "...-0530". No offset means UTC; offsets are converted; a date alone is
  * midnight UTC. len may be (size_t)-1 for a NUL-terminated string. */

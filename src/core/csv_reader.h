@@ -13,9 +13,9 @@ typedef struct lh__csv lh__csv;
 
 typedef struct lh__csv_record {
   size_t nfields;
-  char **fields;  /* NUL-terminated values */
+  char **fields; /* NUL-terminated values */
   size_t *lens;
-  uint64_t line;  /* 1-based line where the record starts */
+  uint64_t line; /* 1-based line where the record starts */
 } lh__csv_record;
 
 lh__csv *lh__csv_open_fd(int fd, size_t max_record);

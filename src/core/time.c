@@ -59,6 +59,52 @@ static void split(lh_time t, parts *p) {
   p->usec = (unsigned)us;
 }
 
+static void put2(char *p, unsigned v) {
+  p[0] = (char)('0' + v / 10);
+  p[1] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DD?HH:MM:SS" (19 chars, sep between date and time) without printf; years
+ * outside 0..9999 fall back to snprintf. Returns the length written. */
+static size_t format_ftm(lh_time t, char sep, char *out, size_t size) {
+  parts p;
+  split(t, &p);
+  if (p.year < 0 || p.year > 9999)
+    return (size_t)snprintf(out, size, "%04lld-%02u-%02u%c%02u:%02u:%02u", (long long)p.year,
+                            p.month, p.day, sep, p.hour, p.minute, p.second);
+  put2(out, (unsigned)(p.year / 100));
+  put2(out + 2, (unsigned)(p.year % 100));
+  out[4] = '-';
+  put2(out + 5, p.month);
+  out[7] = '-';
+  put2(out + 8, p.day);
+  out[10] = sep;
+  put2(out + 11, p.hour);
+  out[13] = ':';
+  put2(out + 14, p.minute);
+  out[16] = ':';
+  put2(out + 17, p.second);
+  out[19] = '\0';
+  return 19;
+}
+
+size_t lh_time_format_csv(lh_time t, char out[LH_ISO_SIZE]) {
+  size_t n = format_ftm(t, ' ', out, LH_ISO_SIZE);
+  int64_t us = t % US_PER_SEC;
+  if (us < 0)
+    us += US_PER_SEC;
+  if (n + 9 > LH_ISO_SIZE)
+    return n;
+  out[n] = '.';
+  for (int i = 6; i >= 1; i--) {
+    out[n + (size_t)i] = (char)('0' + us % 10);
+    us /= 10;
+  }
+  out[n + 7] = 'Z';
+  out[n + 8] = '\0';
+  return n + 8;
+}
+
 void lh_time_format_ts(lh_time t, char out[LH_TS_SIZE]) {
   parts p;
   split(t, &p);
@@ -78,10 +124,7 @@ void lh_time_format_iso(lh_time t, char out[LH_ISO_SIZE]) {
 }
 
 void lh_time_format_ftm(lh_time t, char out[LH_ISO_SIZE]) {
-  parts p;
-  split(t, &p);
-  snprintf(out, LH_ISO_SIZE, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)p.year, p.month, p.day,
-           p.hour, p.minute, p.second);
+  format_ftm(t, 'T', out, LH_ISO_SIZE);
 }
 
 static int digits(const char *s, size_t len, size_t *i, int n, unsigned *out) {

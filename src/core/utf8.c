@@ -3,39 +3,6 @@
 
 #include "core/utf8.h"
 
-size_t lh__utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp) {
-  unsigned char c = p[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  if (c < 0xc2 || c > 0xf4)
-    return 0;
-  if (c < 0xe0) {
-    if (avail < 2 || (p[1] & 0xc0) != 0x80)
-      return 0;
-    *cp = (uint32_t)(c & 0x1f) << 6 | (p[1] & 0x3f);
-    return 2;
-  }
-  if (c < 0xf0) {
-    if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-      return 0;
-    uint32_t v = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-    if (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))
-      return 0;
-    *cp = v;
-    return 3;
-  }
-  if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-    return 0;
-  uint32_t v = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-               (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-  if (v < 0x10000 || v > 0x10ffff)
-    return 0;
-  *cp = v;
-  return 4;
-}
-
 size_t lh__utf8_check(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;

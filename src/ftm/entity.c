@@ -7,46 +7,8 @@
 #include "core/arena.h"
 #include "core/json_reader.h"
 #include "core/sort.h"
+#include "ftm/entity_internal.h"
 #include "lakehouse/entity.h"
-
-#define HASH_THRESHOLD 16 /* values per property before a hash index is kept */
-
-typedef struct eprop {
-  const lh_property *prop;
-  const char **values;
-  uint32_t n, cap;
-  uint32_t *ht; /* open addressing over value indexes + 1; malloc'd */
-  uint32_t ht_cap;
-} eprop;
-
-typedef struct strlist {
-  const char **items;
-  uint32_t n, cap;
-  bool present; /* the key was given (an empty list still round-trips) */
-} strlist;
-
-typedef struct extra {
-  const char *key;
-  uint32_t key_len;
-  const char *raw;
-  uint32_t raw_len;
-} extra;
-
-struct lh_entity {
-  const lh_model *model;
-  lh__arena arena;
-  const char *id;
-  const lh_schema *schema;
-  eprop *props;
-  size_t nprops, props_cap;
-  const char *meta[LH_META_STR_COUNT];
-  strlist lists[LH_META_LIST_COUNT];
-  int target;
-  extra *extras;
-  size_t nextras, extras_cap;
-  lh__json_parser *parser;
-  lh_buf scratch;
-};
 
 lh_entity *lh_entity_new(const lh_model *model) {
   lh_entity *e = calloc(1, sizeof *e);
@@ -60,7 +22,7 @@ lh_entity *lh_entity_new(const lh_model *model) {
 }
 
 static void free_indexes(lh_entity *e) {
-  for (size_t i = 0; i < e->nprops; i++) {
+  for (size_t i = 0; i < e->props_cap_used; i++) {
     free(e->props[i].ht);
     e->props[i].ht = NULL;
     e->props[i].ht_cap = 0;
@@ -68,8 +30,7 @@ static void free_indexes(lh_entity *e) {
 }
 
 void lh_entity_reset(lh_entity *e) {
-  free_indexes(e);
-  e->nprops = 0;
+  e->nprops = 0; /* slots (and their hash index memory) are reused */
   e->id = NULL;
   e->schema = NULL;
   memset(e->meta, 0, sizeof e->meta);
@@ -147,10 +108,15 @@ int lh_entity_set_id(lh_entity *e, const char *id, size_t len, lh_error *err) {
 
 /* ---- property values ---------------------------------------------------------------------- */
 
-static uint32_t hash_str(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
+/* FNV-1a over the length and at most the first and last 32 bytes: long texts are not
+ * walked twice just to be de-duplicated. */
+static uint32_t hash_value(const char *s, uint32_t len) {
+  uint32_t h = 2166136261u ^ len;
+  uint32_t head = len < 64 ? len : 32;
+  for (uint32_t i = 0; i < head; i++)
+    h = (h ^ (unsigned char)s[i]) * 16777619u;
+  for (uint32_t i = len < 64 ? len : len - 32; i < len; i++)
+    h = (h ^ (unsigned char)s[i]) * 16777619u;
   return h;
 }
 
@@ -158,31 +124,36 @@ static int index_build(eprop *ep) {
   uint32_t cap = 64;
   while (cap < ep->n * 2 + 2)
     cap *= 2;
-  uint32_t *ht = calloc(cap, sizeof *ht);
-  if (!ht)
-    return LH_ENOMEM;
-  for (uint32_t i = 0; i < ep->n; i++) {
-    uint32_t h = hash_str(ep->values[i]) & (cap - 1);
-    while (ht[h])
-      h = (h + 1) & (cap - 1);
-    ht[h] = i + 1;
+  if (cap > ep->ht_cap) {
+    uint32_t *ht = realloc(ep->ht, cap * sizeof *ht);
+    if (!ht)
+      return LH_ENOMEM;
+    ep->ht = ht;
+    ep->ht_cap = cap;
   }
-  free(ep->ht);
-  ep->ht = ht;
-  ep->ht_cap = cap;
+  cap = ep->ht_cap;
+  memset(ep->ht, 0, cap * sizeof *ep->ht);
+  for (uint32_t i = 0; i < ep->n; i++) {
+    uint32_t h = hash_value(ep->values[i], ep->lens[i]) & (cap - 1);
+    while (ep->ht[h])
+      h = (h + 1) & (cap - 1);
+    ep->ht[h] = i + 1;
+  }
+  ep->indexed = true;
   return 0;
 }
 
-static bool has_value(const eprop *ep, const char *v) {
-  if (!ep->ht) {
+static bool has_value(const eprop *ep, const char *v, uint32_t len) {
+  if (!ep->indexed) {
     for (uint32_t i = 0; i < ep->n; i++)
-      if (strcmp(ep->values[i], v) == 0)
+      if (ep->lens[i] == len && memcmp(ep->values[i], v, len) == 0)
         return true;
     return false;
   }
-  uint32_t h = hash_str(v) & (ep->ht_cap - 1);
+  uint32_t h = hash_value(v, len) & (ep->ht_cap - 1);
   while (ep->ht[h]) {
-    if (strcmp(ep->values[ep->ht[h] - 1], v) == 0)
+    uint32_t k = ep->ht[h] - 1;
+    if (ep->lens[k] == len && memcmp(ep->values[k], v, len) == 0)
       return true;
     h = (h + 1) & (ep->ht_cap - 1);
   }
@@ -203,41 +174,56 @@ static eprop *find_prop(lh_entity *e, const lh_property *p, bool create) {
     e->props = np;
     e->props_cap = cap;
   }
+  if (e->nprops == e->props_cap_used) {
+    memset(&e->props[e->nprops], 0, sizeof *e->props);
+    e->props_cap_used++;
+  }
   eprop *ep = &e->props[e->nprops++];
-  memset(ep, 0, sizeof *ep);
   ep->prop = p;
+  ep->values = NULL;
+  ep->lens = NULL;
+  ep->n = ep->cap = 0;
+  ep->indexed = false; /* ht / ht_cap survive from an earlier entity */
   return ep;
 }
 
-/* Append an arena string (already owned by e) to a property. */
-static int append_value(lh_entity *e, const lh_property *p, const char *v) {
+/* Append an arena string (already owned by e) of len bytes to a property. */
+static int append_value(lh_entity *e, const lh_property *p, const char *v, size_t len) {
+  if (len > UINT32_MAX)
+    return LH_ELIMIT;
   eprop *ep = find_prop(e, p, true);
   if (!ep)
     return LH_ENOMEM;
-  if (has_value(ep, v))
+  if (has_value(ep, v, (uint32_t)len))
     return 0;
   if (ep->n == ep->cap) {
     uint32_t cap = ep->cap ? ep->cap * 2 : 4;
     const char **nv = lh__arena_alloc(&e->arena, cap * sizeof *nv);
-    if (!nv)
+    uint32_t *nl = lh__arena_alloc(&e->arena, cap * sizeof *nl);
+    if (!nv || !nl)
       return LH_ENOMEM;
-    if (ep->n)
+    if (ep->n) {
       memcpy(nv, ep->values, ep->n * sizeof *nv);
+      memcpy(nl, ep->lens, ep->n * sizeof *nl);
+    }
     ep->values = nv;
+    ep->lens = nl;
     ep->cap = cap;
   }
-  ep->values[ep->n++] = v;
-  if (ep->ht) {
+  ep->values[ep->n] = v;
+  ep->lens[ep->n] = (uint32_t)len;
+  ep->n++;
+  if (ep->indexed) {
     if (ep->n * 2 > ep->ht_cap) {
       if (index_build(ep))
         return LH_ENOMEM;
     } else {
-      uint32_t h = hash_str(v) & (ep->ht_cap - 1);
+      uint32_t h = hash_value(v, (uint32_t)len) & (ep->ht_cap - 1);
       while (ep->ht[h])
         h = (h + 1) & (ep->ht_cap - 1);
       ep->ht[h] = ep->n;
     }
-  } else if (ep->n >= HASH_THRESHOLD && index_build(ep)) {
+  } else if (ep->n >= LH__ENTITY_HASH_THRESHOLD && index_build(ep)) {
     return LH_ENOMEM;
   }
   return 1;
@@ -259,6 +245,7 @@ int lh_entity_add_property(lh_entity *e, const lh_property *p, const char *value
   if (!value || len == 0)
     return 0;
   const char *v;
+  size_t vlen;
   if (flags & LH_ADD_CLEAN) {
     size_t ncountries = 0;
     const char *const *countries = NULL;
@@ -275,15 +262,17 @@ int lh_entity_add_property(lh_entity *e, const lh_property *p, const char *value
     if (rc <= 0)
       return rc < 0 ? lh_error_set(err, rc, "cannot clean a value of '%s'", p->qname) : 0;
     v = lh__arena_strndup(&e->arena, e->scratch.data, e->scratch.len);
+    vlen = e->scratch.len;
   } else {
     v = lh__arena_strndup(&e->arena, value, len);
+    vlen = len;
   }
   if (!v)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   if (p->type->id == LH_TYPE_ENTITY && e->id && strcmp(v, e->id) == 0)
     return 0; /* FtM skips self-relationships quietly */
-  rc = append_value(e, p, v);
-  return rc < 0 ? lh_error_set(err, rc, "out of memory") : rc;
+  rc = append_value(e, p, v, vlen);
+  return rc < 0 ? lh_error_set(err, rc, rc == LH_ELIMIT ? "value too large" : "out of memory") : rc;
 }
 
 int lh_entity_add(lh_entity *e, const char *prop, const char *value, size_t len, unsigned flags,
@@ -516,7 +505,7 @@ static int add_json_value(lh_entity *e, const lh_property *p, const lh__jval *v,
     return 0;
   if (p->type->id == LH_TYPE_ENTITY && e->id && strcmp(v->u.s, e->id) == 0)
     return 0;
-  int rc = append_value(e, p, v->u.s);
+  int rc = append_value(e, p, v->u.s, v->n);
   return rc < 0 ? lh_error_set(err, rc, "out of memory") : 0;
 }
 

@@ -394,6 +394,7 @@ static int load_schemata(loader *L) {
     by_name[i] = s;
     s->index = (int)i;
     s->name = adup(L, names[i]);
+    s->name_len = strlen(names[i]);
     s->label = adup(L, jstr(spec, "label") ? jstr(spec, "label") : names[i]);
     s->plural = adup(L, jstr(spec, "plural") ? jstr(spec, "plural") : s->label);
     s->description = adup(L, jstr(spec, "description"));
@@ -435,6 +436,7 @@ static int load_schemata(loader *L) {
           goto done;
         }
         p->name = adup(L, pname);
+        p->name_len = strlen(pname);
         char *qn = NULL;
         if (asprintf(&qn, "%s:%s", s->name, pname) < 0) {
           rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");

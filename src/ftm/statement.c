@@ -1,8 +1,11 @@
 /* Statement ids and exploding entities into statements. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/sort.h"
+#include "core/hex.h"
+#include "core/sha1.h"
+#include "ftm/entity_internal.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/statement.h"
 #include "lakehouse/validate.h"
@@ -56,6 +59,19 @@ bool lh_type_is_linguistic(const lh_type *t) {
   }
 }
 
+typedef struct digest {
+  unsigned char b[20];
+  char hex[40]; /* the statement id, kept for the BASE checksum */
+} digest;
+
+typedef struct ikey {
+  uint64_t key;
+  uint32_t idx;
+} ikey;
+
+/* Values longer than this are hashed in place instead of being copied after the key prefix. */
+#define STREAM_VALUE_MIN 512
+
 struct lh_exploder {
   lh_explode_opts o;
   char *dataset, *origin, *fragment;
@@ -63,8 +79,11 @@ struct lh_exploder {
   lh_buf base; /* schema + sorted hex ids for the BASE checksum */
   lh_buf eid;  /* stripped entity id */
   lh_buf ref;  /* a stripped entity reference */
-  unsigned char (*digests)[20];
-  size_t ndigests, digests_cap;
+  digest *digests;
+  ikey *keys, *tmp;
+  size_t ndigests, digests_cap, tmp_cap;
+  uint32_t *buckets;
+  size_t buckets_cap;
 };
 
 lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err) {
@@ -109,11 +128,76 @@ void lh_exploder_free(lh_exploder *x) {
   lh_buf_free(&x->eid);
   lh_buf_free(&x->ref);
   free(x->digests);
+  free(x->keys);
+  free(x->tmp);
+  free(x->buckets);
   free(x);
 }
 
-static int digest_cmp(const void *a, const void *b) {
-  return memcmp(a, b, 20);
+/* Sort ids for the BASE checksum: (first 8 digest bytes as a big-endian integer, index)
+ * pairs; ties on the key (equal ids, or a 2^-64 collision) are settled by the full digest. */
+static inline int ikey_cmp(const ikey *a, const ikey *b, const digest *d) {
+  if (a->key != b->key)
+    return a->key < b->key ? -1 : 1;
+  return memcmp(d[a->idx].b, d[b->idx].b, 20);
+}
+
+static void insertion_sort(ikey *k, size_t n, const digest *d) {
+  for (size_t i = 1; i < n; i++) {
+    ikey t = k[i];
+    size_t j = i;
+    while (j > 0 && ikey_cmp(&k[j - 1], &t, d) > 0) {
+      k[j] = k[j - 1];
+      j--;
+    }
+    k[j] = t;
+  }
+}
+
+/* SHA-1 keys are uniformly distributed, so distributing them into ~n buckets by their top
+ * bits and insertion-sorting each bucket is expected linear time. */
+static int sort_keys(lh_exploder *x, size_t n) {
+  ikey *k = x->keys;
+  if (n <= 16) {
+    insertion_sort(k, n, x->digests);
+    return 0;
+  }
+  unsigned bits = 1;
+  while (bits < 20 && ((size_t)1 << bits) < n)
+    bits++;
+  size_t nb = (size_t)1 << bits;
+  if (nb + 1 > x->buckets_cap) {
+    uint32_t *nbk = realloc(x->buckets, (nb + 1) * sizeof *nbk);
+    if (!nbk)
+      return LH_ENOMEM;
+    x->buckets = nbk;
+    x->buckets_cap = nb + 1;
+  }
+  if (n > x->tmp_cap) {
+    ikey *nt = realloc(x->tmp, n * sizeof *nt);
+    if (!nt)
+      return LH_ENOMEM;
+    x->tmp = nt;
+    x->tmp_cap = n;
+  }
+  uint32_t *count = x->buckets;
+  memset(count, 0, (nb + 1) * sizeof *count);
+  for (size_t i = 0; i < n; i++)
+    count[(k[i].key >> (64 - bits)) + 1]++;
+  for (size_t b = 0; b < nb; b++)
+    count[b + 1] += count[b];
+  for (size_t i = 0; i < n; i++)
+    x->tmp[count[k[i].key >> (64 - bits)]++] = k[i];
+  /* count[b] is now the end of bucket b; buckets are contiguous and in order */
+  size_t start = 0;
+  for (size_t b = 0; b < nb; b++) {
+    size_t end = count[b];
+    if (end - start > 1)
+      insertion_sort(x->tmp + start, end - start, x->digests);
+    start = end;
+  }
+  memcpy(k, x->tmp, n * sizeof *k);
+  return 0;
 }
 
 static int parse_ts(const lh_entity *e, lh_meta_str f, const char *name, lh_time *out,
@@ -195,55 +279,74 @@ int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void
   size_t np = lh_entity_property_count(e);
   for (size_t i = 0; i < np; i++) {
     const char *const *values;
+    const uint32_t *lens;
     size_t nv;
-    const lh_property *p = lh_entity_property_at(e, i, &values, &nv);
+    const lh_property *p = lh__entity_property_lens(e, i, &values, &lens, &nv);
     st.prop = p->name;
     st.prop_type = p->type->name;
     st.prop_ref = p;
-    size_t pl = strlen(p->name);
     x->key.len = prefix;
-    if (lh_buf_append(&x->key, p->name, pl) || lh_buf_putc(&x->key, '.'))
+    if (lh_buf_append(&x->key, p->name, p->name_len) || lh_buf_putc(&x->key, '.'))
       return lh_error_set(err, LH_ENOMEM, "out of memory");
     size_t vprefix = x->key.len;
+    if (x->ndigests + nv > x->digests_cap) {
+      size_t cap = x->digests_cap ? x->digests_cap : 64;
+      while (cap < x->ndigests + nv)
+        cap *= 2;
+      digest *nd = realloc(x->digests, cap * sizeof *nd);
+      if (nd)
+        x->digests = nd;
+      ikey *nk = nd ? realloc(x->keys, cap * sizeof *nk) : NULL;
+      if (!nk)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      x->keys = nk;
+      x->digests_cap = cap;
+    }
     /* namespace stripping can make two references equal ("a.x", "a.y" -> "a") */
     bool any_signed = false;
     if (p->type->id == LH_TYPE_ENTITY)
       for (size_t k = 0; k < nv && !any_signed; k++)
-        any_signed = strchr(values[k], '.') != NULL;
+        any_signed = memchr(values[k], '.', lens[k]) != NULL;
     for (size_t k = 0; k < nv; k++) {
       const char *v = values[k];
-      size_t vl = strlen(v);
+      size_t vl = lens[k];
       if (p->type->id == LH_TYPE_ENTITY) {
         vl = lh_entity_id_strip_namespace(v, vl);
         if (!lh_entity_id_valid(v, vl))
           continue;
         bool dup = false;
         for (size_t j = 0; any_signed && j < k && !dup; j++)
-          dup = lh_entity_id_strip_namespace(values[j], strlen(values[j])) == vl &&
+          dup = lh_entity_id_strip_namespace(values[j], lens[j]) == vl &&
                 memcmp(values[j], v, vl) == 0;
         if (dup)
           continue;
-        if (v[vl] != '\0') { /* keep values NUL-terminated for consumers */
+        if (vl != lens[k]) { /* keep values NUL-terminated for consumers */
           lh_buf_reset(&x->ref);
           if (lh_buf_append(&x->ref, v, vl))
             return lh_error_set(err, LH_ENOMEM, "out of memory");
           v = x->ref.data;
         }
       }
-      x->key.len = vprefix;
-      if (lh_buf_append(&x->key, v, vl))
-        return lh_error_set(err, LH_ENOMEM, "out of memory");
-      if (x->ndigests == x->digests_cap) {
-        size_t cap = x->digests_cap ? x->digests_cap * 2 : 64;
-        unsigned char(*nd)[20] = realloc(x->digests, cap * sizeof *nd);
-        if (!nd)
+      digest *d = &x->digests[x->ndigests++];
+      if (vl <= STREAM_VALUE_MIN) {
+        x->key.len = vprefix;
+        if (lh_buf_append(&x->key, v, vl))
           return lh_error_set(err, LH_ENOMEM, "out of memory");
-        x->digests = nd;
-        x->digests_cap = cap;
+        lh_sha1(x->key.data, x->key.len, d->b);
+      } else { /* long texts are hashed in place, not copied into the key buffer */
+        lh__sha1_ctx c;
+        lh__sha1_init(&c);
+        lh__sha1_update(&c, x->key.data, vprefix);
+        lh__sha1_update(&c, v, vl);
+        lh__sha1_final(&c, d->b);
       }
-      unsigned char *d = x->digests[x->ndigests++];
-      lh_sha1(x->key.data, x->key.len, d);
-      lh_hex_encode(d, 20, st.id);
+      uint64_t k64;
+      memcpy(&k64, d->b, 8);
+      x->keys[x->ndigests - 1].key = __builtin_bswap64(k64);
+      x->keys[x->ndigests - 1].idx = (uint32_t)(x->ndigests - 1);
+      lh__hex(d->b, 20, d->hex);
+      memcpy(st.id, d->hex, 40);
+      st.id[40] = '\0';
       st.value = v;
       st.value_len = vl;
       if ((rc = fn(&st, ctx)))
@@ -253,16 +356,23 @@ int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void
   }
 
   /* BASE statement: sha1(schema + sorted unique ids) */
-  lh__qsort(x->digests, x->ndigests, sizeof *x->digests, digest_cmp);
-  lh_buf_reset(&x->base);
-  if (lh_buf_puts(&x->base, schema->name) || lh_buf_grow(&x->base, x->ndigests * 40))
+  if (sort_keys(x, x->ndigests))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
+  lh_buf_reset(&x->base);
+  if (lh_buf_append(&x->base, schema->name, schema->name_len) ||
+      lh_buf_grow(&x->base, x->ndigests * 40))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  char *w = x->base.data + x->base.len;
+  const digest *prev = NULL;
   for (size_t i = 0; i < x->ndigests; i++) {
-    if (i && memcmp(x->digests[i], x->digests[i - 1], 20) == 0)
-      continue;
-    lh_hex_encode(x->digests[i], 20, x->base.data + x->base.len);
-    x->base.len += 40;
+    const digest *d = &x->digests[x->keys[i].idx];
+    if (prev && x->keys[i].key == x->keys[i - 1].key && memcmp(d->b, prev->b, 20) == 0)
+      continue; /* the checksum covers the set of ids */
+    memcpy(w, d->hex, 40);
+    w += 40;
+    prev = d;
   }
+  x->base.len = (size_t)(w - x->base.data);
   char checksum[LH_SHA1_HEX_SIZE];
   lh_sha1_hex(x->base.data, x->base.len, checksum);
   st.prop = LH_BASE_PROP;

@@ -11,27 +11,20 @@ const char *const LH_STATEMENT_CSV_COLUMNS[LH_STATEMENT_CSV_NCOLUMNS] = {
 
 int lh_csv_write_quoted(lh_buf *out, const char *s, size_t len) {
   int rc = lh_buf_putc(out, '"');
-  size_t start = 0;
-  for (size_t i = 0; i < len && !rc; i++)
-    if (s[i] == '"') {
-      rc = lh_buf_append(out, s + start, i + 1 - start);
-      if (!rc)
-        rc = lh_buf_putc(out, '"');
-      start = i + 1;
-    }
+  const char *p = s, *end = s + len, *q;
+  while (!rc && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+    rc = lh_buf_append(out, p, (size_t)(q + 1 - p)); /* up to and including the quote */
+    if (!rc)
+      rc = lh_buf_putc(out, '"'); /* doubled */
+    p = q + 1;
+  }
   if (!rc)
-    rc = lh_buf_append(out, s + start, len - start);
+    rc = lh_buf_append(out, p, (size_t)(end - p));
   return rc ? rc : lh_buf_putc(out, '"');
 }
 
 void lh_csv_format_timestamp(lh_time t, char out[LH_CSV_TS_SIZE]) {
-  char iso[LH_ISO_SIZE];
-  lh_time_format_ftm(t, iso);
-  iso[10] = ' ';
-  int64_t us = t % 1000000;
-  if (us < 0)
-    us += 1000000;
-  snprintf(out, LH_CSV_TS_SIZE, "%s.%06lldZ", iso, (long long)us);
+  lh_time_format_csv(t, out);
 }
 
 int lh_statement_csv_header(lh_buf *out) {
@@ -51,13 +44,22 @@ static int opt_str(lh_buf *out, const char *s) {
   return rc || !s ? rc : lh_csv_write_quoted(out, s, strlen(s));
 }
 
-static int ts(lh_buf *out, lh_time t) {
+/* Statements of one entity share their timestamps: remember the last one formatted. */
+static _Thread_local struct {
+  lh_time t;
+  size_t len;
+  char text[LH_ISO_SIZE];
+} last_ts[2] = {{LH_TIME_NULL, 0, ""}, {LH_TIME_NULL, 0, ""}};
+
+static int ts(lh_buf *out, lh_time t, int slot) {
   int rc = lh_buf_putc(out, ',');
   if (rc || t == LH_TIME_NULL)
     return rc;
-  char buf[LH_CSV_TS_SIZE];
-  lh_csv_format_timestamp(t, buf);
-  return lh_buf_puts(out, buf);
+  if (last_ts[slot].t != t) {
+    last_ts[slot].len = lh_time_format_csv(t, last_ts[slot].text);
+    last_ts[slot].t = t;
+  }
+  return lh_buf_append(out, last_ts[slot].text, last_ts[slot].len);
 }
 
 int lh_statement_csv_row(const lh_statement *st, lh_buf *out) {
@@ -87,9 +89,9 @@ int lh_statement_csv_row(const lh_statement *st, lh_buf *out) {
   if (!rc)
     rc = lh_buf_puts(out, st->external ? ",true" : ",false");
   if (!rc)
-    rc = ts(out, st->first_seen);
+    rc = ts(out, st->first_seen, 0);
   if (!rc)
-    rc = ts(out, st->last_seen);
+    rc = ts(out, st->last_seen, 1);
   if (!rc)
     rc = opt_str(out, st->fragment ? st->fragment : "");
   return rc ? rc : lh_buf_putc(out, '\n');
