@@ -2,6 +2,7 @@
  * stub (reverse) properties, buckets and is-a bitsets once, so lookups are cheap. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,11 @@
 #include "lakehouse/ftm.h"
 
 extern const char lh__model_json[];
-extern const char lh__model_json_end[];
+extern const uint64_t lh__model_json_size;
 
 const char *lh_model_embedded_json(size_t *len) {
   if (len)
-    *len = (size_t)(lh__model_json_end - lh__model_json);
+    *len = (size_t)lh__model_json_size;
   return lh__model_json;
 }
 

@@ -27,6 +27,9 @@ static bool unsafe_cp(uint32_t cp) {
  * dropped, the result is NFC-normalised and stripped of Unicode whitespace. */
 static int sanitize(const char *v, size_t len, lh_buf *out) {
   lh_buf_reset(out);
+  int grc = lh_buf_grow(out, len); /* also makes out->data valid for an empty result */
+  if (grc)
+    return grc;
   const unsigned char *p = (const unsigned char *)v;
   bool ascii = true;
   for (size_t i = 0; i < len;) {

@@ -23,6 +23,7 @@ static const tcase CASES[] = {
     {"string", NULL, "e\xcc\x81", "\xc3\xa9"}, /* e + combining acute -> é (NFC) */
     {"string", NULL, "bad\xff", "bad\xef\xbf\xbd"},
     {"string", NULL, "   ", NULL},
+    {"string", NULL, "\x01\x02\x7f", NULL}, /* only control characters */
     {"string", NULL, "", NULL},
     {"text", NULL, "line one\nline two\t", "line one\nline two"},
     {"html", NULL, "<b>bold</b>", "<b>bold</b>"},
@@ -165,6 +166,11 @@ static void test_clean_cases(void **state) {
   }
   lh_buf_free(&out);
   assert_int_equal(failures, 0);
+  /* an empty value on a never-used buffer is dropped, not a crash */
+  lh_buf fresh = LH_BUF_INIT;
+  assert_int_equal(lh_type_clean(lh_model_type(m, "name"), "", 0, NULL, &fresh), 0);
+  assert_int_equal(lh_type_clean(lh_model_type(m, "name"), "\x01", 1, NULL, &fresh), 0);
+  lh_buf_free(&fresh);
 }
 
 static void test_phone_country_hints(void **state) {
