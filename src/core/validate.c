@@ -2,26 +2,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "lakehouse/validate.h"
-
-/* Print a value safely inside an error message (control bytes escaped, truncated). */
-static const char *printable(const char *s, char *buf, size_t size) {
-  size_t j = 0;
-  for (size_t i = 0; s[i] && j + 5 < size; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      buf[j++] = '\\';
-      buf[j++] = 'x';
-      buf[j++] = hex[c >> 4];
-      buf[j++] = hex[c & 15];
-    } else {
-      buf[j++] = (char)c;
-    }
-  }
-  buf[j] = '\0';
-  return buf;
-}
 
 int lh_validate_dataset_name(const char *name, lh_error *err) {
   char pb[128];
@@ -40,12 +22,12 @@ int lh_validate_dataset_name(const char *name, lh_error *err) {
       return lh_error_set(err, LH_EINVAL,
                           "invalid dataset name '%s': use lowercase letters, digits and single "
                           "'_' separators",
-                          printable(name, pb, sizeof pb));
+                          lh__printable(name, strlen(name), pb, sizeof pb));
     }
   }
   if (prev_sep)
     return lh_error_set(err, LH_EINVAL, "invalid dataset name '%s': must not end with '_'",
-                        printable(name, pb, sizeof pb));
+                        lh__printable(name, strlen(name), pb, sizeof pb));
   return 0;
 }
 
@@ -61,13 +43,13 @@ int lh_safe_name(const char *value, const char *field, lh_error *err) {
                         LH_SAFE_NAME_MAX);
   if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0 || strstr(value, ".."))
     return lh_error_set(err, LH_EINVAL, "invalid %s '%s': must not contain '..'", field,
-                        printable(value, pb, sizeof pb));
+                        lh__printable(value, strlen(value), pb, sizeof pb));
   for (const char *p = value; *p; p++) {
     unsigned char c = (unsigned char)*p;
     if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
       return lh_error_set(err, LH_EINVAL,
                           "invalid %s '%s': must not contain control characters, '/' or '\\'",
-                          field, printable(value, pb, sizeof pb));
+                          field, lh__printable(value, strlen(value), pb, sizeof pb));
   }
   return 0;
 }
@@ -89,11 +71,11 @@ int lh_validate_checksum(const char *checksum, lh_error *err) {
     if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
       return lh_error_set(err, LH_EINVAL,
                           "invalid checksum '%s': expected 64 lowercase hex characters (sha256)",
-                          printable(checksum, pb, sizeof pb));
+                          lh__printable(checksum, strlen(checksum), pb, sizeof pb));
   }
   if (n != 64)
     return lh_error_set(err, LH_EINVAL,
                         "invalid checksum '%s': expected 64 lowercase hex characters, got %zu",
-                        printable(checksum, pb, sizeof pb), n);
+                        lh__printable(checksum, strlen(checksum), pb, sizeof pb), n);
   return 0;
 }

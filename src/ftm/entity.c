@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "core/json_reader.h"
 #include "core/sort.h"
+#include "core/text.h"
 #include "ftm/entity_internal.h"
 #include "lakehouse/entity.h"
 
@@ -71,34 +72,11 @@ void lh_entity_set_target(lh_entity *e, int target) {
   e->target = target;
 }
 
-static const char *printable(const char *s, size_t n, char *buf, size_t size) {
-  size_t j = 0;
-  for (size_t i = 0; i < n && j + 5 < size; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      buf[j++] = '\\';
-      buf[j++] = 'x';
-      buf[j++] = hex[c >> 4];
-      buf[j++] = hex[c & 15];
-    } else {
-      buf[j++] = (char)c;
-    }
-  }
-  if (j + 5 >= size && n > 0) {
-    buf[j++] = '.';
-    buf[j++] = '.';
-    buf[j++] = '.';
-  }
-  buf[j] = '\0';
-  return buf;
-}
-
 int lh_entity_set_id(lh_entity *e, const char *id, size_t len, lh_error *err) {
   char pb[96];
   if (!id || !lh_entity_id_valid(id, len))
     return lh_error_set(err, LH_EINVAL, "invalid entity id '%s' (field 'id')",
-                        id ? printable(id, len, pb, sizeof pb) : "(null)");
+                        id ? lh__printable(id, len, pb, sizeof pb) : "(null)");
   const char *copy = lh__arena_strndup(&e->arena, id, len);
   if (!copy)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -457,11 +435,10 @@ static bool key_is(const lh__jmember *m, const char *k) {
   return m->key_len == n && memcmp(m->key, k, n) == 0;
 }
 
-static int json_fail(lh_error *err, const char *json, const lh__json_error *je, int rc) {
+static int json_fail(lh_error *err, const lh__json_error *je, int rc) {
   /* column is 1-based, counted in bytes */
-  return lh_error_set(err, rc == LH_EPARSE ? LH_EPARSE : rc, "invalid JSON at column %zu: %s",
-                      je->offset + 1, je->message ? je->message : "syntax error");
-  (void)json;
+  return lh_error_set(err, rc, "invalid JSON at column %zu: %s", je->offset + 1,
+                      je->message ? je->message : "syntax error");
 }
 
 static int parse_list(lh_entity *e, strlist *l, const lh__jval *v, const char *field,
@@ -522,7 +499,7 @@ static int parse_properties(lh_entity *e, const lh__jval *props, unsigned flags,
       if (flags & LH_PARSE_SKIP_UNKNOWN)
         continue;
       return lh_error_set(err, LH_EINVAL, "unknown property '%s:%s'", e->schema->name,
-                          printable(m->key, m->key_len, pb, sizeof pb));
+                          lh__printable(m->key, m->key_len, pb, sizeof pb));
     }
     int rc = check_writable(e, p, err);
     if (rc)
@@ -567,7 +544,7 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
   lh__json_error je = {0, NULL};
   int rc = lh__json_parse(e->parser, json, len, &e->arena, &root, &je);
   if (rc)
-    return rc == LH_ENOMEM ? lh_error_set(err, rc, "out of memory") : json_fail(err, json, &je, rc);
+    return rc == LH_ENOMEM ? lh_error_set(err, rc, "out of memory") : json_fail(err, &je, rc);
   if (root.type != LH__J_OBJECT)
     return lh_error_set(err, LH_EINVAL, "expected a JSON object");
   const lh__jval *obj = &root;
@@ -598,7 +575,7 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
   char pb[96];
   if (!lh_entity_id_valid(idv->u.s, idv->n))
     return lh_error_set(err, LH_EINVAL, "invalid entity id '%s' (field 'id')",
-                        printable(idv->u.s, idv->n, pb, sizeof pb));
+                        lh__printable(idv->u.s, idv->n, pb, sizeof pb));
   e->id = idv->u.s;
   const lh__jval *sv = lh__json_get(obj, "schema");
   if (dop == LH_DELTA_DEL && !sv)
@@ -610,7 +587,7 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
   e->schema = lh_model_schema(e->model, sv->u.s);
   if (!e->schema)
     return lh_error_set(err, LH_EINVAL, "unknown schema '%s' (field 'schema')",
-                        printable(sv->u.s, sv->n, pb, sizeof pb));
+                        lh__printable(sv->u.s, sv->n, pb, sizeof pb));
   for (uint32_t i = 0; i < obj->n; i++) {
     const lh__jmember *m = &obj->u.members[i];
     const lh__jval *v = &m->val;
@@ -713,10 +690,6 @@ static int write_str_array(lh_buf *out, const char *const *items, size_t n) {
   return rc ? rc : lh_buf_putc(out, ']');
 }
 
-static int cmp_strp(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int lh_entity_write_json(const lh_entity *e, unsigned flags, lh_buf *out) {
   bool first = true;
   int rc = lh_buf_putc(out, '{');
@@ -758,7 +731,7 @@ int lh_entity_write_json(const lh_entity *e, unsigned flags, lh_buf *out) {
           sorted_cap = ep->n;
         }
         memcpy(sorted, ep->values, ep->n * sizeof *sorted);
-        lh__qsort(sorted, ep->n, sizeof *sorted, cmp_strp);
+        lh__qsort(sorted, ep->n, sizeof *sorted, lh__cmp_strp);
         vals = sorted;
       }
       TRY(write_str_array(out, vals, ep->n));
@@ -786,7 +759,7 @@ int lh_entity_write_json(const lh_entity *e, unsigned flags, lh_buf *out) {
         sorted_cap = l->n;
       }
       memcpy(sorted, l->items, l->n * sizeof *sorted);
-      lh__qsort(sorted, l->n, sizeof *sorted, cmp_strp);
+      lh__qsort(sorted, l->n, sizeof *sorted, lh__cmp_strp);
       TRY(write_str_array(out, sorted, l->n));
     } else {
       TRY(write_str_array(out, l->items, l->n));

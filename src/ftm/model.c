@@ -90,10 +90,6 @@ static bool jbool(json_t *obj, const char *key) {
   return json_is_true(json_object_get(obj, key));
 }
 
-static int cmp_str_ptr(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_schema_name(const void *a, const void *b) {
   return strcmp((*(const lh_schema *const *)a)->name, (*(const lh_schema *const *)b)->name);
 }
@@ -203,7 +199,7 @@ const lh_schema *lh_schema_common_ancestor(const lh_schema *a, const lh_schema *
 const char *lh_type_value_label(const lh_type *t, const char *code) {
   if (!t || !code || !t->nvalues)
     return NULL;
-  const char *const *hit = bsearch(&code, t->codes, t->nvalues, sizeof *t->codes, cmp_str_ptr);
+  const char *const *hit = bsearch(&code, t->codes, t->nvalues, sizeof *t->codes, lh__cmp_strp);
   return hit ? t->labels[hit - t->codes] : NULL;
 }
 
@@ -243,7 +239,7 @@ static int load_types(loader *L) {
       const char *code;
       json_t *label;
       json_object_foreach(values, code, label) codes[k++] = adup(L, code);
-      lh__qsort(codes, nv, sizeof *codes, cmp_str_ptr);
+      lh__qsort(codes, nv, sizeof *codes, lh__cmp_strp);
       for (k = 0; k < nv; k++) {
         json_t *lv = json_object_get(values, codes[k]);
         labels[k] = adup(L, json_is_string(lv) ? json_string_value(lv) : codes[k]);
@@ -369,7 +365,7 @@ static int load_schemata(loader *L) {
   const char *name;
   json_t *spec;
   json_object_foreach(schemata, name, spec) names[k++] = name;
-  lh__qsort(names, n, sizeof *names, cmp_str_ptr);
+  lh__qsort(names, n, sizeof *names, lh__cmp_strp);
 
   lh_schema *arr = lh__arena_alloc(L->a, n * sizeof *arr);
   const lh_schema **by_name = lh__arena_alloc(L->a, n * sizeof *by_name);

@@ -31,7 +31,5 @@ void lh__model_territories_load_env(lh_model *m);
 void lh__model_territories_free(lh_model *m);
 /* Lookup of a cleaned value; returns the FtM code or NULL. */
 const char *lh__model_country_lookup(const lh_model *m, const char *value, size_t len);
-/* Model of a type (types know nothing of their model otherwise). */
-const lh_model *lh__type_model(const lh_type *t);
 
 #endif

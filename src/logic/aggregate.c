@@ -76,10 +76,6 @@ static int add_unique(const char ***list, size_t *n, size_t *cap, const char *v,
   return 0;
 }
 
-static int cmp_str(const void *x, const void *y) {
-  return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 static int emit(lh_aggregator *a, lh_error *err) {
   if (!a->active)
     return 0;
@@ -101,8 +97,8 @@ static int emit(lh_aggregator *a, lh_error *err) {
   const char *caption = lh_entity_caption(e);
   if (caption && (rc = lh_entity_set_meta(e, LH_META_CAPTION, caption)))
     return lh_error_set(err, rc, "out of memory");
-  lh__qsort(a->datasets, a->ndatasets, sizeof *a->datasets, cmp_str);
-  lh__qsort(a->origins, a->norigins, sizeof *a->origins, cmp_str);
+  lh__qsort(a->datasets, a->ndatasets, sizeof *a->datasets, lh__cmp_strp);
+  lh__qsort(a->origins, a->norigins, sizeof *a->origins, lh__cmp_strp);
   /* referents are always present (empty: one dataset, canonical id == entity id) */
   lh_entity_add_meta(e, LH_META_REFERENTS, NULL);
   for (size_t i = 0; i < a->ndatasets; i++)

@@ -347,10 +347,6 @@ static int entry_cmp(const void *a, const void *b) {
   return strcmp(((const entry *)a)->sortkey, ((const entry *)b)->sortkey);
 }
 
-static int str_cmp(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 typedef struct walk {
   const char *glob;
   lh_store_key_fn fn;
@@ -491,7 +487,7 @@ static int fs_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void
   closedir(d);
   free(path);
   if (!rc) {
-    lh__qsort(names, n, sizeof *names, str_cmp);
+    lh__qsort(names, n, sizeof *names, lh__cmp_strp);
     for (size_t i = 0; i < n && !rc; i++)
       rc = fn(names[i], ctx);
   }

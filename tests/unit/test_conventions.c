@@ -98,6 +98,8 @@ static void test_shards(void **state) {
   char want[LH_SHARD_SIZE];
   snprintf(want, sizeof want, "%03x", v % 4096);
   shard_is("jane", 4096, want);
+  lh_entity_shard_digest(d, 16, out);
+  assert_string_equal(out, "4");
 }
 
 int main(void) {

@@ -157,6 +157,28 @@ static void test_add_and_caption(void **state) {
   const char *const *aliases = lh_entity_values(e, "alias", &n);
   assert_int_equal(n, 2500);
   assert_string_equal(aliases[2499], "alias-2499");
+  /* context setters and lists */
+  assert_int_equal(lh_entity_set_meta(e, LH_META_FIRST_SEEN, "2024-01-01T00:00:00"), 0);
+  assert_string_equal(lh_entity_meta(e, LH_META_FIRST_SEEN), "2024-01-01T00:00:00");
+  assert_int_equal(lh_entity_add_meta(e, LH_META_DATASETS, "d1"), 0);
+  assert_int_equal(lh_entity_add_meta(e, LH_META_DATASETS, "d1"), 0);
+  size_t nd;
+  lh_entity_meta_list(e, LH_META_DATASETS, &nd);
+  assert_int_equal(nd, 1);
+  assert_int_equal(lh_entity_target(e), -1);
+  lh_entity_set_target(e, 1);
+  assert_ptr_equal(lh_entity_model(e), tu_model());
+  lh_buf js = LH_BUF_INIT;
+  lh_entity_write_json(e, 0, &js);
+  assert_non_null(strstr(js.data, "\"datasets\":[\"d1\"],\"first_seen\":\"2024-01-01T00:00:00\""));
+  assert_non_null(strstr(js.data, "\"target\":true"));
+  lh_buf_free(&js);
+  /* cleaning through a resolved property */
+  const lh_property *inc = lh_schema_property(company, "incorporationDate");
+  assert_int_equal(lh_entity_add_property(e, inc, " 2012-9-3 ", 10, LH_ADD_CLEAN, &err), 1);
+  lh_entity_values(e, "incorporationDate", &n);
+  assert_int_equal(n, 1);
+  assert_string_equal(lh_entity_values(e, "incorporationDate", &n)[0], "2012-09-03");
   /* reset keeps nothing */
   lh_entity_reset(e);
   assert_null(lh_entity_id(e));

@@ -493,6 +493,14 @@ static void test_csv_rows(void **state) {
   assert_string_equal(r.fields[6], st.value);
   assert_string_equal(r.fields[11], "false");
   lh__csv_close(c);
+  lh_buf_reset(&out);
+  assert_int_equal(lh_csv_write_quoted(&out, "a\"b", 3), 0);
+  assert_string_equal(out.data, "\"a\"\"b\"");
+  char ts[LH_CSV_TS_SIZE];
+  lh_csv_format_timestamp(T("1999-12-31T23:59:59.000001"), ts);
+  assert_string_equal(ts, "1999-12-31 23:59:59.000001Z");
+  lh_time_format_csv(T("2024-02-29T00:00:00"), ts);
+  assert_string_equal(ts, "2024-02-29 00:00:00.000000Z");
   lh_buf_free(&out);
 }
 
