@@ -19,6 +19,8 @@ typedef struct lh_settings {
   int grace_period_days;            /* LAKEHOUSE_GRACE_PERIOD_DAYS, 30 */
   int64_t max_buffer_rows;          /* LAKEHOUSE_MAX_BUFFER_ROWS, 1000000 */
   int lock_max_retries;             /* LAKEHOUSE_LOCK_MAX_RETRIES, 22 */
+  int lock_stale_seconds;           /* LAKEHOUSE_LOCK_STALE_SECONDS, 300: a lock without a heartbeat
+                                      for this long is taken over */
   char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB" */
   char *duckdb_temp_directory;      /* LAKEHOUSE_DUCKDB_TEMP_DIRECTORY */
   char *duckdb_extension_directory; /* LAKEHOUSE_DUCKDB_EXTENSION_DIRECTORY */

@@ -88,6 +88,8 @@ int lh_settings_load(lh_settings *s, lh_error *err) {
       (rc = env_int64("LAKEHOUSE_MAX_BUFFER_ROWS", 1000000, 1, INT64_MAX / 2, &s->max_buffer_rows,
                       err)) ||
       (rc = env_int("LAKEHOUSE_LOCK_MAX_RETRIES", 22, 0, 100000, &s->lock_max_retries, err)) ||
+      (rc = env_int("LAKEHOUSE_LOCK_STALE_SECONDS", 300, 1, 86400 * 7, &s->lock_stale_seconds,
+                    err)) ||
       (rc = env_int("LAKEHOUSE_API_QUERY_MAX_FILTER_KEYS", 20, 1, 100000,
                     &s->api_query_max_filter_keys, err)) ||
       (rc = env_int("LAKEHOUSE_API_QUERY_MAX_IN_VALUES", 10000, 1, 10000000,

@@ -1,0 +1,989 @@
+/* The Delta Lake transaction log (see delta_log.h and docs/internals/DELTA_LOG.md). */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/sort.h"
+#include "lakehouse/log.h"
+#include "lh_version.h"
+#include "storage/parquet/delta_log.h"
+
+/* ---- paths ---------------------------------------------------------------------------------- */
+
+char *lh__delta_path_encode(const char *relative) {
+  static const char hex[] = "0123456789ABCDEF";
+  lh_buf b = LH_BUF_INIT;
+  for (const unsigned char *p = (const unsigned char *)relative; *p; p++) {
+    int rc;
+    if (isalnum(*p) || strchr("-._~/=", *p)) {
+      rc = lh_buf_putc(&b, (char)*p);
+    } else {
+      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      rc = lh_buf_append(&b, e, 3);
+    }
+    if (rc) {
+      lh_buf_free(&b);
+      return NULL;
+    }
+  }
+  return lh_buf_steal(&b);
+}
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+char *lh__delta_path_decode(const char *path) {
+  size_t n = strlen(path);
+  char *out = malloc(n + 1), *w = out;
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (path[i] == '%') {
+      int hi = i + 2 < n + 1 ? hexval(path[i + 1]) : -1, lo = hi >= 0 ? hexval(path[i + 2]) : -1;
+      if (hi < 0 || lo < 0) {
+        free(out);
+        return NULL;
+      }
+      *w++ = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      *w++ = path[i];
+    }
+  }
+  *w = '\0';
+  return out;
+}
+
+/* The file under the table root that add.path names; refuses escapes from the root. */
+static char *file_of(const char *path) {
+  const char *p = path;
+  if (strncmp(p, "file://", 7) == 0)
+    return NULL; /* absolute URIs (shallow clones) are not supported */
+  char *file = lh__delta_path_decode(p);
+  if (!file)
+    return NULL;
+  if (file[0] == '/' || lh_store_validate_key(file, NULL) != 0) {
+    free(file);
+    return NULL;
+  }
+  return file;
+}
+
+/* ---- snapshot ------------------------------------------------------------------------------- */
+
+int lh__delta_check_read(const lh__delta_snapshot *s, lh_error *err);
+
+void lh__delta_snapshot_init(lh__delta_snapshot *s) {
+  memset(s, 0, sizeof *s);
+  s->version = -1;
+  s->checkpoint = -1;
+  lh__strmap_init(&s->by_path);
+}
+
+static void file_free(lh__delta_file *f) {
+  free(f->path);
+  free(f->file);
+  json_decref(f->values);
+  free(f->stats);
+}
+
+void lh__delta_snapshot_free(lh__delta_snapshot *s) {
+  for (size_t i = 0; i < s->nfiles; i++)
+    file_free(&s->files[i]);
+  free(s->files);
+  for (size_t i = 0; i < s->npartitions; i++)
+    free(s->partitions[i]);
+  free(s->partitions);
+  lh__strmap_free(&s->by_path);
+  json_decref(s->metadata);
+  json_decref(s->reader_features);
+  json_decref(s->writer_features);
+  json_decref(s->removes);
+  json_decref(s->txns);
+  lh__delta_snapshot_init(s);
+}
+
+const char *lh__delta_file_value(const lh__delta_snapshot *s, const lh__delta_file *f,
+                                 const char *column) {
+  (void)s;
+  return json_string_value(json_object_get(f->values, column));
+}
+
+static void drop_file(lh__delta_snapshot *s, uint32_t i) {
+  lh__strmap_del(&s->by_path, s->files[i].path);
+  file_free(&s->files[i]);
+  s->nfiles--;
+  if (i != s->nfiles) { /* move the last file into the hole */
+    s->files[i] = s->files[s->nfiles];
+    lh__strmap_put(&s->by_path, s->files[i].path, i);
+  }
+}
+
+/* Where an action came from, for error messages. */
+typedef struct origin {
+  const char *name; /* "_delta_log/00000000000000000003.json" */
+  int64_t version;
+  size_t line; /* 0 for checkpoint rows */
+} origin;
+
+static int fail(lh_error *err, int code, const origin *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(lh_error *err, int code, const origin *o, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (o->line)
+    return lh_error_set(err, code, "%s (version %" PRId64 ") line %zu: %s", o->name, o->version,
+                        o->line, msg);
+  return lh_error_set(err, code, "%s (version %" PRId64 "): %s", o->name, o->version, msg);
+}
+
+static json_int_t int_field(json_t *o, const char *key, json_int_t def) {
+  json_t *v = json_object_get(o, key);
+  return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+static int apply_metadata(lh__delta_snapshot *s, json_t *md, const origin *o, lh_error *err) {
+  json_t *cols = json_object_get(md, "partitionColumns");
+  if (cols && !json_is_array(cols))
+    return fail(err, LH_EPARSE, o, "metaData.partitionColumns is not a list");
+  for (size_t i = 0; i < s->npartitions; i++)
+    free(s->partitions[i]);
+  free(s->partitions);
+  s->partitions = NULL;
+  s->npartitions = 0;
+  size_t n = cols ? json_array_size(cols) : 0;
+  if (n) {
+    s->partitions = calloc(n, sizeof *s->partitions);
+    if (!s->partitions)
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      const char *c = json_string_value(json_array_get(cols, i));
+      if (!c || !(s->partitions[i] = strdup(c)))
+        return fail(err, LH_EPARSE, o, "metaData.partitionColumns must be strings");
+      s->npartitions++;
+    }
+  }
+  if (!json_is_string(json_object_get(md, "schemaString")))
+    return fail(err, LH_EPARSE, o, "metaData has no schemaString");
+  json_decref(s->metadata);
+  s->metadata = json_incref(md);
+  return 0;
+}
+
+static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_error *err) {
+  const char *path = json_string_value(json_object_get(add, "path"));
+  if (!path || !*path)
+    return fail(err, LH_EPARSE, o, "add action without a path");
+  json_t *dv = json_object_get(add, "deletionVector");
+  if (dv && !json_is_null(dv))
+    return fail(err, LH_EUNSUPPORTED, o, "add '%s' carries a deletion vector (not supported)",
+                path);
+  json_t *pv = json_object_get(add, "partitionValues");
+  if (pv && !json_is_null(pv) && !json_is_object(pv))
+    return fail(err, LH_EPARSE, o, "add '%s': partitionValues is not an object", path);
+  json_t *size = json_object_get(add, "size");
+  if (!json_is_integer(size) || json_integer_value(size) < 0)
+    return fail(err, LH_EPARSE, o, "add '%s': size is missing or invalid", path);
+  char *file = file_of(path);
+  if (!file)
+    return fail(err, LH_EPARSE, o, "add '%s': not a relative path inside the table", path);
+  json_t *stats = json_object_get(add, "stats");
+  lh__delta_file f = {
+      .path = strdup(path),
+      .file = file,
+      .values = pv && json_is_object(pv) ? json_incref(pv) : json_object(),
+      .size = json_integer_value(size),
+      .modified = int_field(add, "modificationTime", 0),
+      .version = o->version,
+      .stats = json_is_string(stats) ? strdup(json_string_value(stats)) : NULL,
+  };
+  if (!f.path || !f.values || (json_is_string(stats) && !f.stats)) {
+    file_free(&f);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  uint32_t i;
+  if (lh__strmap_get(&s->by_path, path, &i)) { /* re-added: the newer add wins */
+    file_free(&s->files[i]);
+    s->files[i] = f;
+    lh__strmap_put(&s->by_path, s->files[i].path, i);
+  } else {
+    if (s->nfiles == s->files_cap) {
+      size_t cap = s->files_cap ? s->files_cap * 2 : 64;
+      lh__delta_file *nf = realloc(s->files, cap * sizeof *nf);
+      if (!nf) {
+        file_free(&f);
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      }
+      s->files = nf;
+      s->files_cap = cap;
+    }
+    s->files[s->nfiles] = f;
+    if (lh__strmap_put(&s->by_path, s->files[s->nfiles].path, (uint32_t)s->nfiles)) {
+      file_free(&f);
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+    }
+    s->nfiles++;
+  }
+  if (s->removes)
+    json_object_del(s->removes, path);
+  return 0;
+}
+
+static int apply_remove(lh__delta_snapshot *s, json_t *rm, const origin *o, lh_error *err) {
+  const char *path = json_string_value(json_object_get(rm, "path"));
+  if (!path || !*path)
+    return fail(err, LH_EPARSE, o, "remove action without a path");
+  uint32_t i;
+  if (lh__strmap_get(&s->by_path, path, &i))
+    drop_file(s, i);
+  if (!s->removes && !(s->removes = json_object()))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  json_object_set(s->removes, path, rm);
+  return 0;
+}
+
+static int apply_action(lh__delta_snapshot *s, json_t *action, const origin *o, lh_error *err) {
+  if (!json_is_object(action))
+    return fail(err, LH_EPARSE, o, "an action must be a JSON object");
+  const char *key;
+  json_t *v;
+  json_object_foreach(action, key, v) {
+    if (json_is_null(v))
+      continue; /* checkpoint rows: only one column is set */
+    int rc = 0;
+    if (strcmp(key, "add") == 0) {
+      rc = apply_add(s, v, o, err);
+    } else if (strcmp(key, "remove") == 0) {
+      rc = apply_remove(s, v, o, err);
+    } else if (strcmp(key, "metaData") == 0) {
+      rc = apply_metadata(s, v, o, err);
+    } else if (strcmp(key, "protocol") == 0) {
+      json_t *r = json_object_get(v, "minReaderVersion"),
+             *w = json_object_get(v, "minWriterVersion");
+      if (!json_is_integer(r) || !json_is_integer(w))
+        return fail(err, LH_EPARSE, o, "protocol without minReaderVersion / minWriterVersion");
+      s->min_reader = (int)json_integer_value(r);
+      s->min_writer = (int)json_integer_value(w);
+      json_decref(s->reader_features);
+      json_decref(s->writer_features);
+      s->reader_features = json_incref(json_object_get(v, "readerFeatures"));
+      s->writer_features = json_incref(json_object_get(v, "writerFeatures"));
+      /* refuse a table we cannot read before looking at any of its files */
+      if ((rc = lh__delta_check_read(s, err)) != 0)
+        return rc;
+    } else if (strcmp(key, "txn") == 0) {
+      const char *app = json_string_value(json_object_get(v, "appId"));
+      if (!app)
+        return fail(err, LH_EPARSE, o, "txn action without an appId");
+      if (!s->txns && !(s->txns = json_object()))
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      json_object_set(s->txns, app, v);
+    } else if (strcmp(key, "commitInfo") == 0 || strcmp(key, "cdc") == 0 ||
+               strcmp(key, "domainMetadata") == 0) {
+      /* no effect on the table state we keep */
+    } else if (strcmp(key, "checkpointMetadata") == 0 || strcmp(key, "sidecar") == 0) {
+      return fail(err, LH_EUNSUPPORTED, o, "V2 checkpoints ('%s') are not supported", key);
+    } else if (strcmp(key, "add_stats") != 0) {
+      return fail(err, LH_EPARSE, o, "unknown action '%s'", key);
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* Apply every line of a JSON commit. */
+static int apply_commit_text(lh__delta_snapshot *s, const char *text, size_t len,
+                             const origin *base, lh_error *err) {
+  origin o = *base;
+  const char *p = text, *end = text + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    o.line++;
+    size_t k = 0;
+    while (k < n && isspace((unsigned char)p[k]))
+      k++;
+    if (k < n) {
+      json_error_t je;
+      json_t *action = json_loadb(p, n, 0, &je);
+      if (!action)
+        return fail(err, LH_EPARSE, &o, "invalid JSON: %s", je.text);
+      int rc = apply_action(s, action, &o, err);
+      json_decref(action);
+      if (rc)
+        return rc;
+    }
+    p += n + 1;
+  }
+  if (len && text[len - 1] != '\n' && o.line > 0) {
+    /* a commit file is written whole, with a final newline; without one it was truncated
+     * by something other than us - the last line parsed, so accept it */
+  }
+  return 0;
+}
+
+/* ---- listing -------------------------------------------------------------------------------- */
+
+typedef struct listing {
+  int64_t *commits;
+  size_t ncommits, cap;
+  /* classic checkpoints: version -> parts seen / parts total (single = 1/1) */
+  struct cp {
+    int64_t version;
+    int parts, seen;
+    bool bad;
+  } * cps;
+  size_t ncps, cps_cap;
+  bool last_checkpoint;
+} listing;
+
+static bool digits(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isdigit((unsigned char)s[i]))
+      return false;
+  return true;
+}
+
+static int note_cp(listing *l, int64_t v, int part, int parts) {
+  for (size_t i = 0; i < l->ncps; i++)
+    if (l->cps[i].version == v) {
+      if (l->cps[i].parts != parts)
+        l->cps[i].bad = true;
+      l->cps[i].seen++;
+      (void)part;
+      return 0;
+    }
+  if (l->ncps == l->cps_cap) {
+    size_t cap = l->cps_cap ? l->cps_cap * 2 : 8;
+    struct cp *n = realloc(l->cps, cap * sizeof *n);
+    if (!n)
+      return LH_ENOMEM;
+    l->cps = n;
+    l->cps_cap = cap;
+  }
+  l->cps[l->ncps++] = (struct cp){v, parts, 1, false};
+  return 0;
+}
+
+static int list_entry(const char *name, void *arg) {
+  listing *l = arg;
+  size_t n = strlen(name);
+  if (strcmp(name, "_last_checkpoint") == 0) {
+    l->last_checkpoint = true;
+    return 0;
+  }
+  if (n < 21 || !digits(name, 20) || name[20] != '.')
+    return 0; /* .crc files, .tmp/ folders, our temp files: ignored */
+  int64_t v = strtoll(name, NULL, 10);
+  const char *rest = name + 21;
+  if (strcmp(rest, "json") == 0) {
+    if (l->ncommits == l->cap) {
+      size_t cap = l->cap ? l->cap * 2 : 64;
+      int64_t *nc = realloc(l->commits, cap * sizeof *nc);
+      if (!nc)
+        return LH_ENOMEM;
+      l->commits = nc;
+      l->cap = cap;
+    }
+    l->commits[l->ncommits++] = v;
+  } else if (strcmp(rest, "checkpoint.parquet") == 0) {
+    return note_cp(l, v, 1, 1);
+  } else if (strncmp(rest, "checkpoint.", 11) == 0 && strlen(rest) == 11 + 10 + 1 + 10 + 8 &&
+             digits(rest + 11, 10) && rest[21] == '.' && digits(rest + 22, 10) &&
+             strcmp(rest + 32, ".parquet") == 0) {
+    return note_cp(l, v, (int)strtol(rest + 11, NULL, 10), (int)strtol(rest + 22, NULL, 10));
+  }
+  return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static char *commit_key(int64_t v) {
+  char *k = NULL;
+  if (asprintf(&k, LH__DELTA_LOG "/%020" PRId64 ".json", v) < 0)
+    return NULL;
+  return k;
+}
+
+static int replay_commit(lh_store *table, lh__delta_snapshot *s, int64_t v, lh_error *err) {
+  char *key = commit_key(v);
+  if (!key)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  lh_buf text = LH_BUF_INIT;
+  int rc = lh_store_get(table, key, &text, err);
+  if (rc == 0) {
+    origin o = {key, v, 0};
+    rc = apply_commit_text(s, text.data ? text.data : "", text.len, &o, err);
+    if (rc == 0 && text.len == 0)
+      rc = fail(err, LH_EPARSE, &o, "empty commit file");
+  } else if (rc == LH_ENOTFOUND) {
+    rc = lh_error_set(err, LH_EPARSE, "%s: missing commit (version %" PRId64 ")", key, v);
+  }
+  if (rc == 0)
+    s->version = v;
+  lh_buf_free(&text);
+  free(key);
+  return rc;
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+typedef struct cp_ctx {
+  lh__delta_snapshot *s;
+  origin o;
+} cp_ctx;
+
+static int apply_cp_row(void *arg, const char *text, size_t n, lh_error *err) {
+  cp_ctx *c = arg;
+  json_error_t je;
+  json_t *row = json_loadb(text, n, 0, &je);
+  if (!row)
+    return fail(err, LH_EPARSE, &c->o, "unreadable checkpoint row: %s", je.text);
+  /* DuckDB renders an absent MAP value as {} and missing struct fields as null already */
+  int rc = apply_action(c->s, row, &c->o, err);
+  json_decref(row);
+  return rc;
+}
+
+static int load_checkpoint(lh_store *table, lh__duck *d, lh__delta_snapshot *s, int64_t v,
+                           int parts, lh_error *err) {
+  char *root = lh_store_local_path(table, NULL);
+  if (!root)
+    return lh_error_set(err, LH_EUNSUPPORTED, "checkpoints are read from local tables only");
+  lh_buf sql = LH_BUF_INIT, name = LH_BUF_INIT;
+  int rc = lh_buf_puts(&sql, "SELECT to_json(t)::VARCHAR FROM read_parquet([");
+  for (int p = 1; p <= parts && !rc; p++) {
+    lh_buf path = LH_BUF_INIT;
+    if (parts == 1)
+      rc = lh_buf_printf(&path, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", root, v);
+    else
+      rc =
+          lh_buf_printf(&path, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.%010d.%010d.parquet",
+                        root, v, p, parts);
+    if (!rc && p > 1)
+      rc = lh_buf_putc(&sql, ',');
+    if (!rc)
+      rc = lh__sql_quote(&sql, path.data);
+    lh_buf_free(&path);
+  }
+  if (!rc)
+    rc = lh_buf_puts(&sql, "], union_by_name = true) t");
+  if (!rc)
+    rc = lh_buf_printf(&name, LH__DELTA_LOG "/%020" PRId64 ".checkpoint%s.parquet", v,
+                       parts > 1 ? ".*" : "");
+  if (rc) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  } else {
+    cp_ctx c = {s, {name.data, v, 0}};
+    rc = lh__duck_each_string(d, sql.data, apply_cp_row, &c, err);
+    if (rc && rc != LH_EUNSUPPORTED && !strstr(err ? err->message : "", name.data))
+      lh_error_prefix(err, "%s (version %" PRId64 ")", name.data, v);
+  }
+  lh_buf_free(&sql);
+  lh_buf_free(&name);
+  free(root);
+  if (rc == 0) {
+    s->version = v;
+    s->checkpoint = v;
+  }
+  return rc;
+}
+
+/* ---- load / update ----------------------------------------------------------------------------
+ */
+
+static int last_checkpoint_hint(lh_store *table, int64_t *v) {
+  lh_buf text = LH_BUF_INIT;
+  int rc = lh_store_get(table, LH__DELTA_LOG "/_last_checkpoint", &text, NULL);
+  *v = -1;
+  if (rc == 0) {
+    json_t *o = json_loadb(text.data ? text.data : "", text.len, 0, NULL);
+    *v = int_field(o, "version", -1);
+    json_decref(o);
+  }
+  lh_buf_free(&text);
+  return 0;
+}
+
+int lh__delta_load(lh_store *table, lh__duck *d, lh__delta_snapshot *s, lh_error *err) {
+  lh__delta_snapshot_free(s);
+  listing l = {0};
+  int rc = lh_store_children(table, LH__DELTA_LOG, list_entry, &l, err);
+  if (rc)
+    goto done;
+  if (l.ncommits == 0 && l.ncps == 0)
+    goto done; /* no table */
+  lh__qsort(l.commits, l.ncommits, sizeof *l.commits, cmp_i64);
+  int64_t latest = l.ncommits ? l.commits[l.ncommits - 1] : -1;
+  /* the newest complete classic checkpoint (the hint only says where to look first) */
+  int64_t hint;
+  last_checkpoint_hint(table, &hint);
+  int best = -1;
+  for (size_t i = 0; i < l.ncps; i++) {
+    struct cp *c = &l.cps[i];
+    if (c->bad || c->seen != c->parts)
+      continue;
+    if (best < 0 || c->version > l.cps[best].version)
+      best = (int)i;
+  }
+  if (best >= 0 && l.cps[best].version > latest)
+    latest = l.cps[best].version;
+  int64_t from = -1;
+  if (best >= 0) {
+    rc = load_checkpoint(table, d, s, l.cps[best].version, l.cps[best].parts, err);
+    if (rc) {
+      /* fall back to the JSON commits when they are all there */
+      bool have_all =
+          l.ncommits && l.commits[0] == 0 && l.commits[l.ncommits - 1] == (int64_t)l.ncommits - 1;
+      if (!have_all)
+        goto done;
+      lh_log_warning("%s; replaying the JSON commits instead",
+                     err ? err->message : "bad checkpoint");
+      lh_error_clear(err);
+      lh__delta_snapshot_free(s);
+    } else {
+      from = l.cps[best].version;
+    }
+  }
+  (void)hint;
+  for (size_t i = 0; i < l.ncommits; i++) {
+    int64_t v = l.commits[i];
+    if (v <= from)
+      continue;
+    if (v != s->version + 1) {
+      rc = lh_error_set(err, LH_EPARSE,
+                        "the Delta log is incomplete: version %" PRId64 " follows %" PRId64
+                        " (missing %020" PRId64 ".json and no checkpoint to start from)",
+                        v, s->version, s->version + 1);
+      goto done;
+    }
+    if ((rc = replay_commit(table, s, v, err)) != 0)
+      goto done;
+  }
+  if (!s->metadata) {
+    rc = lh_error_set(err, LH_EPARSE, "the Delta log at version %" PRId64 " has no metaData",
+                      s->version);
+    goto done;
+  }
+  if (!s->min_reader) {
+    rc = lh_error_set(err, LH_EPARSE, "the Delta log at version %" PRId64 " has no protocol",
+                      s->version);
+    goto done;
+  }
+  (void)latest;
+done:
+  free(l.commits);
+  free(l.cps);
+  if (rc)
+    lh__delta_snapshot_free(s);
+  return rc;
+}
+
+int lh__delta_update(lh_store *table, lh__delta_snapshot *s, lh_error *err) {
+  for (;;) {
+    char *key = commit_key(s->version + 1);
+    if (!key)
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+    int ex = lh_store_exists(table, key, err);
+    free(key);
+    if (ex < 0)
+      return ex;
+    if (!ex)
+      return 0;
+    int rc = replay_commit(table, s, s->version + 1, err);
+    if (rc)
+      return rc;
+  }
+}
+
+/* ---- protocol ----------------------------------------------------------------------------------
+ */
+
+static int features(json_t *arr, char *out, size_t n) {
+  out[0] = '\0';
+  size_t i;
+  json_t *v;
+  int count = 0;
+  json_array_foreach(arr, i, v) {
+    const char *f = json_string_value(v);
+    if (!f)
+      continue;
+    size_t len = strlen(out);
+    snprintf(out + len, n - len, "%s%s", count ? ", " : "", f);
+    count++;
+  }
+  return count;
+}
+
+int lh__delta_check_read(const lh__delta_snapshot *s, lh_error *err) {
+  char list[400];
+  if (s->min_reader <= 1)
+    return 0;
+  if (s->min_reader == 3 && features(s->reader_features, list, sizeof list) > 0)
+    return lh_error_set(err, LH_EUNSUPPORTED,
+                        "the Delta table needs reader features this implementation does not "
+                        "support: %s",
+                        list);
+  if (s->min_reader == 2)
+    return lh_error_set(err, LH_EUNSUPPORTED,
+                        "the Delta table needs reader version 2 (column mapping), which is not "
+                        "supported");
+  return lh_error_set(err, LH_EUNSUPPORTED,
+                      "the Delta table needs reader version %d; version 1 is supported",
+                      s->min_reader);
+}
+
+int lh__delta_check_write(const lh__delta_snapshot *s, lh_error *err) {
+  int rc = lh__delta_check_read(s, err);
+  if (rc)
+    return rc;
+  char list[400];
+  if (s->min_writer > 2) {
+    if (features(s->writer_features, list, sizeof list) > 0)
+      return lh_error_set(err, LH_EUNSUPPORTED,
+                          "refusing to write: the Delta table needs writer features %s", list);
+    return lh_error_set(err, LH_EUNSUPPORTED,
+                        "refusing to write: the Delta table needs writer version %d; up to 2 "
+                        "is supported",
+                        s->min_writer);
+  }
+  json_t *cfg = json_object_get(s->metadata, "configuration");
+  if (json_is_true(json_object_get(cfg, "delta.appendOnly")) ||
+      (json_is_string(json_object_get(cfg, "delta.appendOnly")) &&
+       strcmp(json_string_value(json_object_get(cfg, "delta.appendOnly")), "true") == 0))
+    return lh_error_set(err, LH_EUNSUPPORTED,
+                        "refusing to write: the Delta table is append-only (delta.appendOnly)");
+  return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------------------------
+ */
+
+static int64_t now_ms(void) {
+  return lh_time_now() / 1000;
+}
+
+static int commit_info(lh_buf *out, const char *operation, const lh__delta_actions *a) {
+  json_t *ci = json_pack("{s:{s:I, s:s, s:{}, s:s, s:s, s:{s:I, s:I}}}", "commitInfo", "timestamp",
+                         (json_int_t)now_ms(), "operation", operation, "operationParameters",
+                         "engineInfo", "ftm-lakehouse-c/" LH_VERSION, "clientVersion",
+                         "ftm-lakehouse-c/" LH_VERSION, "operationMetrics", "num_added_files",
+                         (json_int_t)a->nadds, "num_removed_files", (json_int_t)a->nremoves);
+  char *text = ci ? json_dumps(ci, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(ci);
+  if (!text)
+    return LH_ENOMEM;
+  int rc = lh_buf_puts(out, text);
+  free(text);
+  return rc ? rc : lh_buf_putc(out, '\n');
+}
+
+int lh__delta_create(lh_store *table, const char *schema_string, const char *const *partitions,
+                     size_t npartitions, lh_error *err) {
+  char id[LH_UUID_SIZE];
+  lh_uuid4(id);
+  json_t *cols = json_array();
+  for (size_t i = 0; i < npartitions; i++)
+    json_array_append_new(cols, json_string(partitions[i]));
+  json_t *protocol =
+      json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1, "minWriterVersion", 2);
+  json_t *md = json_pack("{s:{s:s, s:n, s:n, s:{s:s, s:{}}, s:s, s:o, s:{}, s:I}}", "metaData",
+                         "id", id, "name", "description", "format", "provider", "parquet",
+                         "options", "schemaString", schema_string, "partitionColumns", cols,
+                         "configuration", "createdTime", (json_int_t)now_ms());
+  lh_buf text = LH_BUF_INIT;
+  char *p = protocol ? json_dumps(protocol, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  char *m = md ? json_dumps(md, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  lh__delta_actions none;
+  lh__delta_actions_init(&none);
+  int rc = !p || !m || lh_buf_puts(&text, p) || lh_buf_putc(&text, '\n') || lh_buf_puts(&text, m) ||
+                   lh_buf_putc(&text, '\n') || commit_info(&text, "CREATE TABLE", &none)
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : 0;
+  if (rc == 0)
+    rc = lh_store_create(table, LH__DELTA_LOG "/00000000000000000000.json", text.data, text.len,
+                         err);
+  free(p);
+  free(m);
+  json_decref(protocol);
+  json_decref(md);
+  lh_buf_free(&text);
+  lh__delta_actions_free(&none);
+  return rc;
+}
+
+void lh__delta_actions_init(lh__delta_actions *a) {
+  lh_buf_init(&a->text, 0);
+  a->removed = NULL;
+  a->nadds = a->nremoves = 0;
+}
+
+void lh__delta_actions_free(lh__delta_actions *a) {
+  lh_buf_free(&a->text);
+  json_decref(a->removed);
+  a->removed = NULL;
+}
+
+static int append_action(lh__delta_actions *a, json_t *action) {
+  if (!action)
+    return LH_ENOMEM;
+  char *text = json_dumps(action, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(action);
+  if (!text)
+    return LH_ENOMEM;
+  int rc = lh_buf_puts(&a->text, text);
+  free(text);
+  return rc ? rc : lh_buf_putc(&a->text, '\n');
+}
+
+int lh__delta_actions_add(lh__delta_actions *a, const char *path, const char *const *partitions,
+                          const char *const *values, size_t nvalues, int64_t size,
+                          int64_t modified_ms, bool data_change, const char *stats) {
+  json_t *pv = json_object();
+  for (size_t i = 0; pv && i < nvalues; i++)
+    json_object_set_new(pv, partitions[i], values[i] ? json_string(values[i]) : json_null());
+  json_t *add =
+      json_pack("{s:{s:s, s:o, s:I, s:I, s:b, s:o}}", "add", "path", path, "partitionValues", pv,
+                "size", (json_int_t)size, "modificationTime", (json_int_t)modified_ms, "dataChange",
+                data_change, "stats", stats ? json_string(stats) : json_null());
+  a->nadds++;
+  return append_action(a, add);
+}
+
+int lh__delta_actions_remove(lh__delta_actions *a, const lh__delta_snapshot *s,
+                             const lh__delta_file *f, int64_t deletion_ms, bool data_change) {
+  (void)s;
+  json_t *rm = json_pack("{s:{s:s, s:I, s:b, s:b, s:O, s:I}}", "remove", "path", f->path,
+                         "deletionTimestamp", (json_int_t)deletion_ms, "dataChange", data_change,
+                         "extendedFileMetadata", 1, "partitionValues", f->values, "size",
+                         (json_int_t)f->size);
+  if (!a->removed && !(a->removed = json_object()))
+    return LH_ENOMEM;
+  json_object_set_new(a->removed, f->path, json_true());
+  a->nremoves++;
+  return append_action(a, rm);
+}
+
+static void short_sleep(int attempt) {
+  unsigned char r;
+  lh_random_bytes(&r, 1);
+  long ms = (attempt < 8 ? attempt : 8) * 5 + r % 20;
+  struct timespec ts = {0, ms * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+int lh__delta_commit(lh_store *table, lh__duck *d, lh__delta_snapshot *s,
+                     const lh__delta_actions *a, const char *operation, int64_t *version,
+                     lh_error *err) {
+  lh_buf text = LH_BUF_INIT;
+  int rc = lh_buf_append(&text, a->text.data ? a->text.data : "", a->text.len);
+  if (rc == 0)
+    rc = commit_info(&text, operation, a);
+  if (rc) {
+    lh_buf_free(&text);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  for (int attempt = 0;; attempt++) {
+    int64_t v = s->version + 1;
+    char *key = commit_key(v);
+    if (!key) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
+    }
+    rc = lh_store_create(table, key, text.data, text.len, err);
+    if (rc == 0) {
+      origin o = {key, v, 0};
+      rc = apply_commit_text(s, text.data, text.len, &o, err);
+      s->version = v;
+      free(key);
+      if (rc == 0 && version)
+        *version = v;
+      if (rc == 0 && v % LH__DELTA_CHECKPOINT_INTERVAL == 0) {
+        lh_error cerr = {0};
+        if (lh__delta_write_checkpoint(table, d, s, &cerr))
+          lh_log_warning("checkpoint at version %" PRId64 " not written: %s", v, cerr.message);
+      }
+      break;
+    }
+    free(key);
+    if (rc != LH_EEXIST)
+      break;
+    /* lost the race for version v: see what the winners did */
+    lh_error_clear(err);
+    json_t *md_before = json_incref(s->metadata);
+    int reader = s->min_reader, writer = s->min_writer;
+    rc = lh__delta_update(table, s, err);
+    bool changed = rc == 0 && (reader != s->min_reader || writer != s->min_writer ||
+                               !json_equal(md_before, s->metadata));
+    json_decref(md_before);
+    if (rc)
+      break;
+    if (changed) {
+      rc = lh_error_set(err, LH_ECONFLICT,
+                        "a concurrent commit changed the table's protocol or metadata");
+      break;
+    }
+    const char *path;
+    json_t *v2;
+    json_object_foreach(a->removed, path, v2) {
+      if (!lh__strmap_get(&s->by_path, path, NULL)) {
+        rc = lh_error_set(err, LH_ECONFLICT, "a concurrent commit removed '%s'", path);
+        break;
+      }
+    }
+    if (rc)
+      break;
+    if (attempt >= LH__DELTA_COMMIT_RETRIES) {
+      rc = lh_error_set(err, LH_ECONFLICT, "gave up committing after %d lost races", attempt + 1);
+      break;
+    }
+    short_sleep(attempt);
+  }
+  lh_buf_free(&text);
+  return rc;
+}
+
+/* ---- checkpoint writing ------------------------------------------------------------------------
+ */
+
+#define CP_COLUMNS                                                                                 \
+  "{'protocol': 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)', "                    \
+  "'metaData': 'STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider "     \
+  "VARCHAR, options MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns VARCHAR[], "    \
+  "configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)', "                                    \
+  "'txn': 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)', "                           \
+  "'add': 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "              \
+  "modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR, tags MAP(VARCHAR, VARCHAR))', "     \
+  "'remove': 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, "                 \
+  "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT)'}"
+
+static int write_line(FILE *f, json_t *o) {
+  char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (!text)
+    return LH_ENOMEM;
+  int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+  free(text);
+  return ok ? 0 : LH_EIO;
+}
+
+/* Tombstones older than delta.deletedFileRetentionDuration (default a week) leave the
+ * checkpoint. */
+static int64_t tombstone_cutoff_ms(const lh__delta_snapshot *s) {
+  (void)s;
+  return now_ms() - 7LL * 24 * 3600 * 1000;
+}
+
+int lh__delta_write_checkpoint(lh_store *table, lh__duck *d, const lh__delta_snapshot *s,
+                               lh_error *err) {
+  char *root = lh_store_local_path(table, NULL);
+  if (!root)
+    return lh_error_set(err, LH_EUNSUPPORTED, "checkpoints are written to local tables only");
+  char id[LH_UUID_HEX_SIZE];
+  lh_uuid4_hex(id);
+  char *json_tmp = NULL, *pq_tmp = NULL, *final = NULL;
+  int rc = 0;
+  if (asprintf(&json_tmp, "%s/" LH__DELTA_LOG "/.lh-checkpoint-%s.json", root, id) < 0 ||
+      asprintf(&pq_tmp, "%s/" LH__DELTA_LOG "/.lh-checkpoint-%s.parquet", root, id) < 0 ||
+      asprintf(&final, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", root, s->version) <
+          0) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  FILE *f = fopen(json_tmp, "w");
+  if (!f) {
+    rc = lh_error_errno(err, errno, "cannot write %s", json_tmp);
+    goto done;
+  }
+  size_t rows = 0;
+  rc = write_line(f, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", s->min_reader,
+                               "minWriterVersion", s->min_writer));
+  rows++;
+  if (!rc) {
+    json_t *md = json_deep_copy(s->metadata);
+    rc = write_line(f, json_pack("{s:o}", "metaData", md));
+    rows++;
+  }
+  const char *app;
+  json_t *txn;
+  json_object_foreach(s->txns, app, txn) {
+    if (!rc) {
+      rc = write_line(f, json_pack("{s:O}", "txn", txn));
+      rows++;
+    }
+  }
+  for (size_t i = 0; i < s->nfiles && !rc; i++) {
+    const lh__delta_file *df = &s->files[i];
+    rc = write_line(f, json_pack("{s:{s:s, s:O, s:I, s:I, s:b, s:o}}", "add", "path", df->path,
+                                 "partitionValues", df->values, "size", (json_int_t)df->size,
+                                 "modificationTime", (json_int_t)df->modified, "dataChange", 0,
+                                 "stats", df->stats ? json_string(df->stats) : json_null()));
+    rows++;
+  }
+  int64_t cutoff = tombstone_cutoff_ms(s);
+  const char *path;
+  json_t *rm;
+  json_object_foreach(s->removes, path, rm) {
+    if (rc)
+      break;
+    if (int_field(rm, "deletionTimestamp", 0) < cutoff)
+      continue;
+    rc = write_line(f, json_pack("{s:O}", "remove", rm));
+    rows++;
+  }
+  if (fclose(f) != 0 && !rc)
+    rc = lh_error_errno(err, errno, "cannot write %s", json_tmp);
+  if (rc) {
+    lh_error_set(err, rc, "cannot write the checkpoint actions");
+    goto done;
+  }
+  lh_buf sql = LH_BUF_INIT;
+  rc = lh_buf_puts(&sql, "COPY (SELECT * FROM read_json(");
+  rc = rc ? rc : lh__sql_quote(&sql, json_tmp);
+  rc = rc ? rc
+          : lh_buf_puts(&sql, ", format = 'newline_delimited', maximum_object_size = 1073741824, "
+                              "columns = " CP_COLUMNS ")) TO ");
+  rc = rc ? rc : lh__sql_quote(&sql, pq_tmp);
+  rc = rc ? rc : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION snappy)");
+  if (rc)
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  else
+    rc = lh__duck_exec(d, sql.data, err);
+  lh_buf_free(&sql);
+  if (rc)
+    goto done;
+  if (rename(pq_tmp, final) != 0) {
+    rc = lh_error_errno(err, errno, "cannot move the checkpoint into place");
+    goto done;
+  }
+  char last[128];
+  int n = snprintf(last, sizeof last, "{\"version\":%" PRId64 ",\"size\":%zu}", s->version, rows);
+  rc = lh_store_put(table, LH__DELTA_LOG "/_last_checkpoint", last, (size_t)n, err);
+done:
+  if (json_tmp)
+    unlink(json_tmp);
+  if (pq_tmp)
+    unlink(pq_tmp);
+  free(json_tmp);
+  free(pq_tmp);
+  free(final);
+  free(root);
+  return rc;
+}
