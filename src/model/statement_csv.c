@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/sql.h"
 #include "lakehouse/statement_csv.h"
 
 const char *const LH_STATEMENT_CSV_COLUMNS[LH_STATEMENT_CSV_NCOLUMNS] = {
@@ -10,17 +11,7 @@ const char *const LH_STATEMENT_CSV_COLUMNS[LH_STATEMENT_CSV_NCOLUMNS] = {
     "lang",   "external",  "first_seen",     "last_seen", "fragment"};
 
 int lh_csv_write_quoted(lh_buf *out, const char *s, size_t len) {
-  int rc = lh_buf_putc(out, '"');
-  const char *p = s, *end = s + len, *q;
-  while (!rc && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
-    rc = lh_buf_append(out, p, (size_t)(q + 1 - p)); /* up to and including the quote */
-    if (!rc)
-      rc = lh_buf_putc(out, '"'); /* doubled */
-    p = q + 1;
-  }
-  if (!rc)
-    rc = lh_buf_append(out, p, (size_t)(end - p));
-  return rc ? rc : lh_buf_putc(out, '"');
+  return lh__quote_doubled(out, s, len, '"');
 }
 
 void lh_csv_format_timestamp(lh_time t, char out[LH_CSV_TS_SIZE]) {

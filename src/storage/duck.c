@@ -10,26 +10,6 @@
 
 #define PINNED_DUCKDB "v1.5.6"
 
-/* ---- SQL literals ------------------------------------------------------------------------ */
-
-int lh__sql_quote_n(lh_buf *out, const char *s, size_t n) {
-  int rc = lh_buf_putc(out, '\'');
-  const char *p = s, *end = s + n, *q;
-  while (!rc && (q = memchr(p, '\'', (size_t)(end - p))) != NULL) {
-    rc = lh_buf_append(out, p, (size_t)(q + 1 - p));
-    if (!rc)
-      rc = lh_buf_putc(out, '\'');
-    p = q + 1;
-  }
-  if (!rc)
-    rc = lh_buf_append(out, p, (size_t)(end - p));
-  return rc ? rc : lh_buf_putc(out, '\'');
-}
-
-int lh__sql_quote(lh_buf *out, const char *s) {
-  return lh__sql_quote_n(out, s, strlen(s));
-}
-
 /* ---- the connection --------------------------------------------------------------------- */
 
 static void register_rows(lh__duck *d);

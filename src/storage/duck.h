@@ -7,6 +7,7 @@
 
 #include <duckdb.h>
 
+#include "core/sql.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
 #include "lakehouse/row.h"
@@ -49,8 +50,5 @@ int lh__duck_value_json(duckdb_vector vec, duckdb_logical_type type, idx_t row, 
 /* Run a statement that reads lh_rows() with rows from src. */
 int lh__duck_exec_with_rows(lh__duck *d, const char *sql, lh__row_source *src, lh_error *err);
 
-/* The one SQL literal quoting helper: appends 'text' with quotes doubled. */
-int lh__sql_quote(lh_buf *out, const char *s);
-int lh__sql_quote_n(lh_buf *out, const char *s, size_t n);
 
 #endif

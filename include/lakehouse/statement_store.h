@@ -1,0 +1,103 @@
+/* The statement store of a dataset: one Delta Lake table of Parquet statement rows at
+ * {dataset}/statements, partitioned shard=/bucket=/origin=, written and queried through
+ * DuckDB, with the Delta log kept in C. See docs/internals/DELTA_LOG.md and LOCKS.md.
+ *
+ * Reads go through two DuckDB views over exactly the files the log lists:
+ *   statement_raw  every physical row (duplicates and tombstones included)
+ *   statement      live rows (deleted_at IS NULL) plus canonical_id; partitions written
+ *                  since their last merge are deduplicated at read time, so the view is
+ *                  correct before a merge too.
+ * A store is used by one thread at a time. */
+#ifndef LAKEHOUSE_STATEMENT_STORE_H
+#define LAKEHOUSE_STATEMENT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lakehouse/row.h"
+#include "lakehouse/settings.h"
+#include "lakehouse/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lh_statement_store lh_statement_store;
+
+/* dataset: the dataset's store (borrowed; must outlive the statement store). shards: the
+ * dataset's shard count (config.yml). settings: LAKEHOUSE_* (copied). */
+int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int shards,
+                            const lh_settings *settings, lh_statement_store **out, lh_error *err);
+void lh_statement_store_close(lh_statement_store *st);
+/* Delta version, -1 when the table does not exist yet. Re-reads the log. */
+int64_t lh_statement_store_version(lh_statement_store *st, lh_error *err);
+
+/* Rows to append: next() hands out the next batch (*n == 0 at the end); the rows must stay
+ * valid until the following call. A non-zero return aborts the append (nothing commits). */
+typedef int (*lh_row_batch_fn)(void *ctx, const lh_row **rows, size_t *n, lh_error *err);
+
+typedef struct lh_append_result {
+  uint64_t rows;
+  uint64_t files;
+  int64_t version; /* the commit, -1 if there was nothing to append */
+} lh_append_result;
+
+/* Append rows as one commit: rows are sorted per partition (entity_id, prop, id), written
+ * as zstd Parquet under the append fence, and committed with their stats. */
+int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void *ctx,
+                              lh_append_result *res, lh_error *err);
+
+typedef struct lh_merge_opts {
+  bool force;           /* merge every partition, also clean ones */
+  lh_time now;          /* LH_TIME_NULL: the current time (grace cutoff = now - grace days) */
+  int64_t spill_factor; /* 0: LH_MERGE_SPILL_FACTOR (tests force slicing with a huge one) */
+} lh_merge_opts;
+
+typedef struct lh_merge_result {
+  size_t partitions; /* partitions rewritten */
+  size_t skipped;    /* clean partitions left alone */
+  size_t slices;     /* entity-id slices executed */
+  uint64_t rows_before, rows_after;
+  int64_t version; /* last commit, -1 if none */
+} lh_merge_result;
+
+/* Deduplicate dirty partitions (inventory §6.3-6.4), one commit per partition, under the
+ * maintenance fence. */
+int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
+                             lh_merge_result *res, lh_error *err);
+
+typedef struct lh_compact_result {
+  size_t files_before, files_after;
+  int64_t version;
+} lh_compact_result;
+
+/* Bin-pack small files per partition toward the target size (rows unchanged). */
+int lh_statement_store_compact(lh_statement_store *st, int64_t target_size, lh_compact_result *res,
+                               lh_error *err);
+
+typedef struct lh_vacuum_result {
+  size_t files;
+  int64_t bytes;
+} lh_vacuum_result;
+
+/* Delete files the log no longer references (removed ones, and orphans of crashed writers)
+ * once older than retention_hours. */
+int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_vacuum_result *res,
+                              lh_error *err);
+
+/* 1 if a partition was written since its last merge, 0 if not, negative on error. */
+int lh_statement_store_needs_merge(lh_statement_store *st, lh_error *err);
+
+/* Run DuckDB SQL over the views; fn gets each row's columns as JSON values. */
+typedef int (*lh_sql_row_fn)(void *ctx, size_t ncols, const char *const *names,
+                             const char *const *values, lh_error *err);
+int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
+                           lh_error *err);
+
+/* Target size of merged and compacted files (ftmq TARGET_SIZE). */
+#define LH_TARGET_FILE_SIZE 524288000LL
+
+#ifdef __cplusplus
+}
+#endif
+#endif
