@@ -14,6 +14,7 @@ typedef struct cli_ctx {
   const char *dataset;     /* -d */
   const char *dataset_uri; /* --dataset-uri */
   lh_catalog *catalog;     /* opened on first use */
+  lh_dataset *ds;          /* opened on first use */
   const char *path;        /* "ftm-lakehouse entities import": for messages */
 } cli_ctx;
 
@@ -38,6 +39,8 @@ int cli_usage(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 
 int cli_catalog(cli_ctx *ctx, lh_catalog **out);
 /* The -d dataset, validated; prints the error and returns NULL when missing/invalid. */
 const char *cli_dataset(cli_ctx *ctx);
+/* Open the -d dataset (honouring --dataset-uri); prints the error on failure. */
+int cli_open_dataset(cli_ctx *ctx, lh_dataset **out);
 const lh_model *cli_model(void);
 
 /* "-" means stdin/stdout. Returns an fd (opened files are closed by cli_close_fd). */
@@ -51,6 +54,7 @@ int cli_flush(int fd, lh_buf *buf);
 void cli_print_help(const char *usage, const char *body);
 
 extern const cli_command CLI_STATEMENTS[];
+extern const cli_command CLI_MAINTENANCE[];
 
 int cli_cmd_ls(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_datasets(cli_ctx *ctx, int argc, char **argv);

@@ -13,6 +13,7 @@ static const cli_command ROOT[] = {
     {"ls", "List the datasets of the lakehouse", cli_cmd_ls, NULL},
     {"datasets", "Show the dataset configurations as JSON lines", cli_cmd_datasets, NULL},
     {"statements", "Read and write raw FtM statements", NULL, CLI_STATEMENTS},
+    {"maintenance", "Dataset maintenance operations", NULL, CLI_MAINTENANCE},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -51,6 +52,22 @@ int cli_usage(cli_ctx *ctx, const char *fmt, ...) {
 
 void cli_print_help(const char *usage, const char *body) {
   printf("Usage: %s\n\n%s", usage, body ? body : "");
+}
+
+int cli_open_dataset(cli_ctx *ctx, lh_dataset **out) {
+  if (!ctx->ds) {
+    const char *name = cli_dataset(ctx);
+    if (!name)
+      return CLI_FAIL;
+    lh_catalog *cat = NULL;
+    if (!ctx->dataset_uri && cli_catalog(ctx, &cat))
+      return CLI_FAIL;
+    lh_error err = {0};
+    if (lh_dataset_open(cat, name, ctx->dataset_uri, &ctx->settings, &ctx->ds, &err))
+      return cli_fail_err(&err);
+  }
+  *out = ctx->ds;
+  return 0;
 }
 
 const lh_model *cli_model(void) {
@@ -155,7 +172,7 @@ static int dispatch(cli_ctx *ctx, const cli_command *cmds, const char *path, int
     if (c->subcommands)
       return dispatch(ctx, c->subcommands, sub, argc - 1, argv + 1);
     ctx->path = sub;
-    optind = 1;
+    optind = 0; /* glibc: re-initialise getopt (the global parse used "+" ordering) */
     opterr = 0;
     return c->run(ctx, argc, argv);
   }
@@ -240,6 +257,7 @@ int main(int argc, char **argv) {
   }
   rc = dispatch(&ctx, ROOT, "ftm-lakehouse", argc - optind, argv + optind);
 done:
+  lh_dataset_close(ctx.ds);
   lh_catalog_close(ctx.catalog);
   lh_settings_free(&ctx.settings);
   return rc;

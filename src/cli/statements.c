@@ -1,10 +1,13 @@
 /* ftm-lakehouse statements ...: raw FtM statements. */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/lines.h"
+
+#include <jansson.h>
 
 #define FLUSH_AT ((size_t)1 << 20)
 
@@ -159,7 +162,226 @@ done:
   return rc;
 }
 
+/* ---- statements sql ---------------------------------------------------------------------- */
+
+typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } sql_format;
+
+typedef struct sql_out {
+  sql_format format;
+  lh_buf out;
+  size_t ncols, rows;
+  char **names;
+  /* table format: every cell, to size the columns */
+  char **cells;
+  size_t ncells, cap;
+  int fd;
+  bool write_failed; /* cli_flush already said why */
+} sql_out;
+
+/* A JSON value as display text: strings decoded, null as NULL (table) or empty (csv). */
+static char *cell_text(const char *json, bool for_csv) {
+  if (strcmp(json, "null") == 0)
+    return strdup(for_csv ? "" : "NULL");
+  if (json[0] != '"')
+    return strdup(json);
+  json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
+  char *out = v && json_is_string(v) ? strndup(json_string_value(v), json_string_length(v))
+                                     : strdup(json);
+  json_decref(v);
+  return out;
+}
+
+static int sql_row(void *ctx, size_t ncols, const char *const *names, const char *const *values,
+                   lh_error *err) {
+  sql_out *o = ctx;
+  if (!o->names) {
+    o->ncols = ncols;
+    o->names = calloc(ncols ? ncols : 1, sizeof *o->names);
+    for (size_t i = 0; o->names && i < ncols; i++)
+      o->names[i] = strdup(names[i]);
+    if (o->format == FMT_CSV) {
+      for (size_t i = 0; i < ncols; i++) {
+        if (i)
+          lh_buf_putc(&o->out, ',');
+        lh_csv_write_quoted(&o->out, names[i], strlen(names[i]));
+      }
+      lh_buf_putc(&o->out, '\n');
+    }
+  }
+  o->rows++;
+  if (o->format == FMT_JSON) {
+    lh_buf_putc(&o->out, '{');
+    for (size_t i = 0; i < ncols; i++) {
+      if (i)
+        lh_buf_putc(&o->out, ',');
+      lh_json_write_string(&o->out, names[i], strlen(names[i]));
+      lh_buf_putc(&o->out, ':');
+      lh_buf_puts(&o->out, values[i]);
+    }
+    lh_buf_puts(&o->out, "}\n");
+  } else if (o->format == FMT_CSV) {
+    for (size_t i = 0; i < ncols; i++) {
+      char *t = cell_text(values[i], true);
+      if (!t)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      if (i)
+        lh_buf_putc(&o->out, ',');
+      if (values[i][0] == '"' || values[i][0] == '[' || values[i][0] == '{')
+        lh_csv_write_quoted(&o->out, t, strlen(t));
+      else
+        lh_buf_puts(&o->out, t);
+      free(t);
+    }
+    lh_buf_putc(&o->out, '\n');
+  } else {
+    for (size_t i = 0; i < ncols; i++) {
+      if (o->ncells == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 256;
+        char **nc = realloc(o->cells, o->cap * sizeof *nc);
+        if (!nc)
+          return lh_error_set(err, LH_ENOMEM, "out of memory");
+        o->cells = nc;
+      }
+      if (!(o->cells[o->ncells++] = cell_text(values[i], false)))
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+    }
+  }
+  if (o->out.len > FLUSH_AT && cli_flush(o->fd, &o->out)) {
+    o->write_failed = true;
+    return LH_EIO;
+  }
+  return 0;
+}
+
+/* Display width of UTF-8 text (code points; good enough for a terminal table). */
+static size_t width(const char *s) {
+  size_t w = 0;
+  for (; *s; s++)
+    w += ((unsigned char)*s & 0xc0) != 0x80;
+  return w;
+}
+
+static void print_table(sql_out *o) {
+  size_t *w = calloc(o->ncols ? o->ncols : 1, sizeof *w);
+  if (!w)
+    return;
+  for (size_t c = 0; c < o->ncols; c++)
+    w[c] = width(o->names[c]);
+  for (size_t i = 0; i < o->ncells; i++) {
+    size_t cw = width(o->cells[i]);
+    if (cw > w[i % o->ncols])
+      w[i % o->ncols] = cw;
+  }
+  for (size_t c = 0; c < o->ncols; c++)
+    if (w[c] > 60)
+      w[c] = 60; /* long values are cut in the table view; use --format csv/json */
+  for (size_t r = 0; r <= o->rows; r++) {
+    for (size_t c = 0; c < o->ncols; c++) {
+      const char *t = r == 0 ? o->names[c] : o->cells[(r - 1) * o->ncols + c];
+      size_t tw = width(t), bytes = 0, shown = 0;
+      while (t[bytes] && shown < w[c]) {
+        bytes++;
+        while (t[bytes] && ((unsigned char)t[bytes] & 0xc0) == 0x80)
+          bytes++;
+        shown++;
+      }
+      lh_buf_puts(&o->out, c ? " | " : "");
+      for (size_t k = 0; k < bytes; k++) /* newlines and tabs would break the layout */
+        lh_buf_putc(&o->out, t[k] == '\n' || t[k] == '\t' ? ' ' : t[k]);
+      for (size_t k = tw < w[c] ? tw : w[c]; k < w[c] && c + 1 < o->ncols; k++)
+        lh_buf_putc(&o->out, ' ');
+    }
+    lh_buf_putc(&o->out, '\n');
+    if (r == 0) {
+      for (size_t c = 0; c < o->ncols; c++) {
+        lh_buf_puts(&o->out, c ? "-+-" : "");
+        for (size_t k = 0; k < w[c]; k++)
+          lh_buf_putc(&o->out, '-');
+      }
+      lh_buf_putc(&o->out, '\n');
+    }
+  }
+  free(w);
+}
+
+static const char *SQL_HELP =
+    "Run DuckDB SQL over the dataset's statements. Two views are defined:\n"
+    "  statement_raw  every stored row, duplicates and tombstones included\n"
+    "  statement      live statements (deleted ones hidden, unmerged partitions deduplicated\n"
+    "                 on the fly) with canonical_id\n\n"
+    "Options:\n"
+    "  --format FORMAT  table (default), csv or json (one object per line)\n"
+    "  -o OUT           Output file (default: - for stdout)\n\n"
+    "Example:\n"
+    "  ftm-lakehouse -d demo statements sql \"SELECT schema, count(DISTINCT entity_id) FROM "
+    "statement GROUP BY 1\"\n";
+
+static int cmd_sql(cli_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                       {"output", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  sql_out o;
+  memset(&o, 0, sizeof o);
+  lh_buf_init(&o.out, 0);
+  const char *out = "-";
+  int c;
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'f':
+      if (strcmp(optarg, "table") == 0)
+        o.format = FMT_TABLE;
+      else if (strcmp(optarg, "csv") == 0)
+        o.format = FMT_CSV;
+      else if (strcmp(optarg, "json") == 0)
+        o.format = FMT_JSON;
+      else
+        return cli_usage(ctx, "--format: expected table, csv or json, got '%s'", optarg);
+      break;
+    case 'o': out = optarg; break;
+    case 'h':
+      cli_print_help("ftm-lakehouse -d DATASET statements sql QUERY [OPTIONS]", SQL_HELP);
+      return CLI_OK;
+    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind + 1 != argc)
+    return cli_usage(ctx, optind >= argc ? "missing the SQL query" : "unexpected argument '%s'",
+                     optind < argc ? argv[optind + 1] : "");
+  const char *query = argv[optind];
+  lh_dataset *ds;
+  if (cli_open_dataset(ctx, &ds))
+    return CLI_FAIL;
+  lh_statement_store *st;
+  lh_error err = {0};
+  if (lh_dataset_statements(ds, &st, &err))
+    return cli_fail_err(&err);
+  o.fd = cli_open_output(out);
+  if (o.fd < 0)
+    return CLI_FAIL;
+  lh_time t0 = lh_time_now();
+  int rc = lh_statement_store_sql(st, query, sql_row, &o, &err);
+  if (rc == 0 && o.format == FMT_TABLE && o.names)
+    print_table(&o);
+  if (rc == 0)
+    rc = cli_flush(o.fd, &o.out) ? LH_EIO : 0;
+  else if (!o.write_failed)
+    cli_fail_err(&err);
+  if (rc == 0)
+    lh_log_info("%zu row(s), query took %.3fs", o.rows, (double)(lh_time_now() - t0) / 1e6);
+  for (size_t i = 0; i < o.ncols && o.names; i++)
+    free(o.names[i]);
+  free(o.names);
+  for (size_t i = 0; i < o.ncells; i++)
+    free(o.cells[i]);
+  free(o.cells);
+  lh_buf_free(&o.out);
+  cli_close_fd(o.fd);
+  return rc ? CLI_FAIL : CLI_OK;
+}
+
 const cli_command CLI_STATEMENTS[] = {
     {"explode", "Explode entity JSON into statements CSV (no storage)", cmd_explode, NULL},
+    {"sql", "Run DuckDB SQL over the statement views", cmd_sql, NULL},
     {NULL, NULL, NULL, NULL},
 };

@@ -79,7 +79,22 @@ int lh__duck_query(lh__duck *d, const char *sql, duckdb_result *res, lh_error *e
         *err = d->source_err;
     } else {
       const char *msg = duckdb_result_error(res);
-      rc = lh_error_set(err, LH_EIO, "DuckDB: %s", msg ? msg : "query failed");
+      switch (duckdb_result_error_type(res)) {
+      case DUCKDB_ERROR_PARSER:
+      case DUCKDB_ERROR_BINDER:
+      case DUCKDB_ERROR_CATALOG:
+      case DUCKDB_ERROR_CONVERSION:
+      case DUCKDB_ERROR_CONSTRAINT:
+      case DUCKDB_ERROR_INVALID_INPUT: rc = LH_EINVAL; break;
+      case DUCKDB_ERROR_OUT_OF_MEMORY: rc = LH_ENOMEM; break;
+      default: rc = LH_EIO;
+      }
+      /* one line: DuckDB appends "LINE 1: ..." context on further lines */
+      const char *text = msg ? msg : "query failed";
+      size_t n = strcspn(text, "\n");
+      while (n && text[n - 1] == ' ')
+        n--;
+      lh_error_set(err, rc, "DuckDB: %.*s", (int)n, text);
     }
     duckdb_destroy_result(res);
     return rc;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/sort.h"
@@ -380,6 +381,28 @@ static int build_views(lh_statement_store *st, lh_error *err) {
   return rc;
 }
 
+/* After an I/O error while reading: name a data file the log lists but that is gone. */
+static int explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
+  if (rc != LH_EIO)
+    return rc;
+  lh_buf path = LH_BUF_INIT;
+  for (size_t i = 0; i < st->snap.nfiles; i++) {
+    const lh__delta_file *f = &st->snap.files[i];
+    lh_buf_reset(&path);
+    if (lh_buf_printf(&path, "%s/%s", st->root, f->file))
+      break;
+    if (access(path.data, F_OK) != 0 && errno == ENOENT) {
+      rc = lh_error_set(err, LH_ENOTFOUND,
+                        "%s/statements: version %" PRId64 ": data file '%s' named by the log "
+                        "(added in version %" PRId64 ") is missing",
+                        st->name, st->snap.version, f->path, f->version);
+      break;
+    }
+  }
+  lh_buf_free(&path);
+  return rc;
+}
+
 int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
                            lh_error *err) {
   int rc = refresh(st, err);
@@ -389,7 +412,7 @@ int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_f
     rc = build_views(st, err);
   if (rc == 0)
     rc = lh__duck_each_row(&st->duck, sql, fn, ctx, err);
-  return rc;
+  return explain_io_error(st, rc, err);
 }
 
 int lh_statement_store_needs_merge(lh_statement_store *st, lh_error *err) {
@@ -986,7 +1009,7 @@ int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
 done:
   parts_free(parts, n);
   lh_fence_release(fence);
-  return rc;
+  return explain_io_error(st, rc, err);
 }
 
 /* ---- compact
@@ -1104,7 +1127,7 @@ done:
   lh__delta_actions_free(&actions);
   parts_free(parts, n);
   lh_fence_release(fence);
-  return rc;
+  return explain_io_error(st, rc, err);
 }
 
 /* ---- vacuum

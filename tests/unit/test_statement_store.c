@@ -1,0 +1,671 @@
+/* storage/parquet: the statement store on real data - append, views (read-time dedupe),
+ * merge, compact, vacuum, checkpoints, awkward origins, and broken logs (the behaviours of
+ * test_storage_parquet.py plus what the C implementation adds). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/sql.h"
+
+#include "testutil.h"
+
+/* ---- rows from the shared data --------------------------------------------------------------- */
+
+typedef struct rows {
+  lh_row *r;
+  size_t n, cap;
+  char **owned;
+  size_t nowned, owned_cap;
+} rows;
+
+static const char *own(rows *rs, const char *s, size_t n) {
+  if (rs->nowned == rs->owned_cap) {
+    rs->owned_cap = rs->owned_cap ? rs->owned_cap * 2 : 1024;
+    rs->owned = realloc(rs->owned, rs->owned_cap * sizeof *rs->owned);
+  }
+  return rs->owned[rs->nowned++] = strndup(s, n);
+}
+
+typedef struct explode_ctx {
+  rows *rs;
+  int shards;
+  const char *origin;
+} explode_ctx;
+
+static int add_row(const lh_statement *st, void *arg) {
+  explode_ctx *c = arg;
+  rows *rs = c->rs;
+  if (rs->n == rs->cap) {
+    rs->cap = rs->cap ? rs->cap * 2 : 1024;
+    rs->r = realloc(rs->r, rs->cap * sizeof *rs->r);
+  }
+  lh_row *row = &rs->r[rs->n++];
+  lh_row_from_statement(st, c->shards, row);
+  row->id = own(rs, st->id, 40);
+  row->entity_id = own(rs, st->entity_id, strlen(st->entity_id));
+  row->value = own(rs, st->value, st->value_len);
+  /* everything else the statement points at may live only for this callback */
+  row->dataset = own(rs, row->dataset, strlen(row->dataset));
+  row->origin = c->origin ? c->origin : own(rs, row->origin, strlen(row->origin));
+  row->schema = own(rs, row->schema, strlen(row->schema));
+  row->prop = own(rs, row->prop, strlen(row->prop));
+  row->prop_type = own(rs, row->prop_type, strlen(row->prop_type));
+  row->fragment = own(rs, row->fragment, strlen(row->fragment));
+  if (row->original_value)
+    row->original_value = own(rs, row->original_value, strlen(row->original_value));
+  if (row->lang)
+    row->lang = own(rs, row->lang, strlen(row->lang));
+
+  return 0;
+}
+
+static void rows_free(rows *rs) {
+  for (size_t i = 0; i < rs->nowned; i++)
+    free(rs->owned[i]);
+  free(rs->owned);
+  free(rs->r);
+  memset(rs, 0, sizeof *rs);
+}
+
+/* Explode a shared file (dataset "ds") into rows. */
+static void load_rows(rows *rs, const char *file, int shards, const char *origin, lh_time now) {
+  lh_entity *e = lh_entity_new(tu_model());
+  lh_explode_opts o = {.dataset = "ds", .origin = "bulk", .last_seen = LH_TIME_NULL, .now = now};
+  lh_exploder *x = lh_exploder_new(&o, NULL);
+  size_t len;
+  char *text = tu_read_file(tu_shared(file), &len);
+  explode_ctx c = {rs, shards, origin};
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    lh_delta_op op;
+    assert_int_equal(lh_entity_parse_json(e, line, strlen(line), 0, &op, NULL), 0);
+    if (op != LH_DELTA_DEL)
+      assert_true(lh_exploder_run(x, e, add_row, &c, NULL) > 0);
+  }
+  free(text);
+  lh_exploder_free(x);
+  lh_entity_free(e);
+}
+
+typedef struct src {
+  const rows *rs;
+  size_t pos, chunk;
+} src;
+
+static int next_rows(void *ctx, const lh_row **out, size_t *n, lh_error *err) {
+  (void)err;
+  src *s = ctx;
+  size_t left = s->rs->n - s->pos, take = left < s->chunk ? left : s->chunk;
+  *out = s->rs->r + s->pos;
+  *n = take;
+  s->pos += take;
+  return 0;
+}
+
+/* ---- fixture ------------------------------------------------------------------------------------ */
+
+typedef struct fx {
+  char *dir;
+  lh_store *ds;
+  lh_settings settings;
+  lh_statement_store *st;
+} fx;
+
+static void reopen(fx *f, int shards) {
+  lh_statement_store_close(f->st);
+  lh_error err = {0};
+  if (lh_statement_store_open(f->ds, "ds", shards, &f->settings, &f->st, &err)) {
+    print_error("%s\n", err.message);
+    fail();
+  }
+}
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  f->dir = tu_tempdir();
+  assert_int_equal(lh_store_open(f->dir, &f->ds, NULL), 0);
+  assert_int_equal(lh_settings_load(&f->settings, NULL), 0);
+  f->settings.lock_max_retries = 1;
+  reopen(f, 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  lh_statement_store_close(f->st);
+  lh_store_close(f->ds);
+  lh_settings_free(&f->settings);
+  tu_rmtree(f->dir);
+  free(f->dir);
+  free(f);
+  return 0;
+}
+
+static void append(fx *f, const rows *rs, lh_append_result *res) {
+  src s = {rs, 0, 777};
+  lh_error err = {0};
+  if (lh_statement_store_append(f->st, next_rows, &s, res, &err)) {
+    print_error("append: %s\n", err.message);
+    fail();
+  }
+}
+
+static int one_value(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                     lh_error *err) {
+  (void)ncols;
+  (void)names;
+  (void)err;
+  snprintf(ctx, 256, "%s", v[0]);
+  return 0;
+}
+
+/* The first column of the first row of a query, as JSON text. */
+static char *q(fx *f, const char *sql) {
+  static char out[256];
+  out[0] = '\0';
+  lh_error err = {0};
+  if (lh_statement_store_sql(f->st, sql, one_value, out, &err)) {
+    print_error("%s: %s\n", sql, err.message);
+    fail();
+  }
+  return out;
+}
+
+static long long qn(fx *f, const char *sql) { return atoll(q(f, sql)); }
+
+static lh_time T(const char *iso) {
+  lh_time t;
+  assert_int_equal(lh_time_parse_iso(iso, (size_t)-1, &t, NULL), 0);
+  return t;
+}
+
+static int count_files(const char *dir, const char *suffix) {
+  char cmd[4300];
+  snprintf(cmd, sizeof cmd, "find '%s' -type f -name '*%s' | wc -l", dir, suffix);
+  FILE *p = popen(cmd, "r");
+  int n = 0;
+  if (fscanf(p, "%d", &n) != 1)
+    n = -1;
+  pclose(p);
+  return n;
+}
+
+/* ---- tests -------------------------------------------------------------------------------------- */
+
+static void test_append_and_read(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  load_rows(&rs, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_version(f->st, &err), -1);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement"), 0); /* views exist before data */
+  lh_append_result res;
+  append(f, &rs, &res);
+  assert_int_equal(res.rows, rs.n);
+  assert_int_equal(res.version, 1); /* version 0 creates the table */
+  assert_int_equal(res.files, 2);   /* thing + interval */
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), (long long)rs.n);
+  assert_int_equal(qn(f, "SELECT count(DISTINCT entity_id) FROM statement"), 281 + 91);
+  assert_string_equal(q(f, "SELECT canonical_id = entity_id FROM statement LIMIT 1"), "true");
+  /* every column came back typed as written */
+  assert_string_equal(
+      q(f, "SELECT value FROM statement WHERE id = '241a6298861ed88df12ae64e49ff96292f711d95' OR "
+           "(entity_id = 'Q61589' AND prop = 'name' AND value = 'Salih')"),
+      "\"Salih\"");
+  assert_string_equal(q(f, "SELECT max(last_seen)::VARCHAR FROM statement"),
+                      "\"2026-04-29 12:53:04+00\""); /* zala's newest last_seen */
+  assert_string_equal(q(f, "SELECT count(*) FILTER (WHERE bucket = 'interval') > 0 AND count(*) "
+                           "FILTER (WHERE bucket = 'thing') > 0 FROM statement"),
+                      "true");
+  /* rows are sorted inside each partition file */
+  char sql[8400];
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM (SELECT entity_id, lag(entity_id) OVER (PARTITION BY filename "
+           "ORDER BY file_row_number) AS prev FROM read_parquet('%s/statements/*/*/*/*.parquet', "
+           "filename = true, file_row_number = true)) WHERE entity_id < prev",
+           f->dir);
+  assert_int_equal(qn(f, sql), 0);
+  /* the commit carries the stats of every file */
+  lh_buf commit = LH_BUF_INIT;
+  assert_int_equal(
+      lh_store_get(f->ds, "statements/_delta_log/00000000000000000001.json", &commit, NULL), 0);
+  assert_non_null(strstr(commit.data, "\\\"numRecords\\\":"));
+  assert_non_null(strstr(commit.data, "\"partitionValues\":{\"shard\":\"0\",\"bucket\":"));
+  assert_non_null(strstr(commit.data, "\"commitInfo\":{"));
+  /* ISO UTC timestamps in the stats: wd_persons' only last_seen is the minimum */
+  assert_non_null(strstr(commit.data, "\\\"last_seen\\\":\\\"2024-03-09T09:28:18.000000Z\\\""));
+  lh_buf_free(&commit);
+  /* tags: the partitions are dirty */
+  assert_int_equal(lh_statement_store_needs_merge(f->st, &err), 1);
+  assert_int_equal(lh_store_exists(f->ds, "tags/lakehouse/statements/0/thing/bulk/last_updated",
+                                   NULL),
+                   1);
+  assert_int_equal(lh_store_exists(f->ds, "tags/lakehouse/statements/last_updated", NULL), 1);
+  assert_int_equal(count_files(f->dir, ".LOCK"), 0); /* the fence is gone */
+  rows_free(&rs);
+}
+
+static void test_duplicates_and_first_seen(void **state) {
+  fx *f = *state;
+  rows early = {0}, late = {0};
+  load_rows(&early, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  load_rows(&late, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  for (size_t i = 0; i < late.n; i++) { /* the same statements seen again later */
+    late.r[i].first_seen = T("2025-01-01");
+    late.r[i].last_seen = T("2025-02-01");
+  }
+  lh_append_result res;
+  append(f, &early, &res);
+  append(f, &late, &res);
+  long long n = (long long)early.n;
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 2 * n);
+  /* the live view deduplicates before any merge */
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement"), n);
+  assert_string_equal(q(f, "SELECT min(first_seen)::VARCHAR || '/' || min(last_seen)::VARCHAR FROM "
+                           "statement"),
+                      "\"2024-03-09 09:28:18+00/2025-02-01 00:00:00+00\"");
+  lh_merge_result mr;
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_int_equal(mr.partitions, 2);
+  assert_int_equal(mr.rows_before, 2 * (uint64_t)n);
+  assert_int_equal(mr.rows_after, (uint64_t)n);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), n);
+  assert_string_equal(q(f, "SELECT min(first_seen)::VARCHAR || '/' || min(last_seen)::VARCHAR FROM "
+                           "statement_raw"),
+                      "\"2024-03-09 09:28:18+00/2025-02-01 00:00:00+00\"");
+  assert_int_equal(lh_statement_store_needs_merge(f->st, &err), 0);
+  assert_int_equal(lh_store_exists(f->ds, "tags/lakehouse/statements/last_optimized", NULL), 1);
+  /* merge is idempotent: a second one has nothing to do */
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_int_equal(mr.partitions, 0);
+  assert_int_equal(mr.skipped, 2);
+  rows_free(&early);
+  rows_free(&late);
+}
+
+static void test_tombstones(void **state) {
+  fx *f = *state;
+  rows live = {0}, dead = {0};
+  load_rows(&live, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &live, &res);
+  /* delete one entity: a tombstone per statement, last_seen = deleted_at */
+  lh_time when = lh_time_now() - 3600LL * 1000000;
+  for (size_t i = 0; i < live.n; i++) {
+    if (strcmp(live.r[i].entity_id, "Q61589") != 0)
+      continue;
+    if (dead.n == dead.cap) {
+      dead.cap = dead.cap ? dead.cap * 2 : 64;
+      dead.r = realloc(dead.r, dead.cap * sizeof *dead.r);
+    }
+    dead.r[dead.n] = live.r[i];
+    dead.r[dead.n].deleted_at = when;
+    dead.r[dead.n].last_seen = when;
+    dead.n++;
+  }
+  assert_true(dead.n > 10);
+  append(f, &dead, &res);
+  /* hidden at once (read-time rules), although the raw rows are all still there */
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement WHERE entity_id = 'Q61589'"), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw WHERE entity_id = 'Q61589'"),
+                   2 * (long long)dead.n);
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, NULL, &err), 0);
+  /* within the grace period the tombstones stay and keep shadowing */
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement WHERE entity_id = 'Q61589'"), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw WHERE entity_id = 'Q61589'"),
+                   (long long)dead.n);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw WHERE deleted_at IS NOT NULL"),
+                   (long long)dead.n);
+  /* grace 0: a forced merge reaps tombstones and the rows they beat */
+  f->settings.grace_period_days = 0;
+  reopen(f, 0);
+  lh_merge_opts force = {true, LH_TIME_NULL, 0};
+  assert_int_equal(lh_statement_store_merge(f->st, &force, NULL, &err), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw WHERE entity_id = 'Q61589'"), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), (long long)(live.n - dead.n));
+  /* re-adding after the delete: a newer last_seen wins over an (unreaped) tombstone */
+  rows_free(&live);
+  free(dead.r);
+}
+
+static void test_merge_only_dirty_partitions(void **state) {
+  fx *f = *state;
+  rows a = {0}, b = {0};
+  load_rows(&a, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &a, &res);
+  lh_error err = {0};
+  lh_merge_result mr;
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_int_equal(mr.partitions, 2);
+  lh_buf before = LH_BUF_INIT, after = LH_BUF_INIT;
+  assert_int_equal(
+      lh_store_get(f->ds, "tags/lakehouse/statements/0/interval/bulk/last_optimized", &before, NULL),
+      0);
+  /* write only things (wd persons are Person/Position plus Family/Occupancy intervals: keep
+   * the thing rows only) */
+  load_rows(&b, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  size_t k = 0;
+  for (size_t i = 0; i < b.n; i++)
+    if (b.r[i].bucket == LH_BUCKET_THING)
+      b.r[k++] = b.r[i];
+  b.n = k;
+  append(f, &b, &res);
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_int_equal(mr.partitions, 1);
+  assert_int_equal(mr.skipped, 1);
+  assert_int_equal(
+      lh_store_get(f->ds, "tags/lakehouse/statements/0/interval/bulk/last_optimized", &after, NULL),
+      0);
+  assert_string_equal(before.data, after.data); /* the clean partition was not touched */
+  lh_buf_free(&before);
+  lh_buf_free(&after);
+  rows_free(&a);
+  rows_free(&b);
+}
+
+static void test_sliced_merge(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/yente-fixtures/entities.delta.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &rs, &res);
+  append(f, &rs, &res);
+  char single[256], sliced[256];
+  const char *digest =
+      "SELECT md5(string_agg(id || value || first_seen::VARCHAR || last_seen::VARCHAR, ',' ORDER "
+      "BY id, origin)) FROM statement_raw";
+  lh_error err = {0};
+  lh_merge_result mr;
+  /* a spill factor of 10^12 forces many slices */
+  lh_merge_opts forced = {true, LH_TIME_NULL, 1000000000000LL};
+  assert_int_equal(lh_statement_store_merge(f->st, &forced, &mr, &err), 0);
+  assert_true(mr.slices > 4);
+  snprintf(sliced, sizeof sliced, "%s", q(f, digest));
+  long long n_sliced = qn(f, "SELECT count(*) FROM statement_raw");
+  /* the same merge in one pass gives the same rows */
+  tu_rmtree(f->dir);
+  assert_int_equal(mkdir(f->dir, 0755), 0);
+  reopen(f, 0);
+  append(f, &rs, &res);
+  append(f, &rs, &res);
+  lh_merge_opts one = {true, LH_TIME_NULL, 0};
+  assert_int_equal(lh_statement_store_merge(f->st, &one, &mr, &err), 0);
+  assert_int_equal(mr.slices, mr.partitions);
+  snprintf(single, sizeof single, "%s", q(f, digest));
+  assert_string_equal(single, sliced);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), n_sliced);
+  rows_free(&rs);
+}
+
+static void test_shards(void **state) {
+  fx *f = *state;
+  reopen(f, 8);
+  rows rs = {0};
+  load_rows(&rs, "data/yente-fixtures/zala/entities.ftm.json", 8, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &rs, &res);
+  assert_true(qn(f, "SELECT count(DISTINCT shard) FROM statement") > 1);
+  /* each entity lives in exactly its shard */
+  char want[LH_SHARD_SIZE];
+  lh_entity_shard(rs.r[0].entity_id, strlen(rs.r[0].entity_id), 8, want);
+  char sql[512];
+  snprintf(sql, sizeof sql, "SELECT string_agg(DISTINCT shard, ',') FROM statement WHERE entity_id = '%s'",
+           rs.r[0].entity_id);
+  char quoted[16];
+  snprintf(quoted, sizeof quoted, "\"%s\"", want);
+  assert_string_equal(q(f, sql), quoted);
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/statements", f->dir);
+  DIR *d = opendir(dir);
+  int shard_dirs = 0;
+  for (struct dirent *de; (de = readdir(d));)
+    shard_dirs += strncmp(de->d_name, "shard=", 6) == 0;
+  closedir(d);
+  assert_true(shard_dirs > 1);
+  rows_free(&rs);
+}
+
+static void test_awkward_origins(void **state) {
+  fx *f = *state;
+  const char *origins[] = {"with space", "q'uote", "co:lon", "\xc3\xbcn\xc3\xaf", "p%c",
+                           "mapping:abc123"};
+  rows all = {0};
+  for (size_t i = 0; i < 6; i++)
+    load_rows(&all, "data/nomenklatura-fixtures/donations.ijson", 0, origins[i], T("2024-06-01"));
+  lh_append_result res;
+  append(f, &all, &res);
+  append(f, &all, &res);
+  assert_int_equal(qn(f, "SELECT count(DISTINCT origin) FROM statement_raw"), 6);
+  for (size_t i = 0; i < 6; i++) {
+    lh_buf sql = LH_BUF_INIT;
+    lh_buf_puts(&sql, "SELECT count(*) FROM statement WHERE origin = ");
+    lh__sql_quote(&sql, origins[i]);
+    assert_int_equal(qn(f, sql.data), (long long)all.n / 6);
+    lh_buf_free(&sql);
+  }
+  lh_error err = {0};
+  lh_optimize_opts o = {false, 0, 0};
+  (void)o;
+  lh_merge_result mr;
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_int_equal(mr.rows_after, all.n);
+  lh_compact_result cr;
+  assert_int_equal(lh_statement_store_compact(f->st, 0, &cr, &err), 0);
+  lh_vacuum_result vr;
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  assert_true(vr.files > 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), (long long)all.n);
+  /* the log paths decode to the files on disk, whose folders carry the hive encoding */
+  lh_buf log = LH_BUF_INIT;
+  lh_store_get(f->ds, "statements/_delta_log/00000000000000000001.json", &log, NULL);
+  assert_non_null(strstr(log.data, "origin=q%2527uote/part-"));
+  assert_non_null(strstr(log.data, "\"origin\":\"q'uote\""));
+  assert_non_null(strstr(log.data, "origin=%25C3%25BCn%25C3%25AF/"));
+  lh_buf_free(&log);
+  /* a fresh store (new process) reads the same */
+  reopen(f, 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement WHERE origin = 'q''uote'"),
+                   (long long)all.n / 6);
+  rows_free(&all);
+}
+
+static void test_compact_and_vacuum(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  for (int i = 0; i < 5; i++)
+    append(f, &rs, &res);
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/statements", f->dir);
+  assert_int_equal(count_files(dir, ".parquet"), 10);
+  lh_error err = {0};
+  lh_compact_result cr;
+  assert_int_equal(lh_statement_store_compact(f->st, 0, &cr, &err), 0);
+  assert_int_equal(cr.files_before, 10);
+  assert_int_equal(cr.files_after, 2);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 5 * (long long)rs.n);
+  lh_buf log = LH_BUF_INIT;
+  lh_store_get(f->ds, "statements/_delta_log/00000000000000000006.json", &log, NULL);
+  assert_non_null(strstr(log.data, "\"operation\":\"OPTIMIZE\""));
+  assert_non_null(strstr(log.data, "\"dataChange\":false"));
+  assert_null(strstr(log.data, "\"dataChange\":true"));
+  lh_buf_free(&log);
+  /* an orphan (a crashed writer's file) and the removed files go; live files stay */
+  char orphan[4300];
+  snprintf(orphan, sizeof orphan, "%s/shard=0/bucket=thing/origin=bulk/part-orphan.parquet", dir);
+  FILE *o = fopen(orphan, "w");
+  fputs("not even parquet", o);
+  fclose(o);
+  lh_vacuum_result vr;
+  assert_int_equal(lh_statement_store_vacuum(f->st, 1, &vr, &err), 0);
+  assert_int_equal(vr.files, 0); /* everything is younger than an hour */
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  assert_int_equal(vr.files, 11);
+  assert_int_equal(count_files(dir, ".parquet"), 2);
+  assert_int_not_equal(access(orphan, F_OK), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 5 * (long long)rs.n);
+  rows_free(&rs);
+}
+
+static void test_checkpoints(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  rows one = rs;
+  one.n = 7; /* tiny appends: 100 commits */
+  lh_append_result res;
+  for (int i = 0; i < 100; i++) {
+    one.r = rs.r + (size_t)i * 7 % (rs.n - 7);
+    append(f, &one, &res);
+  }
+  assert_int_equal(res.version, 100);
+  lh_buf last = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->ds, "statements/_delta_log/_last_checkpoint", &last, NULL), 0);
+  assert_non_null(strstr(last.data, "\"version\":100"));
+  lh_buf_free(&last);
+  assert_int_equal(
+      lh_store_exists(f->ds, "statements/_delta_log/00000000000000000100.checkpoint.parquet", NULL),
+      1);
+  long long raw = qn(f, "SELECT count(*) FROM statement_raw");
+  assert_int_equal(raw, 700);
+  /* a new reader starts from the checkpoint: the JSON commits before it may be gone */
+  for (int v = 0; v < 100; v++) {
+    char key[128];
+    snprintf(key, sizeof key, "statements/_delta_log/%020d.json", v);
+    assert_int_equal(lh_store_delete(f->ds, key, NULL), 0);
+  }
+  reopen(f, 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), raw);
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_version(f->st, &err), 100);
+  append(f, &one, &res);
+  assert_int_equal(res.version, 101);
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, NULL, &err), 0);
+  reopen(f, 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"),
+                   qn(f, "SELECT count(DISTINCT id) FROM statement_raw"));
+  rows_free(&rs);
+}
+
+static void expect_error(fx *f, const char *needle) {
+  reopen(f, 0);
+  lh_error err = {0};
+  char out[256];
+  int rc = lh_statement_store_sql(f->st, "SELECT count(*) FROM statement", one_value, out, &err);
+  if (rc == 0 || !strstr(err.message, needle)) {
+    print_error("rc %d, '%s' lacks '%s'\n", rc, err.message, needle);
+    fail();
+  }
+}
+
+static void test_broken_logs(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &rs, &res);
+  const char *c1 = "statements/_delta_log/00000000000000000001.json";
+  lh_buf good = LH_BUF_INIT;
+  lh_store_get(f->ds, c1, &good, NULL);
+  /* a truncated commit */
+  lh_store_put(f->ds, c1, good.data, good.len / 2, NULL);
+  expect_error(f, "00000000000000000001.json (version 1) line ");
+  expect_error(f, ": invalid JSON");
+  /* garbage */
+  lh_store_put(f->ds, c1, "\x01\x02 not json\n", 12, NULL);
+  expect_error(f, "00000000000000000001.json (version 1) line 1: invalid JSON");
+  /* an unknown action */
+  lh_store_put(f->ds, c1, "{\"frobnicate\":{}}\n", 18, NULL);
+  expect_error(f, "00000000000000000001.json (version 1) line 1: unknown action 'frobnicate'");
+  /* a hole in the log */
+  lh_store_put(f->ds, c1, good.data, good.len, NULL);
+  lh_store_put(f->ds, "statements/_delta_log/00000000000000000003.json", good.data, good.len,
+               NULL);
+  expect_error(f, "missing 00000000000000000002.json");
+  lh_store_delete(f->ds, "statements/_delta_log/00000000000000000003.json", NULL);
+  /* an invalid partition value */
+  char *bad = strdup(good.data);
+  char *o = strstr(bad, "\"origin\":\"bulk\"");
+  memcpy(o, "\"origin\":\"../x\"", 15);
+  lh_store_put(f->ds, c1, bad, strlen(bad), NULL);
+  expect_error(f, "version 1: file 'shard=0/bucket=");
+  expect_error(f, "invalid partition value");
+  free(bad);
+  /* a log naming a Parquet file that is not there */
+  lh_store_put(f->ds, c1, good.data, good.len, NULL);
+  char cmd[4300];
+  snprintf(cmd, sizeof cmd, "rm -f %s/statements/shard=0/bucket=thing/origin=bulk/*.parquet", f->dir);
+  assert_int_equal(system(cmd), 0);
+  expect_error(f, "version 1: data file 'shard=0/bucket=thing/origin=bulk/part-");
+  expect_error(f, "(added in version 1) is missing");
+  {
+    lh_error merr = {0};
+    lh_merge_opts force = {true, LH_TIME_NULL, 0};
+    assert_int_equal(lh_statement_store_merge(f->st, &force, NULL, &merr), LH_ENOTFOUND);
+    assert_non_null(strstr(merr.message, "(added in version 1) is missing"));
+    /* partitions merge in their own commits: interval (sorted first) merged as version 2,
+     * the broken thing partition committed nothing */
+    assert_int_equal(lh_statement_store_version(f->st, &merr), 2);
+    lh_buf c2 = LH_BUF_INIT;
+    assert_int_equal(
+        lh_store_get(f->ds, "statements/_delta_log/00000000000000000002.json", &c2, NULL), 0);
+    assert_non_null(strstr(c2.data, "bucket=interval"));
+    assert_null(strstr(c2.data, "bucket=thing"));
+    lh_buf_free(&c2);
+    lh_store_delete(f->ds, "statements/_delta_log/00000000000000000002.json", NULL);
+    assert_int_equal(count_files(f->dir, ".LOCK"), 0);
+  }
+  /* a table that needs a newer writer is refused for writing */
+  lh_store_put(f->ds, "statements/_delta_log/00000000000000000002.json",
+               "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":"
+               "[\"identityColumns\"]}}\n",
+               94, NULL);
+  reopen(f, 0);
+  src s = {&rs, 0, 100};
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_append(f->st, next_rows, &s, NULL, &err), LH_EUNSUPPORTED);
+  assert_non_null(strstr(err.message, "identityColumns"));
+  lh_buf_free(&good);
+  rows_free(&rs);
+}
+
+static void test_bad_rows(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  rs.r[1500].entity_id = NULL;
+  src s = {&rs, 0, 1000};
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_append(f->st, next_rows, &s, NULL, &err), LH_EINVAL);
+  assert_non_null(strstr(err.message, "row 1501: statement row: column 'entity_id'"));
+  /* nothing was committed (the table exists, empty) and no fence is left behind */
+  assert_int_equal(lh_statement_store_version(f->st, &err), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 0);
+  assert_int_equal(count_files(f->dir, "LOCK*"), 0);
+  rows_free(&rs);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_append_and_read, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_duplicates_and_first_seen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_merge_only_dirty_partitions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sliced_merge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_awkward_origins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_compact_and_vacuum, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_broken_logs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
