@@ -47,9 +47,8 @@ static int read_shards(lh_dataset *ds, lh_error *err) {
     if (shards && !json_is_null(shards)) {
       if (!json_is_integer(shards) || json_integer_value(shards) < 0 ||
           json_integer_value(shards) > LH_SHARDS_MAX)
-        rc = lh_error_set(err, LH_EINVAL,
-                          "%s/%s: 'shards' must be an integer between 0 and %d", ds->name,
-                          LH_PATH_CONFIG, LH_SHARDS_MAX);
+        rc = lh_error_set(err, LH_EINVAL, "%s/%s: 'shards' must be an integer between 0 and %d",
+                          ds->name, LH_PATH_CONFIG, LH_SHARDS_MAX);
       else
         ds->shards = (int)json_integer_value(shards);
     }
@@ -94,14 +93,20 @@ void lh_dataset_close(lh_dataset *ds) {
   free(ds);
 }
 
-const char *lh_dataset_name(const lh_dataset *ds) { return ds->name; }
-lh_store *lh_dataset_store(lh_dataset *ds) { return ds->store; }
-int lh_dataset_shards(const lh_dataset *ds) { return ds->shards; }
+const char *lh_dataset_name(const lh_dataset *ds) {
+  return ds->name;
+}
+lh_store *lh_dataset_store(lh_dataset *ds) {
+  return ds->store;
+}
+int lh_dataset_shards(const lh_dataset *ds) {
+  return ds->shards;
+}
 
 int lh_dataset_statements(lh_dataset *ds, lh_statement_store **out, lh_error *err) {
   if (!ds->statements) {
-    int rc = lh_statement_store_open(ds->store, ds->name, ds->shards, ds->settings,
-                                     &ds->statements, err);
+    int rc = lh_statement_store_open(ds->store, ds->name, ds->shards, ds->settings, &ds->statements,
+                                     err);
     if (rc)
       return rc;
   }

@@ -85,6 +85,10 @@ typedef struct lh_vacuum_result {
 int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_vacuum_result *res,
                               lh_error *err);
 
+/* The data files of the current version (as paths relative to the table folder, decoded),
+ * in log order. */
+int lh_statement_store_files(lh_statement_store *st, lh_store_key_fn fn, void *ctx, lh_error *err);
+
 /* 1 if a partition was written since its last merge, 0 if not, negative on error. */
 int lh_statement_store_needs_merge(lh_statement_store *st, lh_error *err);
 

@@ -73,6 +73,12 @@ int lh_store_iterate(lh_store *s, const char *prefix, const char *glob, lh_store
 int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
                       lh_error *err);
 
+/* Remove the temp files of writers that died before publishing (older than `before`, UTC
+ * microseconds) under prefix (NULL = everywhere). Counts into *files / *bytes (may be NULL).
+ * Backends without temp files do nothing. */
+int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
+                        int64_t *bytes, lh_error *err);
+
 /* The local filesystem path of key, or NULL for stores that are not local. Caller frees. */
 char *lh_store_local_path(const lh_store *s, const char *key);
 

@@ -185,8 +185,8 @@ static char *cell_text(const char *json, bool for_csv) {
   if (json[0] != '"')
     return strdup(json);
   json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
-  char *out = v && json_is_string(v) ? strndup(json_string_value(v), json_string_length(v))
-                                     : strdup(json);
+  char *out =
+      v && json_is_string(v) ? strndup(json_string_value(v), json_string_length(v)) : strdup(json);
   json_decref(v);
   return out;
 }

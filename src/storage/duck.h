@@ -50,5 +50,4 @@ int lh__duck_value_json(duckdb_vector vec, duckdb_logical_type type, idx_t row, 
 /* Run a statement that reads lh_rows() with rows from src. */
 int lh__duck_exec_with_rows(lh__duck *d, const char *sql, lh__row_source *src, lh_error *err);
 
-
 #endif

@@ -142,13 +142,36 @@ static int read_lock(lh_store *s, const char *key, lh_buf *text, holder *h, int 
   return 0;
 }
 
-static void backoff(int attempt) {
+/* Waiting for a lock. The Python project sleeps n + U(0,1) s after its n-th failed attempt,
+ * so LAKEHOUSE_LOCK_MAX_RETRIES = R bounds a wait to about R(R+1)/2 + R/2 seconds. We keep
+ * that bound but poll sooner (20 ms, doubling up to 1 s, with jitter): most waits are for an
+ * append that takes milliseconds. */
+typedef struct waiter {
+  lh_time deadline;
+  long interval_ms;
+} waiter;
+
+static void waiter_init(waiter *w, int max_retries) {
+  double r = max_retries > 0 ? max_retries : 0;
+  w->deadline = lh_time_now() + (lh_time)((r * (r + 1) / 2 + r / 2) * 1e6);
+  w->interval_ms = 20;
+}
+
+/* Sleep before the next attempt; false when the wait is exhausted. */
+static bool waiter_sleep(waiter *w) {
+  lh_time now = lh_time_now();
+  if (now >= w->deadline)
+    return false;
   unsigned char r;
   lh_random_bytes(&r, 1);
-  double secs = attempt + r / 256.0;
-  struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9)};
+  lh_time us = (lh_time)w->interval_ms * 1000 * (192 + r / 4) / 256;
+  if (us > w->deadline - now)
+    us = w->deadline - now;
+  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     ;
+  w->interval_ms = w->interval_ms * 2 > 1000 ? 1000 : w->interval_ms * 2;
+  return true;
 }
 
 /* ---- heartbeat ----------------------------------------------------------------------------- */
@@ -274,7 +297,9 @@ static int take_over(lh_store *s, const char *key, const lh_buf *seen, const cha
 static int acquire_lock(lh_fence *f, const lh_fence_opts *o, lh_error *err) {
   lh_buf text = LH_BUF_INIT;
   int rc = 0;
-  for (int attempt = 0;; attempt++) {
+  waiter w;
+  waiter_init(&w, o->max_retries);
+  for (;;) {
     rc = create_lock(f, err);
     if (rc != LH_EEXIST)
       break;
@@ -283,10 +308,8 @@ static int acquire_lock(lh_fence *f, const lh_fence_opts *o, lh_error *err) {
     int exists;
     if ((rc = read_lock(f->store, LH_PATH_LOCK, &text, &h, &exists, err)) != 0)
       break;
-    if (!exists) {
-      attempt--; /* released between our two calls: try again at once */
-      continue;
-    }
+    if (!exists)
+      continue; /* released between our two calls: try again at once */
     const char *why = stale_reason(&h, o->stale_seconds);
     if (why) {
       int t = take_over(f->store, LH_PATH_LOCK, &text, why, &h, err);
@@ -294,12 +317,10 @@ static int acquire_lock(lh_fence *f, const lh_fence_opts *o, lh_error *err) {
         rc = t;
         break;
       }
-      if (t > 0) {
-        attempt--;
+      if (t > 0)
         continue;
-      }
     }
-    if (attempt >= o->max_retries) {
+    if (!waiter_sleep(&w)) {
       char who[512];
       describe(&h, who, sizeof who);
       rc = lh_error_set(err, LH_ELOCKED,
@@ -308,7 +329,6 @@ static int acquire_lock(lh_fence *f, const lh_fence_opts *o, lh_error *err) {
                         who);
       break;
     }
-    backoff(attempt + 1);
   }
   lh_buf_free(&text);
   return rc;
@@ -359,14 +379,16 @@ int lh_fence_exclusive(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_e
     return rc;
   }
   start_heartbeat(f);
-  for (int attempt = 0;; attempt++) {
+  waiter w;
+  waiter_init(&w, o->max_retries);
+  for (;;) {
     markers m = {s, o, 0, {0}, err};
     rc = lh_store_children(s, LH_PATH_LOCK_APPENDS, check_marker, &m, err);
     if (rc)
       break;
     if (m.live == 0)
       break;
-    if (attempt >= o->max_retries) {
+    if (!waiter_sleep(&w)) {
       char who[512];
       describe(&m.last, who, sizeof who);
       rc = lh_error_set(err, LH_ELOCKED,
@@ -375,7 +397,6 @@ int lh_fence_exclusive(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_e
                         m.live, who);
       break;
     }
-    backoff(attempt + 1);
   }
   if (rc) {
     lh_fence_release(f);
@@ -400,7 +421,9 @@ int lh_fence_shared(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_erro
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   lh_buf text = LH_BUF_INIT;
   int rc = 0;
-  for (int attempt = 0;; attempt++) {
+  waiter w;
+  waiter_init(&w, o->max_retries);
+  for (;;) {
     if ((rc = create_lock(f, err)) != 0) /* the marker first, then look at .LOCK */
       break;
     holder h;
@@ -412,7 +435,7 @@ int lh_fence_shared(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_erro
     if (!exists || stale_reason(&h, o->stale_seconds))
       break; /* a stale .LOCK does not fence anyone; maintenance takes it over */
     lh_store_delete(s, f->key, NULL);
-    if (attempt >= o->max_retries) {
+    if (!waiter_sleep(&w)) {
       char who[512];
       describe(&h, who, sizeof who);
       rc = lh_error_set(err, LH_ELOCKED,
@@ -421,7 +444,6 @@ int lh_fence_shared(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_erro
                         who);
       break;
     }
-    backoff(attempt + 1);
   }
   lh_buf_free(&text);
   if (rc) {

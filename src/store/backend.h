@@ -17,6 +17,8 @@ typedef struct lh__store_ops {
   int (*iterate)(lh_store *s, const char *prefix, const char *glob, lh_store_key_fn fn, void *ctx,
                  lh_error *err);
   int (*children)(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx, lh_error *err);
+  int (*sweep_temp)(lh_store *s, const char *prefix, lh_time before, size_t *files, int64_t *bytes,
+                    lh_error *err);
   char *(*local_path)(const lh_store *s, const char *key);
   void (*close)(lh_store *s);
 } lh__store_ops;

@@ -153,6 +153,22 @@ int lh_store_iterate(lh_store *s, const char *prefix, const char *glob, lh_store
   return s->ops->iterate(s, NULL, glob, fn, ctx, err);
 }
 
+int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
+                        int64_t *bytes, lh_error *err) {
+  if (files)
+    *files = 0;
+  if (bytes)
+    *bytes = 0;
+  if (prefix && *prefix) {
+    int rc = lh_store_validate_key(prefix, err);
+    if (rc)
+      return rc;
+  }
+  if (!s->ops->sweep_temp)
+    return 0;
+  return s->ops->sweep_temp(s, prefix && *prefix ? prefix : NULL, before, files, bytes, err);
+}
+
 int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
                       lh_error *err) {
   if (prefix && *prefix) {

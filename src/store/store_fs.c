@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/crashpoint.h"
 #include "core/glob.h"
 #include "core/sort.h"
 #include "core/uri.h"
@@ -95,6 +96,19 @@ static int write_all(int fd, const void *data, size_t len, const char *what, lh_
   return 0;
 }
 
+static void sync_parent(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    return;
+  char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+  int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    (void)fsync(fd); /* best effort: some filesystems refuse fsync on directories */
+    close(fd);
+  }
+  free(dir);
+}
+
 /* fsync + close the temp file and move it into place (rename, or link for exclusive). */
 static int publish(int fd, char *tmp, const char *path, bool exclusive, lh_error *err) {
   int rc = 0;
@@ -104,6 +118,7 @@ static int publish(int fd, char *tmp, const char *path, bool exclusive, lh_error
     rc = lh_error_errno(err, errno, "cannot close '%s'", path);
   if (!rc) {
     if (exclusive) {
+      lh__crashpoint_file("store:before-link", path);
       if (link(tmp, path) != 0) {
         if (errno == EEXIST)
           rc = lh_error_set(err, LH_EEXIST, "'%s' already exists", path);
@@ -116,6 +131,8 @@ static int publish(int fd, char *tmp, const char *path, bool exclusive, lh_error
   }
   if (exclusive || rc)
     unlink(tmp);
+  if (!rc)
+    sync_parent(path); /* the new name survives a power loss */
   free(tmp);
   return rc;
 }
@@ -497,6 +514,69 @@ static int fs_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void
   return rc;
 }
 
+typedef struct sweep {
+  lh_time before;
+  size_t files;
+  int64_t bytes;
+} sweep;
+
+static int sweep_dir(sweep *sw, char *path, size_t len, size_t cap, int depth, lh_error *err) {
+  if (depth > 64)
+    return 0;
+  DIR *d = opendir(path);
+  if (!d)
+    return errno == ENOENT || errno == ENOTDIR
+               ? 0
+               : lh_error_errno(err, errno, "cannot list '%s'", path);
+  int rc = 0;
+  struct dirent *de;
+  while (!rc && (de = readdir(d))) {
+    size_t nl = strlen(de->d_name);
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || len + nl + 2 > cap)
+      continue;
+    path[len] = '/';
+    memcpy(path + len + 1, de->d_name, nl + 1);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        rc = sweep_dir(sw, path, len + 1 + nl, cap, depth + 1, err);
+      } else if (S_ISREG(st.st_mode) && strstr(de->d_name, TMP_MARK)) {
+        lh_time mtime = (lh_time)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+        if (mtime < sw->before && unlink(path) == 0) {
+          sw->files++;
+          sw->bytes += st.st_size;
+        }
+      }
+    }
+    path[len] = '\0';
+  }
+  closedir(d);
+  return rc;
+}
+
+static int fs_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
+                         int64_t *bytes, lh_error *err) {
+  char *start = key_path(s, prefix);
+  if (!start)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  size_t cap = strlen(start) + 4096;
+  char *path = malloc(cap);
+  if (!path) {
+    free(start);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  memcpy(path, start, strlen(start) + 1);
+  sweep sw = {before, 0, 0};
+  int rc = sweep_dir(&sw, path, strlen(path), cap, 0, err);
+  if (files)
+    *files = sw.files;
+  if (bytes)
+    *bytes = sw.bytes;
+  free(path);
+  free(start);
+  return rc;
+}
+
 static char *fs_local_path(const lh_store *s, const char *key) {
   return key_path(s, key);
 }
@@ -510,8 +590,8 @@ static void fs_close(lh_store *s) {
 }
 
 static const lh__store_ops FS_OPS = {
-    "fs",         fs_get,        fs_put,     fs_exists,   fs_del,        fs_info,
-    fs_open_read, fs_open_write, fs_iterate, fs_children, fs_local_path, fs_close,
+    "fs",          fs_get,     fs_put,      fs_exists,     fs_del,        fs_info,  fs_open_read,
+    fs_open_write, fs_iterate, fs_children, fs_sweep_temp, fs_local_path, fs_close,
 };
 
 int lh__store_fs_open(const char *uri, lh_store **out, lh_error *err) {

@@ -185,7 +185,8 @@ static void test_origins_are_isolated(void **state) {
   assert_int_equal(r.n, 2);
   bool crawl = false, registry = false;
   for (size_t i = 0; i < r.n; i++) {
-    crawl |= strcmp(r.lines[i], "\"crawl\" \"s1\" \"Jane\" \"2024-02-01\" \"2024-03-01\" false") == 0;
+    crawl |=
+        strcmp(r.lines[i], "\"crawl\" \"s1\" \"Jane\" \"2024-02-01\" \"2024-03-01\" false") == 0;
     registry |=
         strcmp(r.lines[i], "\"registry\" \"s1\" \"Jane\" \"2024-01-01\" \"2024-01-01\" false") == 0;
   }
@@ -222,8 +223,10 @@ static void test_fragment_supersession(void **state) {
   expect(&r, want, 5);
   /* jitter: an emission one second apart is not the same emission - only the latest stays */
   trow jitter[] = {
-      {"a1", "e1", "name", "A", "f", "2024-01-01 00:00:00", "2024-01-01 00:00:00", NULL, NULL, NULL},
-      {"b1", "e1", "name", "B", "f", "2024-01-01 00:00:01", "2024-01-01 00:00:01", NULL, NULL, NULL},
+      {"a1", "e1", "name", "A", "f", "2024-01-01 00:00:00", "2024-01-01 00:00:00", NULL, NULL,
+       NULL},
+      {"b1", "e1", "name", "B", "f", "2024-01-01 00:00:01", "2024-01-01 00:00:01", NULL, NULL,
+       NULL},
   };
   load(jitter, 2);
   r = merged(NULL, NULL, NOW);
@@ -290,8 +293,9 @@ static void test_sliced_equals_single_pass(void **state) {
         snprintf(ids[n], 16, "id%02d%d", e, k);
         snprintf(ents[n], 16, e % 7 == 0 ? "e'%02d" : "e%02d", e);
         snprintf(vals[n], 8, "v%d", k);
-        rows[n] = (trow){ids[n],        ents[n], "name", vals[n], NULL, "2024-01-01",
-                         dup ? "2024-02-01" : "2024-01-15", NULL,  NULL, NULL};
+        rows[n] = (trow){
+            ids[n], ents[n], "name", vals[n], NULL, "2024-01-01", dup ? "2024-02-01" : "2024-01-15",
+            NULL,   NULL,    NULL};
         n++;
       }
   load(rows, n);
@@ -318,7 +322,7 @@ static void test_slicing_helpers(void **state) {
   (void)state;
   assert_int_equal(lh_merge_slice_count(0, "8GB", 32), 1);
   assert_int_equal(lh_merge_slice_count(-5, "8GB", 32), 1);
-  assert_int_equal(lh_merge_slice_count(250000000, "8GB", 32), 1);  /* 8e9 / 8e9 */
+  assert_int_equal(lh_merge_slice_count(250000000, "8GB", 32), 1); /* 8e9 / 8e9 */
   assert_int_equal(lh_merge_slice_count(250000001, "8GB", 32), 2);
   assert_int_equal(lh_merge_slice_count(1000000000, "1GB", 32), 32);
   assert_int_equal(lh_merge_slice_count(1000000000, "80%", 32), 4); /* unparsable: 8GB */

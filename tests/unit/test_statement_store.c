@@ -104,7 +104,8 @@ static int next_rows(void *ctx, const lh_row **out, size_t *n, lh_error *err) {
   return 0;
 }
 
-/* ---- fixture ------------------------------------------------------------------------------------ */
+/* ---- fixture ------------------------------------------------------------------------------------
+ */
 
 typedef struct fx {
   char *dir;
@@ -174,7 +175,9 @@ static char *q(fx *f, const char *sql) {
   return out;
 }
 
-static long long qn(fx *f, const char *sql) { return atoll(q(f, sql)); }
+static long long qn(fx *f, const char *sql) {
+  return atoll(q(f, sql));
+}
 
 static lh_time T(const char *iso) {
   lh_time t;
@@ -193,7 +196,8 @@ static int count_files(const char *dir, const char *suffix) {
   return n;
 }
 
-/* ---- tests -------------------------------------------------------------------------------------- */
+/* ---- tests --------------------------------------------------------------------------------------
+ */
 
 static void test_append_and_read(void **state) {
   fx *f = *state;
@@ -241,9 +245,8 @@ static void test_append_and_read(void **state) {
   lh_buf_free(&commit);
   /* tags: the partitions are dirty */
   assert_int_equal(lh_statement_store_needs_merge(f->st, &err), 1);
-  assert_int_equal(lh_store_exists(f->ds, "tags/lakehouse/statements/0/thing/bulk/last_updated",
-                                   NULL),
-                   1);
+  assert_int_equal(
+      lh_store_exists(f->ds, "tags/lakehouse/statements/0/thing/bulk/last_updated", NULL), 1);
   assert_int_equal(lh_store_exists(f->ds, "tags/lakehouse/statements/last_updated", NULL), 1);
   assert_int_equal(count_files(f->dir, ".LOCK"), 0); /* the fence is gone */
   rows_free(&rs);
@@ -345,9 +348,9 @@ static void test_merge_only_dirty_partitions(void **state) {
   assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
   assert_int_equal(mr.partitions, 2);
   lh_buf before = LH_BUF_INIT, after = LH_BUF_INIT;
-  assert_int_equal(
-      lh_store_get(f->ds, "tags/lakehouse/statements/0/interval/bulk/last_optimized", &before, NULL),
-      0);
+  assert_int_equal(lh_store_get(f->ds, "tags/lakehouse/statements/0/interval/bulk/last_optimized",
+                                &before, NULL),
+                   0);
   /* write only things (wd persons are Person/Position plus Family/Occupancy intervals: keep
    * the thing rows only) */
   load_rows(&b, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
@@ -416,7 +419,8 @@ static void test_shards(void **state) {
   char want[LH_SHARD_SIZE];
   lh_entity_shard(rs.r[0].entity_id, strlen(rs.r[0].entity_id), 8, want);
   char sql[512];
-  snprintf(sql, sizeof sql, "SELECT string_agg(DISTINCT shard, ',') FROM statement WHERE entity_id = '%s'",
+  snprintf(sql, sizeof sql,
+           "SELECT string_agg(DISTINCT shard, ',') FROM statement WHERE entity_id = '%s'",
            rs.r[0].entity_id);
   char quoted[16];
   snprintf(quoted, sizeof quoted, "\"%s\"", want);
@@ -434,8 +438,8 @@ static void test_shards(void **state) {
 
 static void test_awkward_origins(void **state) {
   fx *f = *state;
-  const char *origins[] = {"with space", "q'uote", "co:lon", "\xc3\xbcn\xc3\xaf", "p%c",
-                           "mapping:abc123"};
+  const char *origins[] = {"with space",        "q'uote", "co:lon",
+                           "\xc3\xbcn\xc3\xaf", "p%c",    "mapping:abc123"};
   rows all = {0};
   for (size_t i = 0; i < 6; i++)
     load_rows(&all, "data/nomenklatura-fixtures/donations.ijson", 0, origins[i], T("2024-06-01"));
@@ -587,8 +591,7 @@ static void test_broken_logs(void **state) {
   expect_error(f, "00000000000000000001.json (version 1) line 1: unknown action 'frobnicate'");
   /* a hole in the log */
   lh_store_put(f->ds, c1, good.data, good.len, NULL);
-  lh_store_put(f->ds, "statements/_delta_log/00000000000000000003.json", good.data, good.len,
-               NULL);
+  lh_store_put(f->ds, "statements/_delta_log/00000000000000000003.json", good.data, good.len, NULL);
   expect_error(f, "missing 00000000000000000002.json");
   lh_store_delete(f->ds, "statements/_delta_log/00000000000000000003.json", NULL);
   /* an invalid partition value */
@@ -602,7 +605,8 @@ static void test_broken_logs(void **state) {
   /* a log naming a Parquet file that is not there */
   lh_store_put(f->ds, c1, good.data, good.len, NULL);
   char cmd[4300];
-  snprintf(cmd, sizeof cmd, "rm -f %s/statements/shard=0/bucket=thing/origin=bulk/*.parquet", f->dir);
+  snprintf(cmd, sizeof cmd, "rm -f %s/statements/shard=0/bucket=thing/origin=bulk/*.parquet",
+           f->dir);
   assert_int_equal(system(cmd), 0);
   expect_error(f, "version 1: data file 'shard=0/bucket=thing/origin=bulk/part-");
   expect_error(f, "(added in version 1) is missing");

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/crashpoint.h"
 #include "core/sort.h"
 #include "lakehouse/log.h"
 #include "lh_version.h"
@@ -809,12 +810,12 @@ int lh__delta_commit(lh_store *table, lh__duck *d, lh__delta_snapshot *s,
     }
     rc = lh_store_create(table, key, text.data, text.len, err);
     if (rc == 0) {
+      if (version) /* committed, whatever happens next */
+        *version = v;
       origin o = {key, v, 0};
       rc = apply_commit_text(s, text.data, text.len, &o, err);
       s->version = v;
       free(key);
-      if (rc == 0 && version)
-        *version = v;
       if (rc == 0 && v % LH__DELTA_CHECKPOINT_INTERVAL == 0) {
         lh_error cerr = {0};
         if (lh__delta_write_checkpoint(table, d, s, &cerr))
@@ -900,8 +901,8 @@ int lh__delta_write_checkpoint(lh_store *table, lh__duck *d, const lh__delta_sna
   lh_uuid4_hex(id);
   char *json_tmp = NULL, *pq_tmp = NULL, *final = NULL;
   int rc = 0;
-  if (asprintf(&json_tmp, "%s/" LH__DELTA_LOG "/.lh-checkpoint-%s.json", root, id) < 0 ||
-      asprintf(&pq_tmp, "%s/" LH__DELTA_LOG "/.lh-checkpoint-%s.parquet", root, id) < 0 ||
+  if (asprintf(&json_tmp, "%s/" LH__DELTA_LOG "/.checkpoint.lh-tmp-%s.json", root, id) < 0 ||
+      asprintf(&pq_tmp, "%s/" LH__DELTA_LOG "/.checkpoint.lh-tmp-%s.parquet", root, id) < 0 ||
       asprintf(&final, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", root, s->version) <
           0) {
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -969,6 +970,7 @@ int lh__delta_write_checkpoint(lh_store *table, lh__duck *d, const lh__delta_sna
   lh_buf_free(&sql);
   if (rc)
     goto done;
+  lh__crashpoint("checkpoint:before-publish");
   if (rename(pq_tmp, final) != 0) {
     rc = lh_error_errno(err, errno, "cannot move the checkpoint into place");
     goto done;

@@ -84,7 +84,8 @@ int lh__delta_actions_remove(lh__delta_actions *a, const lh__delta_snapshot *s,
 
 /* Commit the actions as the next version: put-if-absent, and on a lost race re-read the
  * winners and retry, unless they changed the protocol or metadata or removed a file this
- * commit removes (LH_ECONFLICT). On success s is updated and *version set; every
+ * commit removes (LH_ECONFLICT). *version is set once the commit file exists (so a caller
+ * knows its files are referenced even if a later step fails); s is updated; every
  * LH__DELTA_CHECKPOINT_INTERVAL versions a checkpoint follows. */
 int lh__delta_commit(lh_store *table, lh__duck *d, lh__delta_snapshot *s,
                      const lh__delta_actions *a, const char *operation, int64_t *version,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/crashpoint.h"
 #include "core/sort.h"
 #include "core/strmap.h"
 #include "lakehouse/fence.h"
@@ -415,6 +416,13 @@ int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_f
   return explain_io_error(st, rc, err);
 }
 
+int lh_statement_store_files(lh_statement_store *st, lh_store_key_fn fn, void *ctx, lh_error *err) {
+  int rc = refresh(st, err);
+  for (size_t i = 0; i < st->snap.nfiles && rc == 0; i++)
+    rc = fn(st->snap.files[i].file, ctx);
+  return rc;
+}
+
 int lh_statement_store_needs_merge(lh_statement_store *st, lh_error *err) {
   int rc = refresh(st, err);
   if (rc)
@@ -518,7 +526,22 @@ typedef struct written {
   bool data_change;
   uint64_t rows, files;
   int64_t bytes;
+  char **paths; /* absolute paths of the files written, to discard them if never committed */
+  size_t npaths, paths_cap;
 } written;
+
+/* Remove the files of an operation that failed before its commit (best effort: what stays
+ * behind is an orphan that vacuum reclaims). */
+static void discard_written(written *w, bool committed) {
+  for (size_t i = 0; i < w->npaths; i++) {
+    if (!committed)
+      unlink(w->paths[i]);
+    free(w->paths[i]);
+  }
+  free(w->paths);
+  w->paths = NULL;
+  w->npaths = w->paths_cap = 0;
+}
 
 static json_t *json_of(const char *text) {
   return json_loads(text, JSON_DECODE_ANY, NULL);
@@ -543,6 +566,23 @@ static int on_written(void *ctx, size_t ncols, const char *const *names, const c
   int rc = 0;
   const char *file = json_string_value(filename);
   size_t rl = strlen(w->st->root);
+  if (file) {
+    if (w->npaths == w->paths_cap) {
+      size_t cap = w->paths_cap ? w->paths_cap * 2 : 16;
+      char **np = realloc(w->paths, cap * sizeof *np);
+      if (!np) {
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+        goto done;
+      }
+      w->paths = np;
+      w->paths_cap = cap;
+    }
+    if (!(w->paths[w->npaths] = strdup(file))) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      goto done;
+    }
+    w->npaths++;
+  }
   if (!file || strncmp(file, w->st->root, rl) != 0 || file[rl] != '/' || !json_is_integer(count) ||
       !json_is_integer(size)) {
     rc = lh_error_set(err, LH_EINTERNAL, "unexpected COPY result for '%s'", file ? file : "?");
@@ -732,7 +772,7 @@ int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void
   lh__strmap_init(&a.parts);
   lh__delta_actions actions;
   lh__delta_actions_init(&actions);
-  written w = {st, &actions, NULL, true, 0, 0, 0};
+  written w = {st, &actions, NULL, true, 0, 0, 0, NULL, 0, 0};
   lh_buf sql = LH_BUF_INIT;
   if ((rc = lh_fence_shared(st->dataset, &fo, &fence, err)) != 0)
     goto done;
@@ -763,6 +803,7 @@ int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void
   }
   if (w.files == 0)
     goto done; /* nothing to append */
+  lh__crashpoint("append:parquet-written");
   /* partitions are dirty from now on: tags first, as the Python project does, inside the
    * fence so that no merge can slip between the tags and the commit */
   for (size_t i = 0; i < a.nparts && !rc; i++) {
@@ -782,13 +823,16 @@ int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void
   }
   if (rc == 0)
     rc = lh_tags_set(st->tags, LH_TAG_STATEMENTS_UPDATED, start, err);
-  if (rc == 0)
+  if (rc == 0) {
+    lh__crashpoint("append:tags-set");
     rc = lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "WRITE", &res->version, err);
+  }
   if (rc == 0) {
     res->rows = w.rows;
     res->files = w.files;
   }
 done:
+  discard_written(&w, res->version >= 0);
   st->duck.source = NULL;
   lh_fence_release(fence);
   lh_buf_free(&sql);
@@ -860,7 +904,8 @@ static int merge_part(lh_statement_store *st, const part *p, const lh_merge_opts
   lh_buf src = LH_BUF_INIT, sql = LH_BUF_INIT;
   lh__delta_actions actions;
   lh__delta_actions_init(&actions);
-  written w = {st, &actions, p, true, 0, 0, 0};
+  written w = {st, &actions, p, true, 0, 0, 0, NULL, 0, 0};
+  int64_t version = -1;
   sample smp = {0};
   char *tag = NULL;
   char **bounds = NULL;
@@ -905,10 +950,8 @@ static int merge_part(lh_statement_store *st, const part *p, const lh_merge_opts
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
       break;
     }
-    uint64_t files_before = w.files;
     rc = lh__duck_each_row(&st->duck, sql.data, on_written, &w, err);
     res->slices++;
-    (void)files_before;
   }
   if (rc)
     goto done;
@@ -921,17 +964,18 @@ static int merge_part(lh_statement_store *st, const part *p, const lh_merge_opts
   /* p points into the snapshot, which the commit changes: take what we need first */
   if ((rc = part_tag(p, true, &tag, err)) != 0)
     goto done;
-  int64_t version;
+  lh__crashpoint("merge:parquet-written");
   if ((rc = lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "MERGE", &version, err)))
     goto done;
   res->version = version;
   res->partitions++;
   res->rows_before += before;
   res->rows_after += w.rows;
+  lh__crashpoint("merge:committed");
   rc = lh_tags_set(st->tags, tag, start, err);
 done:
+  discard_written(&w, version >= 0);
   free(tag);
-  /* files written for an uncommitted merge stay as orphans for vacuum to reclaim */
   for (size_t i = 0; i < nbounds; i++)
     free(bounds[i]);
   free(bounds);
@@ -1048,7 +1092,7 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
   size_t n = 0;
   lh__delta_actions actions;
   lh__delta_actions_init(&actions);
-  written w = {st, &actions, NULL, false, 0, 0, 0};
+  written w = {st, &actions, NULL, false, 0, 0, 0, NULL, 0, 0};
   lh_buf src = LH_BUF_INIT, sql = LH_BUF_INIT;
   size_t *bin = NULL;
   if ((rc = refresh(st, err)) != 0 || (rc = collect_parts(st, &parts, &n, err)) != 0)
@@ -1115,12 +1159,14 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
     }
   }
   if (rc == 0 && actions.nremoves > 0) {
+    lh__crashpoint("compact:parquet-written");
     rc =
         lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "OPTIMIZE", &res->version, err);
     if (rc == 0)
       res->files_after = st->snap.nfiles;
   }
 done:
+  discard_written(&w, res->version >= 0);
   free(bin);
   lh_buf_free(&src);
   lh_buf_free(&sql);
@@ -1218,7 +1264,15 @@ int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_va
       res->files++;
       res->bytes += size;
     }
+    lh__crashpoint("vacuum:deleting");
   }
+  /* temp files of writers that died before publishing (commits, checkpoints) */
+  size_t tmp_files = 0;
+  int64_t tmp_bytes = 0;
+  if ((rc = lh_store_sweep_temp(st->table, NULL, v.cutoff, &tmp_files, &tmp_bytes, err)) != 0)
+    goto done;
+  res->files += tmp_files;
+  res->bytes += tmp_bytes;
 done:
   for (size_t i = 0; i < v.ndoomed; i++)
     free(v.doomed[i]);
