@@ -1,0 +1,452 @@
+/* The statement store's maintenance: merge, compact and vacuum (see statement_store.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/crashpoint.h"
+#include "core/sort.h"
+#include "core/strmap.h"
+#include "lakehouse/log.h"
+#include "lakehouse/merge.h"
+#include "lakehouse/validate.h"
+#include "storage/parquet/store_internal.h"
+
+/* ---- merge --------------------------------------------------------------------------------------
+ */
+
+/* The partition's folder: that of its first file (DuckDB's hive encoding of the values). */
+static char *part_dir(lh_statement_store *st, const lh__part *p) {
+  const char *file = st->snap.files[p->files[0]].file;
+  const char *slash = strrchr(file, '/');
+  char *out = NULL;
+  if (asprintf(&out, "%s/%.*s", st->root, slash ? (int)(slash - file) : 0, file) < 0)
+    return NULL;
+  return out;
+}
+
+typedef struct sample {
+  char **ids;
+  size_t n, cap;
+} sample;
+
+static int take_sample(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                       lh_error *err) {
+  (void)ncols;
+  (void)names;
+  sample *s = ctx;
+  json_t *j = lh__json_of(v[0]);
+  const char *id = json_string_value(j);
+  int rc = 0;
+  if (id) {
+    if (s->n == s->cap) {
+      s->cap = s->cap ? s->cap * 2 : 1024;
+      char **ni = realloc(s->ids, s->cap * sizeof *ni);
+      if (!ni)
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      else
+        s->ids = ni;
+    }
+    if (!rc && !(s->ids[s->n++] = strdup(id)))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  json_decref(j);
+  return rc;
+}
+
+static int count_rows(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                      lh_error *err) {
+  (void)ncols;
+  (void)names;
+  (void)err;
+  *(uint64_t *)ctx += strtoull(v[0], NULL, 10);
+  return 0;
+}
+
+/* Merge one partition into new files and commit them in place of the old ones. */
+static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_opts *o,
+                      lh_time cutoff, lh_merge_result *res, lh_error *err) {
+  lh_time start = lh_time_now();
+  lh_buf src = LH_BUF_INIT, sql = LH_BUF_INIT;
+  lh__delta_actions actions;
+  lh__delta_actions_init(&actions);
+  lh__written w = {st, &actions, p, true, 0, 0, 0, NULL, 0, 0};
+  int64_t version = -1;
+  sample smp = {0};
+  char *tag = NULL;
+  char **bounds = NULL;
+  size_t nbounds = 0;
+  char *dir = part_dir(st, p);
+  int rc = dir ? lh__files_source(st, p, p->files, p->nfiles, &src) : LH_ENOMEM;
+  if (rc) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  uint64_t before = 0;
+  lh_buf_printf(&sql, "SELECT count(*) FROM (%s)", src.data);
+  if ((rc = lh__duck_each_row(&st->duck, sql.data, count_rows, &before, err)) != 0)
+    goto done;
+  int64_t slices = lh_merge_slice_count(
+      p->bytes, st->memory_limit, o && o->spill_factor ? o->spill_factor : LH_MERGE_SPILL_FACTOR);
+  if (slices > 1) {
+    lh_buf_reset(&sql);
+    lh_buf_printf(&sql, "SELECT entity_id FROM (%s) USING SAMPLE reservoir(%d ROWS)", src.data,
+                  LH_MERGE_SAMPLE_SIZE);
+    if ((rc = lh__duck_each_row(&st->duck, sql.data, take_sample, &smp, err)) != 0)
+      goto done;
+    if (lh_slice_bounds((const char *const *)smp.ids, smp.n, slices, &bounds, &nbounds)) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
+  for (size_t i = 0; i <= nbounds && !rc; i++) {
+    const char *lo = i ? bounds[i - 1] : NULL, *hi = i < nbounds ? bounds[i] : NULL;
+    char id[LH_UUID_SIZE];
+    lh_uuid4(id);
+    lh_buf_reset(&sql);
+    rc = lh_buf_puts(&sql, "COPY (");
+    rc = rc ? rc : lh_merge_sql(&sql, src.data, lo, hi, cutoff, false);
+    rc = rc ? rc : lh_buf_puts(&sql, ") TO ");
+    lh_buf target = LH_BUF_INIT;
+    rc = rc ? rc : lh_buf_printf(&target, "%s/part-%s.parquet", dir, id);
+    rc = rc ? rc : lh__sql_quote(&sql, target.data);
+    lh_buf_free(&target);
+    rc = rc ? rc : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)");
+    if (rc) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
+    }
+    rc = lh__duck_each_row(&st->duck, sql.data, lh__on_written, &w, err);
+    res->slices++;
+  }
+  if (rc)
+    goto done;
+  for (size_t i = 0; i < p->nfiles && !rc; i++)
+    if (lh__delta_actions_remove(&actions, &st->snap, &st->snap.files[p->files[i]], start / 1000,
+                                 true))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  if (rc)
+    goto done;
+  /* p points into the snapshot, which the commit changes: take what we need first */
+  if ((rc = lh__part_tag(p, true, &tag, err)) != 0)
+    goto done;
+  lh__crashpoint("merge:parquet-written");
+  if ((rc = lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "MERGE", &version, err)))
+    goto done;
+  res->version = version;
+  res->partitions++;
+  res->rows_before += before;
+  res->rows_after += w.rows;
+  lh__crashpoint("merge:committed");
+  rc = lh_tags_set(st->tags, tag, start, err);
+done:
+  lh__written_discard(&w, version >= 0);
+  free(tag);
+  for (size_t i = 0; i < nbounds; i++)
+    free(bounds[i]);
+  free(bounds);
+  for (size_t i = 0; i < smp.n; i++)
+    free(smp.ids[i]);
+  free(smp.ids);
+  free(dir);
+  lh_buf_free(&src);
+  lh_buf_free(&sql);
+  lh__delta_actions_free(&actions);
+  return rc;
+}
+
+int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
+                             lh_merge_result *res, lh_error *err) {
+  lh_merge_result local;
+  if (!res)
+    res = &local;
+  memset(res, 0, sizeof *res);
+  res->version = -1;
+  int rc = lh__store_refresh(st, err);
+  if (rc || st->snap.version < 0)
+    return rc;
+  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
+    return rc;
+  lh_fence *fence = NULL;
+  lh_fence_opts fo = st->fence;
+  fo.operation = "merge";
+  if ((rc = lh_fence_exclusive(st->dataset, &fo, &fence, err)) != 0)
+    return rc;
+  lh_time now = opts && opts->now != LH_TIME_NULL ? opts->now : lh_time_now();
+  lh_time cutoff = lh__grace_cutoff(st, now);
+  lh__part *parts = NULL;
+  size_t n = 0;
+  if ((rc = lh__store_refresh(st, err)) != 0 || (rc = lh__collect_parts(st, &parts, &n, err)) != 0)
+    goto done;
+  /* part strings point into the snapshot, which every commit changes: keep owned copies of
+   * the keys and re-resolve each partition before merging it */
+  char(*keys)[3][LH_SAFE_NAME_MAX + 1] = calloc(n ? n : 1, sizeof *keys);
+  bool *dirty = calloc(n ? n : 1, sizeof *dirty);
+  if (!keys || !dirty) {
+    free(keys);
+    free(dirty);
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n && !rc; i++) {
+    snprintf(keys[i][0], sizeof keys[i][0], "%s", parts[i].shard);
+    snprintf(keys[i][1], sizeof keys[i][1], "%s", parts[i].bucket);
+    snprintf(keys[i][2], sizeof keys[i][2], "%s", parts[i].origin);
+    int d = opts && opts->force ? 1 : lh__part_dirty(st, &parts[i], err);
+    if (d < 0)
+      rc = d;
+    dirty[i] = d > 0;
+  }
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (!dirty[i]) {
+      res->skipped++;
+      continue;
+    }
+    lh__part *cur = NULL;
+    size_t ncur = 0;
+    if ((rc = lh__collect_parts(st, &cur, &ncur, err)) != 0)
+      break;
+    for (size_t k = 0; k < ncur && !rc; k++)
+      if (strcmp(cur[k].shard, keys[i][0]) == 0 && strcmp(cur[k].bucket, keys[i][1]) == 0 &&
+          strcmp(cur[k].origin, keys[i][2]) == 0)
+        rc = merge_part(st, &cur[k], opts, cutoff, res, err);
+    lh__parts_free(cur, ncur);
+  }
+  free(keys);
+  free(dirty);
+  if (rc == 0 && res->partitions > 0)
+    rc = lh_tags_set(st->tags, LH_TAG_STATEMENTS_OPTIMIZED, lh_time_now(), err);
+done:
+  lh__parts_free(parts, n);
+  lh_fence_release(fence);
+  return lh__explain_io_error(st, rc, err);
+}
+
+/* ---- compact
+ * ------------------------------------------------------------------------------------- */
+
+static int file_order(const void *x, const void *y, void *ctx) {
+  const lh__delta_snapshot *s = ctx;
+  const lh__delta_file *a = &s->files[*(const size_t *)x], *b = &s->files[*(const size_t *)y];
+  if (a->version != b->version)
+    return a->version < b->version ? -1 : 1;
+  if (a->modified != b->modified)
+    return a->modified < b->modified ? -1 : 1;
+  return strcmp(a->path, b->path);
+}
+
+int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compact_result *res,
+                               lh_error *err) {
+  lh_compact_result local;
+  if (!res)
+    res = &local;
+  memset(res, 0, sizeof *res);
+  res->version = -1;
+  if (target <= 0)
+    target = LH_TARGET_FILE_SIZE;
+  int rc = lh__store_refresh(st, err);
+  if (rc || st->snap.version < 0)
+    return rc;
+  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
+    return rc;
+  lh_fence *fence = NULL;
+  lh_fence_opts fo = st->fence;
+  fo.operation = "compact";
+  if ((rc = lh_fence_exclusive(st->dataset, &fo, &fence, err)) != 0)
+    return rc;
+  lh__part *parts = NULL;
+  size_t n = 0;
+  lh__delta_actions actions;
+  lh__delta_actions_init(&actions);
+  lh__written w = {st, &actions, NULL, false, 0, 0, 0, NULL, 0, 0};
+  lh_buf src = LH_BUF_INIT, sql = LH_BUF_INIT;
+  size_t *bin = NULL;
+  if ((rc = lh__store_refresh(st, err)) != 0 || (rc = lh__collect_parts(st, &parts, &n, err)) != 0)
+    goto done;
+  res->files_before = st->snap.nfiles;
+  res->files_after = st->snap.nfiles;
+  bin = malloc((st->snap.nfiles ? st->snap.nfiles : 1) * sizeof *bin);
+  if (!bin) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n && !rc; i++) {
+    lh__part *p = &parts[i];
+    qsort_r(p->files, p->nfiles, sizeof *p->files, file_order, &st->snap);
+    /* contiguous runs of small files, each bin at most the target size */
+    size_t k = 0;
+    while (k < p->nfiles && !rc) {
+      size_t nb = 0;
+      int64_t bytes = 0;
+      while (k < p->nfiles && st->snap.files[p->files[k]].size < target &&
+             bytes + st->snap.files[p->files[k]].size <= target) {
+        bytes += st->snap.files[p->files[k]].size;
+        bin[nb++] = p->files[k++];
+      }
+      if (nb == 0) {
+        k++; /* a file at or over the target stays as it is */
+        continue;
+      }
+      if (nb < 2)
+        continue;
+      char *dir = part_dir(st, p);
+      char id[LH_UUID_SIZE];
+      lh_uuid4(id);
+      lh_buf_reset(&src);
+      lh_buf_reset(&sql);
+      rc = dir ? lh_buf_printf(&sql, "COPY (SELECT %s FROM read_parquet([", LH__DATA_COLUMNS)
+               : LH_ENOMEM;
+      lh_buf path = LH_BUF_INIT;
+      for (size_t j = 0; j < nb && !rc; j++) {
+        lh_buf_reset(&path);
+        rc = lh_buf_printf(&path, "%s/%s", st->root, st->snap.files[bin[j]].file);
+        if (!rc && j)
+          rc = lh_buf_putc(&sql, ',');
+        rc = rc ? rc : lh__sql_quote(&sql, path.data);
+      }
+      lh_buf_reset(&path);
+      rc = rc ? rc : lh_buf_puts(&sql, "], union_by_name = true)) TO ");
+      rc = rc ? rc : lh_buf_printf(&path, "%s/part-%s.parquet", dir, id);
+      rc = rc ? rc : lh__sql_quote(&sql, path.data);
+      rc = rc ? rc : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)");
+      lh_buf_free(&path);
+      free(dir);
+      if (rc) {
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+        break;
+      }
+      w.fixed = p;
+      if ((rc = lh__duck_each_row(&st->duck, sql.data, lh__on_written, &w, err)) != 0)
+        break;
+      for (size_t j = 0; j < nb && !rc; j++)
+        if (lh__delta_actions_remove(&actions, &st->snap, &st->snap.files[bin[j]],
+                                     lh_time_now() / 1000, false))
+          rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    }
+  }
+  if (rc == 0 && actions.nremoves > 0) {
+    lh__crashpoint("compact:parquet-written");
+    rc =
+        lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "OPTIMIZE", &res->version, err);
+    if (rc == 0)
+      res->files_after = st->snap.nfiles;
+  }
+done:
+  lh__written_discard(&w, res->version >= 0);
+  free(bin);
+  lh_buf_free(&src);
+  lh_buf_free(&sql);
+  lh__delta_actions_free(&actions);
+  lh__parts_free(parts, n);
+  lh_fence_release(fence);
+  return lh__explain_io_error(st, rc, err);
+}
+
+/* ---- vacuum
+ * -------------------------------------------------------------------------------------- */
+
+typedef struct vacuum_ctx {
+  lh_statement_store *st;
+  lh__strmap live; /* decoded file -> 1 */
+  lh_time cutoff;
+  lh_vacuum_result *res;
+  char **doomed;
+  size_t ndoomed, cap;
+} vacuum_ctx;
+
+static bool hidden_key(const char *key) {
+  for (const char *seg = key; seg && *seg;) {
+    if (seg[0] == '_' || seg[0] == '.')
+      return true;
+    const char *slash = strchr(seg, '/');
+    seg = slash ? slash + 1 : NULL;
+  }
+  return false;
+}
+
+static int vacuum_key(const char *key, void *arg) {
+  vacuum_ctx *v = arg;
+  if (hidden_key(key) || lh__strmap_get(&v->live, key, NULL))
+    return 0;
+  lh_time removed = LH_TIME_NULL;
+  char *encoded = lh__delta_path_encode(key);
+  json_t *rm = encoded ? json_object_get(v->st->snap.removes, encoded) : NULL;
+  free(encoded);
+  if (rm) {
+    json_t *ts = json_object_get(rm, "deletionTimestamp");
+    if (json_is_integer(ts))
+      removed = json_integer_value(ts) * 1000;
+  }
+  if (removed == LH_TIME_NULL) { /* untracked (an orphan): judge by age */
+    lh_store_info info;
+    if (lh_store_stat(v->st->table, key, &info, NULL) != 0)
+      return 0;
+    removed = info.mtime;
+  }
+  if (removed > v->cutoff)
+    return 0;
+  if (v->ndoomed == v->cap) {
+    v->cap = v->cap ? v->cap * 2 : 64;
+    char **nd = realloc(v->doomed, v->cap * sizeof *nd);
+    if (!nd)
+      return LH_ENOMEM;
+    v->doomed = nd;
+  }
+  return (v->doomed[v->ndoomed++] = strdup(key)) ? 0 : LH_ENOMEM;
+}
+
+int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_vacuum_result *res,
+                              lh_error *err) {
+  lh_vacuum_result local;
+  if (!res)
+    res = &local;
+  memset(res, 0, sizeof *res);
+  int rc = lh__store_refresh(st, err);
+  if (rc || st->snap.version < 0)
+    return rc;
+  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
+    return rc;
+  lh_fence *fence = NULL;
+  lh_fence_opts fo = st->fence;
+  fo.operation = "vacuum";
+  if ((rc = lh_fence_exclusive(st->dataset, &fo, &fence, err)) != 0)
+    return rc;
+  vacuum_ctx v = {st, {0}, lh_time_now() - (lh_time)retention_hours * 3600 * 1000000, res, NULL,
+                  0,  0};
+  lh__strmap_init(&v.live);
+  if ((rc = lh__store_refresh(st, err)) != 0)
+    goto done;
+  for (size_t i = 0; i < st->snap.nfiles; i++)
+    lh__strmap_put(&v.live, st->snap.files[i].file, 1);
+  if ((rc = lh_store_iterate(st->table, NULL, NULL, vacuum_key, &v, err)) != 0) {
+    if (rc == LH_ENOMEM)
+      lh_error_set(err, rc, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < v.ndoomed; i++) {
+    lh_store_info info;
+    int64_t size = lh_store_stat(st->table, v.doomed[i], &info, NULL) == 0 ? info.size : 0;
+    if (lh_store_delete(st->table, v.doomed[i], NULL) == 0) {
+      res->files++;
+      res->bytes += size;
+    }
+    lh__crashpoint("vacuum:deleting");
+  }
+  /* temp files of writers that died before publishing (commits, checkpoints) */
+  size_t tmp_files = 0;
+  int64_t tmp_bytes = 0;
+  if ((rc = lh_store_sweep_temp(st->table, NULL, v.cutoff, &tmp_files, &tmp_bytes, err)) != 0)
+    goto done;
+  res->files += tmp_files;
+  res->bytes += tmp_bytes;
+done:
+  for (size_t i = 0; i < v.ndoomed; i++)
+    free(v.doomed[i]);
+  free(v.doomed);
+  lh__strmap_free(&v.live);
+  lh_fence_release(fence);
+  return rc;
+}

@@ -1,0 +1,84 @@
+/* Internals shared by the statement store's files: statement_store.c (open, snapshot,
+ * partitions, views, written files -> add actions), append.c and maintain.c (merge, compact,
+ * vacuum). */
+#ifndef LH_STORAGE_PARQUET_STORE_INTERNAL_H
+#define LH_STORAGE_PARQUET_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "lakehouse/fence.h"
+#include "lakehouse/statement_store.h"
+#include "lakehouse/tags.h"
+#include "storage/duck.h"
+#include "storage/parquet/delta_log.h"
+
+/* The 15 data columns of a statement file (the partition columns live in its folder). */
+#define LH__DATA_COLUMNS                                                                           \
+  "id, entity_id, dataset, source, schema, prop, prop_type, value, original_value, lang, "         \
+  "external, first_seen, last_seen, fragment, deleted_at"
+
+struct lh_statement_store {
+  lh_store *dataset; /* borrowed */
+  lh_store *table;   /* {dataset}/statements */
+  char *root;        /* local path of the table */
+  char *name;
+  int shards;
+  char *memory_limit;
+  int grace_days;
+  lh_fence_opts fence;
+  lh__duck duck;
+  lh__delta_snapshot snap;
+  bool loaded;
+  lh_tags *tags;
+};
+
+/* Bring the snapshot up to date (full load the first time). */
+int lh__store_refresh(lh_statement_store *st, lh_error *err);
+/* Create the table when missing; then check we may write it. */
+int lh__store_ensure_table(lh_statement_store *st, lh_error *err);
+
+/* One partition of the current snapshot (strings point into the snapshot). */
+typedef struct lh__part {
+  const char *shard, *bucket, *origin;
+  size_t *files; /* indexes into snap.files */
+  size_t nfiles, cap;
+  int64_t bytes;
+} lh__part;
+
+/* The partitions of the snapshot, sorted by (shard, bucket, origin). */
+int lh__collect_parts(lh_statement_store *st, lh__part **out, size_t *nout, lh_error *err);
+void lh__parts_free(lh__part *p, size_t n);
+/* Tag key of a partition: last_updated, or last_optimized when optimized. */
+int lh__part_tag(const lh__part *p, bool optimized, char **key, lh_error *err);
+/* 1 if the partition was written since its last merge, 0 if not, negative on error. */
+int lh__part_dirty(lh_statement_store *st, const lh__part *p, lh_error *err);
+/* SELECT of the 18 columns over some files of one partition. */
+int lh__files_source(lh_statement_store *st, const lh__part *p, const size_t *files, size_t n,
+                     lh_buf *out);
+lh_time lh__grace_cutoff(const lh_statement_store *st, lh_time now);
+/* After an I/O error while reading: name a data file the log lists but that is gone. */
+int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err);
+
+/* Files written by a COPY ... RETURN_STATS, turned into add actions. */
+typedef struct lh__written {
+  lh_statement_store *st;
+  lh__delta_actions *actions;
+  const lh__part *fixed; /* partition of a non-partitioned COPY, else NULL */
+  bool data_change;
+  uint64_t rows, files;
+  int64_t bytes;
+  char **paths; /* absolute paths of the files written, to discard them if never committed */
+  size_t npaths, paths_cap;
+} lh__written;
+
+/* lh__duck_row_fn for the rows of COPY ... RETURN_STATS. */
+int lh__on_written(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                   lh_error *err);
+/* Forget the written files, deleting them unless they were committed. */
+void lh__written_discard(lh__written *w, bool committed);
+json_t *lh__json_of(const char *text);
+
+#endif
