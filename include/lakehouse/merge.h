@@ -1,5 +1,6 @@
-/* The merge of one partition of the statement store (inventory §6.4) as SQL, and the range
- * slicing that bounds its memory. Pure text building: the storage layer runs it. */
+/* The merge of one partition of the statement store (inventory §6.4): as SQL (used for the
+ * read-time dedupe of the live view), as C over rows in memory (used by the store's merge),
+ * and the range slicing that bounds its memory. Pure logic: the storage layer runs it. */
 #ifndef LAKEHOUSE_MERGE_H
 #define LAKEHOUSE_MERGE_H
 
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 #include "lakehouse/buf.h"
+#include "lakehouse/row.h"
 #include "lakehouse/util.h"
 
 #ifdef __cplusplus
@@ -27,6 +29,27 @@ extern "C" {
  * output has all 18 columns, else the 15 stored in the Parquet files. Literals are quoted. */
 int lh_merge_sql(lh_buf *out, const char *source, const char *lo, const char *hi,
                  lh_time grace_cutoff, bool partition_columns);
+
+/* ---- the same rules in C --------------------------------------------------------------
+ * Both implementations agree row for row (tests/unit/test_merge_rows.c runs them side by
+ * side). One assumption: a statement id belongs to one entity and property (it hashes
+ * them), so rows are grouped by entity before id. */
+
+/* The merge order: entity_id, prop, id, fragment, then the winner of an id first
+ * (last_seen DESC, deleted_at DESC NULLS LAST). Byte-wise string order. */
+int lh_merge_row_cmp(const lh_row *a, const lh_row *b);
+
+/* Sort order[0 .. n) (indexes into rows, any permutation) by lh_merge_row_cmp, stably.
+ * Stretches already in order - the sorted runs appends write - are merged, not re-sorted:
+ * k runs cost n log k comparisons. tmp: n scratch entries. LH_ENOMEM (order unchanged) when
+ * the run list cannot be allocated. */
+int lh_merge_sort(const lh_row *rows, uint32_t *order, uint32_t *tmp, size_t n);
+
+/* Apply the merge rules to the rows of one partition in lh_merge_sort order. The survivors'
+ * indexes go to out (n entries) in output order (entity_id, fragment, prop, id), with their
+ * first_seen folded to the minimum of their group; *count says how many survive. */
+int lh_merge_rows(lh_row *rows, const uint32_t *sorted, size_t n, lh_time grace_cutoff,
+                  uint32_t *out, size_t *count);
 
 /* How many entity-id slices a partition of `bytes` compressed bytes needs under the memory
  * budget (a DuckDB memory_limit string; unparsable values such as "80%" count as 8GB):

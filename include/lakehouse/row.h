@@ -50,6 +50,8 @@ typedef struct lh_row {
 void lh_row_from_statement(const lh_statement *st, int shards, lh_row *row);
 /* LH_EINVAL naming the first required column that is NULL (or an invalid origin). */
 int lh_row_check(const lh_row *row, lh_error *err);
+/* The same without the origin check (for callers that validate each origin once). */
+int lh_row_check_required(const lh_row *row, lh_error *err);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,8 @@ typedef struct lh_settings {
   int lock_max_retries;             /* LAKEHOUSE_LOCK_MAX_RETRIES, 22 */
   int lock_stale_seconds;           /* LAKEHOUSE_LOCK_STALE_SECONDS, 300: a lock without a heartbeat
                                       for this long is taken over */
+  int append_writers;               /* LAKEHOUSE_APPEND_WRITERS, 0: one Parquet writer per core
+                                      (at most 4) for large appends */
   char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB" */
   char *duckdb_temp_directory;      /* LAKEHOUSE_DUCKDB_TEMP_DIRECTORY */
   char *duckdb_extension_directory; /* LAKEHOUSE_DUCKDB_EXTENSION_DIRECTORY */

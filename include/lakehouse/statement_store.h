@@ -47,10 +47,15 @@ typedef struct lh_append_result {
 int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void *ctx,
                               lh_append_result *res, lh_error *err);
 
+/* How a merge runs: streaming in C (sorted runs merged, several writers; the default) or
+ * as the merge SQL on DuckDB (the reference the C engine is tested against). */
+typedef enum lh_merge_engine { LH_MERGE_ENGINE_C = 0, LH_MERGE_ENGINE_SQL = 1 } lh_merge_engine;
+
 typedef struct lh_merge_opts {
-  bool force;           /* merge every partition, also clean ones */
-  lh_time now;          /* LH_TIME_NULL: the current time (grace cutoff = now - grace days) */
-  int64_t spill_factor; /* 0: LH_MERGE_SPILL_FACTOR (tests force slicing with a huge one) */
+  bool force;             /* merge every partition, also clean ones */
+  lh_time now;            /* LH_TIME_NULL: the current time (grace cutoff = now - grace days) */
+  int64_t spill_factor;   /* 0: LH_MERGE_SPILL_FACTOR (tests force slicing with a huge one) */
+  lh_merge_engine engine; /* LH_MERGE_ENGINE_C unless asked */
 } lh_merge_opts;
 
 typedef struct lh_merge_result {

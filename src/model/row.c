@@ -33,7 +33,7 @@ void lh_row_from_statement(const lh_statement *st, int shards, lh_row *row) {
   row->deleted_at = LH_TIME_NULL;
 }
 
-int lh_row_check(const lh_row *row, lh_error *err) {
+int lh_row_check_required(const lh_row *row, lh_error *err) {
   const char *missing = !row->id                          ? "id"
                         : !row->entity_id                 ? "entity_id"
                         : !row->dataset                   ? "dataset"
@@ -49,5 +49,10 @@ int lh_row_check(const lh_row *row, lh_error *err) {
     return lh_error_set(err, LH_EINVAL, "statement row: column '%s' must not be NULL", missing);
   if ((unsigned)row->bucket >= LH_BUCKET_COUNT)
     return lh_error_set(err, LH_EINVAL, "statement row: invalid bucket");
-  return lh_validate_origin(row->origin, err);
+  return 0;
+}
+
+int lh_row_check(const lh_row *row, lh_error *err) {
+  int rc = lh_row_check_required(row, err);
+  return rc ? rc : lh_validate_origin(row->origin, err);
 }

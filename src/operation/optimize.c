@@ -10,7 +10,7 @@ int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimiz
   int rc = lh_dataset_statements(ds, &st, err);
   if (rc)
     return rc;
-  lh_merge_opts mo = {o ? o->force : false, LH_TIME_NULL, 0};
+  lh_merge_opts mo = {o ? o->force : false, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
   lh_log_info("%s: merging statements%s", lh_dataset_name(ds), mo.force ? " (forced)" : "");
   if ((rc = lh_statement_store_merge(st, &mo, &res->merge, err)) != 0)
     return rc;

@@ -13,6 +13,8 @@
 /* ---- the connection --------------------------------------------------------------------- */
 
 static void register_rows(lh__duck *d);
+static int query_on(duckdb_connection con, const char *sql, lh__row_source *src, duckdb_result *res,
+                    lh_error *err);
 
 static int set_config(duckdb_config cfg, const char *key, const char *value, lh_error *err) {
   if (duckdb_set_config(cfg, key, value) == DuckDBError)
@@ -22,6 +24,7 @@ static int set_config(duckdb_config cfg, const char *key, const char *value, lh_
 
 int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
   memset(d, 0, sizeof *d);
+  pthread_mutex_init(&d->mu, NULL);
   const char *version = duckdb_library_version();
   if (strcmp(version, PINNED_DUCKDB) != 0)
     lh_log_warning("DuckDB %s found, this build was tested with %s", version, PINNED_DUCKDB);
@@ -64,42 +67,109 @@ int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
 void lh__duck_close(lh__duck *d) {
   if (d->con)
     duckdb_disconnect(&d->con);
-  if (d->db)
+  if (d->db) {
     duckdb_close(&d->db);
+    pthread_mutex_destroy(&d->mu);
+  }
   d->con = NULL;
   d->db = NULL;
 }
 
-int lh__duck_query(lh__duck *d, const char *sql, duckdb_result *res, lh_error *err) {
-  if (duckdb_query(d->con, sql, res) == DuckDBError) {
+int lh__duck_connect(lh__duck *d, duckdb_connection *out, lh_error *err) {
+  if (duckdb_connect(d->db, out) == DuckDBError)
+    return lh_error_set(err, LH_EIO, "cannot connect to DuckDB");
+  duckdb_result res;
+  int rc = query_on(*out, "SET TimeZone='UTC'", NULL, &res, err);
+  if (rc) {
+    duckdb_disconnect(out);
+    return rc;
+  }
+  duckdb_destroy_result(&res);
+  return 0;
+}
+
+/* The lh_error for a failed DuckDB call (first line of its message). */
+static int duck_error(duckdb_error_type type, const char *msg, lh_error *err) {
+  int rc;
+  switch (type) {
+  case DUCKDB_ERROR_PARSER:
+  case DUCKDB_ERROR_BINDER:
+  case DUCKDB_ERROR_CATALOG:
+  case DUCKDB_ERROR_CONVERSION:
+  case DUCKDB_ERROR_CONSTRAINT:
+  case DUCKDB_ERROR_INVALID_INPUT: rc = LH_EINVAL; break;
+  case DUCKDB_ERROR_OUT_OF_MEMORY: rc = LH_ENOMEM; break;
+  default: rc = LH_EIO;
+  }
+  /* one line: DuckDB appends "LINE 1: ..." context on further lines */
+  const char *text = msg ? msg : "query failed";
+  size_t n = strcspn(text, "\n");
+  while (n && text[n - 1] == ' ')
+    n--;
+  return lh_error_set(err, rc, "DuckDB: %.*s", (int)n, text);
+}
+
+int lh__duck_stream(lh__duck *d, duckdb_connection con, const char *sql, lh__duck_chunk_fn fn,
+                    void *ctx, lh_error *err) {
+  duckdb_prepared_statement prep = NULL;
+  duckdb_pending_result pending = NULL;
+  duckdb_result res;
+  int rc = 0;
+  if (duckdb_prepare(con ? con : d->con, sql, &prep) == DuckDBError) {
+    rc = duck_error(DUCKDB_ERROR_PARSER, duckdb_prepare_error(prep), err);
+    duckdb_destroy_prepare(&prep);
+    return rc;
+  }
+  if (duckdb_pending_prepared_streaming(prep, &pending) == DuckDBError) {
+    rc = duck_error(DUCKDB_ERROR_INVALID, duckdb_pending_error(pending), err);
+    duckdb_destroy_pending(&pending);
+    duckdb_destroy_prepare(&prep);
+    return rc;
+  }
+  if (duckdb_execute_pending(pending, &res) == DuckDBError) {
+    rc = duck_error(duckdb_result_error_type(&res), duckdb_result_error(&res), err);
+    duckdb_destroy_result(&res);
+    duckdb_destroy_pending(&pending);
+    duckdb_destroy_prepare(&prep);
+    return rc;
+  }
+  duckdb_destroy_pending(&pending);
+  duckdb_destroy_prepare(&prep);
+  for (;;) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+    if (!chunk) {
+      if (duckdb_result_error(&res)) /* the stream broke off */
+        rc = duck_error(duckdb_result_error_type(&res), duckdb_result_error(&res), err);
+      break;
+    }
+    rc = fn(ctx, chunk, err);
+    duckdb_destroy_data_chunk(&chunk);
+    if (rc)
+      break;
+  }
+  duckdb_destroy_result(&res);
+  return rc;
+}
+
+static int query_on(duckdb_connection con, const char *sql, lh__row_source *src, duckdb_result *res,
+                    lh_error *err) {
+  if (duckdb_query(con, sql, res) == DuckDBError) {
     int rc;
-    if (d->source_rc) { /* the row source failed: its error is the real one */
-      rc = d->source_rc;
+    if (src && src->rc) { /* the row source failed: its error is the real one */
+      rc = src->rc;
       if (err)
-        *err = d->source_err;
+        *err = src->err;
     } else {
-      const char *msg = duckdb_result_error(res);
-      switch (duckdb_result_error_type(res)) {
-      case DUCKDB_ERROR_PARSER:
-      case DUCKDB_ERROR_BINDER:
-      case DUCKDB_ERROR_CATALOG:
-      case DUCKDB_ERROR_CONVERSION:
-      case DUCKDB_ERROR_CONSTRAINT:
-      case DUCKDB_ERROR_INVALID_INPUT: rc = LH_EINVAL; break;
-      case DUCKDB_ERROR_OUT_OF_MEMORY: rc = LH_ENOMEM; break;
-      default: rc = LH_EIO;
-      }
-      /* one line: DuckDB appends "LINE 1: ..." context on further lines */
-      const char *text = msg ? msg : "query failed";
-      size_t n = strcspn(text, "\n");
-      while (n && text[n - 1] == ' ')
-        n--;
-      lh_error_set(err, rc, "DuckDB: %.*s", (int)n, text);
+      rc = duck_error(duckdb_result_error_type(res), duckdb_result_error(res), err);
     }
     duckdb_destroy_result(res);
     return rc;
   }
   return 0;
+}
+
+int lh__duck_query(lh__duck *d, const char *sql, duckdb_result *res, lh_error *err) {
+  return query_on(d->con, sql, NULL, res, err);
 }
 
 int lh__duck_exec(lh__duck *d, const char *sql, lh_error *err) {
@@ -286,8 +356,14 @@ int lh__duck_value_json(duckdb_vector vec, duckdb_logical_type type, idx_t row, 
 }
 
 int lh__duck_each_row(lh__duck *d, const char *sql, lh__duck_row_fn fn, void *ctx, lh_error *err) {
+  return lh__duck_each_row_on(d, d->con, sql, NULL, fn, ctx, err);
+}
+
+int lh__duck_each_row_on(lh__duck *d, duckdb_connection con, const char *sql, lh__row_source *src,
+                         lh__duck_row_fn fn, void *ctx, lh_error *err) {
+  (void)d;
   duckdb_result res;
-  int rc = lh__duck_query(d, sql, &res, err);
+  int rc = query_on(con, sql, src, &res, err);
   if (rc)
     return rc;
   idx_t ncols = duckdb_column_count(&res);
@@ -371,15 +447,60 @@ int lh__duck_each_string(lh__duck *d, const char *sql, lh__duck_string_fn fn, vo
   return rc;
 }
 
-/* ---- lh_rows(): statement rows streamed into SQL ---------------------------------------- */
+/* ---- lh_rows(slot): statement rows streamed into SQL -------------------------------------- */
+
+int lh__duck_source_add(lh__duck *d, lh__row_source *src, lh_error *err) {
+  src->rc = 0;
+  lh_error_clear(&src->err);
+  pthread_mutex_lock(&d->mu);
+  int slot = -1;
+  for (int i = 0; i < LH__DUCK_SOURCES && slot < 0; i++)
+    if (!d->sources[i])
+      slot = i;
+  if (slot >= 0)
+    d->sources[slot] = src;
+  pthread_mutex_unlock(&d->mu);
+  if (slot < 0)
+    return lh_error_set(err, LH_ELIMIT, "more than %d row sources at once", LH__DUCK_SOURCES);
+  src->slot = slot;
+  return 0;
+}
+
+void lh__duck_source_remove(lh__duck *d, lh__row_source *src) {
+  pthread_mutex_lock(&d->mu);
+  if (src->slot >= 0 && src->slot < LH__DUCK_SOURCES && d->sources[src->slot] == src)
+    d->sources[src->slot] = NULL;
+  pthread_mutex_unlock(&d->mu);
+  src->slot = -1;
+}
+
+typedef struct rows_bind_data {
+  int slot;
+} rows_bind_data;
 
 typedef struct rows_state {
+  lh__row_source *src; /* NULL: no rows (the slot was empty) */
   const lh_row *batch;
+  const lh__row_lens *lens;
   size_t n, pos;
   bool done;
 } rows_state;
 
 static void rows_bind(duckdb_bind_info info) {
+  duckdb_value arg = duckdb_bind_get_parameter(info, 0);
+  int64_t slot = duckdb_get_int64(arg);
+  duckdb_destroy_value(&arg);
+  if (slot < 0 || slot >= LH__DUCK_SOURCES) {
+    duckdb_bind_set_error(info, "lh_rows: no such row source");
+    return;
+  }
+  rows_bind_data *bd = malloc(sizeof *bd);
+  if (!bd) {
+    duckdb_bind_set_error(info, "out of memory");
+    return;
+  }
+  bd->slot = (int)slot;
+  duckdb_bind_set_bind_data(info, bd, free);
   duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
   duckdb_logical_type boolean = duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
   duckdb_logical_type ts = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
@@ -393,103 +514,171 @@ static void rows_bind(duckdb_bind_info info) {
 }
 
 static void rows_init(duckdb_init_info info) {
+  lh__duck *d = duckdb_init_get_extra_info(info);
+  rows_bind_data *bd = duckdb_init_get_bind_data(info);
   rows_state *st = calloc(1, sizeof *st);
   if (!st) {
     duckdb_init_set_error(info, "out of memory");
     return;
   }
+  pthread_mutex_lock(&d->mu);
+  st->src = d->sources[bd->slot];
+  pthread_mutex_unlock(&d->mu);
   duckdb_init_set_init_data(info, st, free);
   duckdb_init_set_max_threads(info, 1); /* one producer: rows keep their order */
 }
 
-static void put_str(duckdb_vector v, idx_t k, const char *s, size_t n) {
-  duckdb_vector_assign_string_element_len(v, k, s, n);
+/* A string_t referencing s (not copied: see lh__row_source). */
+static inline void put_str(duckdb_string_t *out, const char *s, size_t n) {
+  memset(out, 0, sizeof *out);
+  out->value.inlined.length = (uint32_t)n;
+  if (n <= sizeof out->value.inlined.inlined) {
+    memcpy(out->value.inlined.inlined, s, n);
+  } else {
+    memcpy(out->value.pointer.prefix, s, sizeof out->value.pointer.prefix);
+    out->value.pointer.ptr = (char *)s;
+  }
 }
 
-static void put_opt(duckdb_vector v, uint64_t *validity, idx_t k, const char *s) {
-  if (s)
-    put_str(v, k, s, strlen(s));
-  else
-    duckdb_validity_set_row_invalid(validity, k);
+/* A string column of the rows: the field's pointer and its length. */
+typedef const char *(*str_field)(const lh_row *r, const lh__row_lens *l, size_t *n);
+
+#define FIELD(name, expr_len)                                                                      \
+  static const char *f_##name(const lh_row *r, const lh__row_lens *l, size_t *n) {                 \
+    (void)l;                                                                                       \
+    *n = r->name ? (expr_len) : 0;                                                                 \
+    return r->name;                                                                                \
+  }
+FIELD(shard, strlen(r->shard))
+FIELD(id, l ? l->id : strlen(r->id))
+FIELD(entity_id, l ? l->entity_id : strlen(r->entity_id))
+FIELD(dataset, l ? l->dataset : strlen(r->dataset))
+FIELD(origin, l ? l->origin : strlen(r->origin))
+FIELD(source, l ? l->source : strlen(r->source))
+FIELD(schema, l ? l->schema : strlen(r->schema))
+FIELD(prop, l ? l->prop : strlen(r->prop))
+FIELD(prop_type, l ? l->prop_type : strlen(r->prop_type))
+FIELD(value, r->value_len)
+FIELD(original_value, l ? l->original_value : strlen(r->original_value))
+FIELD(lang, l ? l->lang : strlen(r->lang))
+FIELD(fragment, l ? l->fragment : strlen(r->fragment))
+#undef FIELD
+
+static const char *f_bucket(const lh_row *r, const lh__row_lens *l, size_t *n) {
+  (void)l;
+  const char *b = lh_bucket_name(r->bucket);
+  *n = strlen(b);
+  return b;
+}
+
+/* The string columns of lh_rows(), by column number (NULL: not a string column). */
+static const str_field STRING_COLUMNS[LH_ROW_NCOLUMNS] = {
+    f_shard,  f_id,     f_entity_id, f_dataset,   f_bucket,   f_origin,
+    f_source, f_schema, f_prop,      f_prop_type, f_value,    f_original_value,
+    f_lang,   NULL,     NULL,        NULL,        f_fragment, NULL};
+
+/* Fill column c of out with rows[0 .. m): as one constant when every row has the same value
+ * (DuckDB then hashes, copies and encodes it once), else row by row. */
+static void put_column(duckdb_vector v, int c, const lh_row *rows, const lh__row_lens *lens,
+                       idx_t m) {
+  str_field get = STRING_COLUMNS[c];
+  size_t n0;
+  const char *s0 = get(&rows[0], lens ? &lens[0] : NULL, &n0);
+  idx_t k = 1;
+  for (; k < m; k++) {
+    size_t n;
+    const char *s = get(&rows[k], lens ? &lens[k] : NULL, &n);
+    if (s != s0 && (!s || !s0 || n != n0 || memcmp(s, s0, n) != 0))
+      break;
+  }
+  if (k == m && s0) { /* one value */
+    duckdb_value val = duckdb_create_varchar_length(s0, n0);
+    duckdb_vector_reference_value(v, val);
+    duckdb_destroy_value(&val);
+    return;
+  }
+  duckdb_string_t *data = duckdb_vector_get_data(v);
+  uint64_t *validity = NULL;
+  for (k = 0; k < m; k++) {
+    size_t n;
+    const char *s = get(&rows[k], lens ? &lens[k] : NULL, &n);
+    if (s) {
+      put_str(&data[k], s, n);
+    } else {
+      if (!validity) {
+        duckdb_vector_ensure_validity_writable(v);
+        validity = duckdb_vector_get_validity(v);
+      }
+      duckdb_validity_set_row_invalid(validity, k);
+    }
+  }
 }
 
 static void rows_function(duckdb_function_info info, duckdb_data_chunk out) {
-  lh__duck *d = duckdb_function_get_extra_info(info);
   rows_state *st = duckdb_function_get_init_data(info);
-  idx_t cap = duckdb_vector_size(), k = 0;
-  duckdb_vector v[LH_ROW_NCOLUMNS];
-  uint64_t *validity[LH_ROW_NCOLUMNS];
-  for (int c = 0; c < LH_ROW_NCOLUMNS; c++) {
-    v[c] = duckdb_data_chunk_get_vector(out, c);
-    duckdb_vector_ensure_validity_writable(v[c]);
-    validity[c] = duckdb_vector_get_validity(v[c]);
+  if (st->done || !st->src) {
+    duckdb_data_chunk_set_size(out, 0);
+    return;
   }
-  bool *external = duckdb_vector_get_data(v[13]);
-  int64_t *first = duckdb_vector_get_data(v[14]), *last = duckdb_vector_get_data(v[15]),
-          *deleted = duckdb_vector_get_data(v[17]);
-  while (k < cap && !st->done) {
-    if (st->pos == st->n) {
-      if (!d->source) {
-        st->done = true;
-        break;
-      }
-      st->pos = st->n = 0;
-      lh_error_clear(&d->source_err);
-      int rc = d->source->next(d->source->ctx, &st->batch, &st->n, &d->source_err);
-      if (rc) {
-        d->source_rc = rc;
-        duckdb_function_set_error(info, d->source_err.message);
-        return;
-      }
-      if (st->n == 0) {
-        st->done = true;
-        break;
-      }
+  if (st->pos == st->n) {
+    st->pos = st->n = 0;
+    st->lens = NULL;
+    lh_error_clear(&st->src->err);
+    int rc = st->src->next(st->src->ctx, &st->batch, &st->lens, &st->n, &st->src->err);
+    if (rc) {
+      st->src->rc = rc;
+      duckdb_function_set_error(info, st->src->err.message);
+      return;
     }
-    const lh_row *r = &st->batch[st->pos++];
-    put_str(v[0], k, r->shard, strlen(r->shard));
-    put_str(v[1], k, r->id, strlen(r->id));
-    put_str(v[2], k, r->entity_id, strlen(r->entity_id));
-    put_str(v[3], k, r->dataset, strlen(r->dataset));
-    const char *bucket = lh_bucket_name(r->bucket);
-    put_str(v[4], k, bucket, strlen(bucket));
-    put_str(v[5], k, r->origin, strlen(r->origin));
-    put_opt(v[6], validity[6], k, r->source);
-    put_str(v[7], k, r->schema, strlen(r->schema));
-    put_str(v[8], k, r->prop, strlen(r->prop));
-    put_opt(v[9], validity[9], k, r->prop_type);
-    put_str(v[10], k, r->value, r->value_len);
-    put_opt(v[11], validity[11], k, r->original_value);
-    put_opt(v[12], validity[12], k, r->lang);
-    external[k] = r->external;
-    first[k] = r->first_seen;
-    last[k] = r->last_seen;
-    put_str(v[16], k, r->fragment, strlen(r->fragment));
-    if (r->deleted_at == LH_TIME_NULL)
-      duckdb_validity_set_row_invalid(validity[17], k);
-    else
-      deleted[k] = r->deleted_at;
-    k++;
+    if (st->n == 0) {
+      st->done = true;
+      duckdb_data_chunk_set_size(out, 0);
+      return;
+    }
   }
-  duckdb_data_chunk_set_size(out, k);
+  /* one chunk never spans two batches of the source */
+  idx_t m = st->n - st->pos, cap = duckdb_vector_size();
+  if (m > cap)
+    m = cap;
+  const lh_row *rows = st->batch + st->pos;
+  const lh__row_lens *lens = st->lens ? st->lens + st->pos : NULL;
+  st->pos += m;
+  for (int c = 0; c < LH_ROW_NCOLUMNS; c++)
+    if (STRING_COLUMNS[c])
+      put_column(duckdb_data_chunk_get_vector(out, c), c, rows, lens, m);
+  bool *external = duckdb_vector_get_data(duckdb_data_chunk_get_vector(out, 13));
+  int64_t *first = duckdb_vector_get_data(duckdb_data_chunk_get_vector(out, 14));
+  int64_t *last = duckdb_vector_get_data(duckdb_data_chunk_get_vector(out, 15));
+  duckdb_vector del = duckdb_data_chunk_get_vector(out, 17);
+  int64_t *deleted = duckdb_vector_get_data(del);
+  uint64_t *del_validity = NULL;
+  for (idx_t k = 0; k < m; k++) {
+    external[k] = rows[k].external;
+    first[k] = rows[k].first_seen;
+    last[k] = rows[k].last_seen;
+    if (rows[k].deleted_at != LH_TIME_NULL) {
+      deleted[k] = rows[k].deleted_at;
+    } else {
+      if (!del_validity) {
+        duckdb_vector_ensure_validity_writable(del);
+        del_validity = duckdb_vector_get_validity(del);
+      }
+      duckdb_validity_set_row_invalid(del_validity, k);
+    }
+  }
+  duckdb_data_chunk_set_size(out, m);
 }
 
 static void register_rows(lh__duck *d) {
   duckdb_table_function tf = duckdb_create_table_function();
   duckdb_table_function_set_name(tf, "lh_rows");
+  duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+  duckdb_table_function_add_parameter(tf, bigint);
+  duckdb_destroy_logical_type(&bigint);
   duckdb_table_function_set_extra_info(tf, d, NULL);
   duckdb_table_function_set_bind(tf, rows_bind);
   duckdb_table_function_set_init(tf, rows_init);
   duckdb_table_function_set_function(tf, rows_function);
   duckdb_register_table_function(d->con, tf);
   duckdb_destroy_table_function(&tf);
-}
-
-int lh__duck_exec_with_rows(lh__duck *d, const char *sql, lh__row_source *src, lh_error *err) {
-  d->source = src;
-  d->source_rc = 0;
-  int rc = lh__duck_exec(d, sql, err);
-  d->source = NULL;
-  d->source_rc = 0;
-  return rc;
 }

@@ -5,6 +5,8 @@
 #ifndef LH_STORAGE_DUCK_H
 #define LH_STORAGE_DUCK_H
 
+#include <pthread.h>
+
 #include <duckdb.h>
 
 #include "core/sql.h"
@@ -13,19 +15,33 @@
 #include "lakehouse/row.h"
 #include "lakehouse/settings.h"
 
-/* Rows for the lh_rows() table function: next() hands out the next batch (*n == 0 at the
- * end); the rows must stay valid until the following call. */
+/* Rows for the lh_rows(slot) table function: next() hands out the next batch (*n == 0 at the
+ * end). lh_rows() does not copy strings: the rows handed out, and every string they point
+ * at, must stay valid until the statement reading them has finished, and the strings must
+ * be valid UTF-8 (DuckDB does not check them again). When next() fails, its code and error
+ * are kept here and returned by the statement. */
+/* Byte lengths of a row's strings (0 for NULL), when the source knows them. */
+typedef struct lh__row_lens {
+  uint32_t id, entity_id, dataset, origin, source, schema, prop, prop_type, original_value, lang,
+      fragment;
+} lh__row_lens;
+
 typedef struct lh__row_source {
-  int (*next)(void *ctx, const lh_row **rows, size_t *n, lh_error *err);
+  /* *lens may be set to n lengths matching the rows (or left NULL: lh_rows measures) */
+  int (*next)(void *ctx, const lh_row **rows, const lh__row_lens **lens, size_t *n, lh_error *err);
   void *ctx;
+  int slot; /* set by lh__duck_source_add: the argument of lh_rows() */
+  int rc;
+  lh_error err;
 } lh__row_source;
+
+#define LH__DUCK_SOURCES 8
 
 typedef struct lh__duck {
   duckdb_database db;
   duckdb_connection con;
-  lh__row_source *source; /* read by lh_rows() while a statement runs */
-  lh_error source_err;    /* an error raised inside the source */
-  int source_rc;
+  pthread_mutex_t mu;                        /* guards sources */
+  lh__row_source *sources[LH__DUCK_SOURCES]; /* read by lh_rows(slot) */
 } lh__duck;
 
 int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err);
@@ -47,7 +63,22 @@ int lh__duck_each_string(lh__duck *d, const char *sql, lh__duck_string_fn fn, vo
 /* Append the JSON form of one vector value. */
 int lh__duck_value_json(duckdb_vector vec, duckdb_logical_type type, idx_t row, lh_buf *out);
 
-/* Run a statement that reads lh_rows() with rows from src. */
-int lh__duck_exec_with_rows(lh__duck *d, const char *sql, lh__row_source *src, lh_error *err);
+/* Run sql as a streaming query on con (NULL: the default connection); fn gets each result
+ * chunk, which is destroyed after it returns. A non-zero return stops. */
+typedef int (*lh__duck_chunk_fn)(void *ctx, duckdb_data_chunk chunk, lh_error *err);
+int lh__duck_stream(lh__duck *d, duckdb_connection con, const char *sql, lh__duck_chunk_fn fn,
+                    void *ctx, lh_error *err);
+
+/* Make src readable as lh_rows(src->slot) until lh__duck_source_remove. LH_ELIMIT when
+ * LH__DUCK_SOURCES are in use. */
+int lh__duck_source_add(lh__duck *d, lh__row_source *src, lh_error *err);
+void lh__duck_source_remove(lh__duck *d, lh__row_source *src);
+
+/* Another connection to the same database, for statements run from other threads. */
+int lh__duck_connect(lh__duck *d, duckdb_connection *out, lh_error *err);
+/* lh__duck_each_row on connection con; when the statement fails because src (may be NULL)
+ * failed, src's error is returned. */
+int lh__duck_each_row_on(lh__duck *d, duckdb_connection con, const char *sql, lh__row_source *src,
+                         lh__duck_row_fn fn, void *ctx, lh_error *err);
 
 #endif

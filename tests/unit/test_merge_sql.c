@@ -1,5 +1,6 @@
-/* logic/merge_sql: the merge semantics of inventory §6.4, run on DuckDB over hand-built rows
- * (the behaviours of the Python project's test_logic_parquet.py). */
+/* logic/merge_sql and logic/merge_rows: the merge semantics of inventory §6.4 over hand-built
+ * rows (the behaviours of the Python project's test_logic_parquet.py). Every case runs the
+ * SQL on DuckDB and the C implementation on the same rows, and both must agree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,12 @@ typedef struct trow {
   const char *id, *entity, *prop, *value, *fragment, *first, *last, *deleted, *origin, *shard;
 } trow;
 
+static const trow *loaded; /* what load() put in t, for the C merge */
+static size_t nloaded;
+
 static void load(const trow *rows, size_t n) {
+  loaded = rows;
+  nloaded = n;
   lh_buf sql = LH_BUF_INIT;
   lh_buf_puts(&sql, "CREATE OR REPLACE TABLE t AS SELECT * FROM (VALUES ");
   for (size_t i = 0; i < n; i++) {
@@ -92,8 +98,94 @@ static lh_time T(const char *iso) {
   return t;
 }
 
-/* Run the merge over table t and return "origin id value first_seen last_seen deleted". */
+static int line_cmp(const void *a, const void *b) {
+  return strcmp((const char *)a, (const char *)b);
+}
+
+static void day(lh_time t, char out[11]) {
+  char iso[LH_ISO_SIZE];
+  lh_time_format_iso(t, iso);
+  memcpy(out, iso, 10);
+  out[10] = '\0';
+}
+
+/* The C merge of the loaded rows, per partition (origin, shard), as result lines. */
+static result c_merged(const char *lo, const char *hi, lh_time cutoff) {
+  result r = {0};
+  bool *done = calloc(nloaded + 1, sizeof *done);
+  lh_row *rows = calloc(nloaded + 1, sizeof *rows);
+  uint32_t *order = calloc(nloaded + 1, sizeof *order), *tmp = calloc(nloaded + 1, sizeof *tmp),
+           *out = calloc(nloaded + 1, sizeof *out);
+  for (size_t i = 0; i < nloaded; i++) {
+    if (done[i])
+      continue;
+    const char *origin = loaded[i].origin ? loaded[i].origin : "default";
+    const char *shard = loaded[i].shard ? loaded[i].shard : "0";
+    size_t n = 0;
+    for (size_t j = i; j < nloaded; j++) {
+      const trow *t = &loaded[j];
+      if (done[j] || strcmp(t->origin ? t->origin : "default", origin) != 0 ||
+          strcmp(t->shard ? t->shard : "0", shard) != 0)
+        continue;
+      done[j] = true;
+      if ((lo && strcmp(t->entity, lo) < 0) || (hi && strcmp(t->entity, hi) >= 0))
+        continue;
+      lh_row *row = &rows[n];
+      memset(row, 0, sizeof *row);
+      row->id = t->id;
+      row->entity_id = t->entity;
+      row->prop = t->prop;
+      row->value = t->value;
+      row->fragment = t->fragment ? t->fragment : "";
+      row->first_seen = T(t->first);
+      row->last_seen = T(t->last);
+      row->deleted_at = t->deleted ? T(t->deleted) : LH_TIME_NULL;
+      order[n] = (uint32_t)n;
+      n++;
+    }
+    assert_int_equal(lh_merge_sort(rows, order, tmp, n), 0);
+    size_t kept;
+    assert_int_equal(lh_merge_rows(rows, order, n, cutoff, out, &kept), 0);
+    for (size_t k = 0; k < kept; k++) {
+      const lh_row *row = &rows[out[k]];
+      char first[11], last[11];
+      day(row->first_seen, first);
+      day(row->last_seen, last);
+      snprintf(r.lines[r.n++], 256, "\"%s\" \"%s\" \"%s\" \"%s\" \"%s\" %s", origin, row->id,
+               row->value, first, last, row->deleted_at != LH_TIME_NULL ? "true" : "false");
+    }
+  }
+  free(done);
+  free(rows);
+  free(order);
+  free(tmp);
+  free(out);
+  return r;
+}
+
+/* Run the merge over table t and return "origin id value first_seen last_seen deleted";
+ * the C merge of the same rows must give the same lines. */
+static result sql_merged(const char *lo, const char *hi, lh_time cutoff);
+
 static result merged(const char *lo, const char *hi, lh_time cutoff) {
+  result r = sql_merged(lo, hi, cutoff);
+  result a = r, b = c_merged(lo, hi, cutoff);
+  qsort(a.lines, a.n, sizeof a.lines[0], line_cmp);
+  qsort(b.lines, b.n, sizeof b.lines[0], line_cmp);
+  if (a.n != b.n) {
+    print_error("SQL merge: %zu rows, C merge: %zu rows\n", a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+      print_error("  sql %s\n", a.lines[i]);
+    for (size_t i = 0; i < b.n; i++)
+      print_error("  c   %s\n", b.lines[i]);
+    fail();
+  }
+  for (size_t i = 0; i < a.n; i++)
+    assert_string_equal(b.lines[i], a.lines[i]);
+  return r;
+}
+
+static result sql_merged(const char *lo, const char *hi, lh_time cutoff) {
   lh_buf sql = LH_BUF_INIT;
   lh_buf_puts(&sql, "SELECT origin, id, value, strftime(first_seen, '%Y-%m-%d'), "
                     "strftime(last_seen, '%Y-%m-%d'), deleted_at IS NOT NULL FROM (");

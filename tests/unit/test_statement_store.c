@@ -328,7 +328,7 @@ static void test_tombstones(void **state) {
   /* grace 0: a forced merge reaps tombstones and the rows they beat */
   f->settings.grace_period_days = 0;
   reopen(f, 0);
-  lh_merge_opts force = {true, LH_TIME_NULL, 0};
+  lh_merge_opts force = {true, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
   assert_int_equal(lh_statement_store_merge(f->st, &force, NULL, &err), 0);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw WHERE entity_id = 'Q61589'"), 0);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), (long long)(live.n - dead.n));
@@ -387,7 +387,7 @@ static void test_sliced_merge(void **state) {
   lh_error err = {0};
   lh_merge_result mr;
   /* a spill factor of 10^12 forces many slices */
-  lh_merge_opts forced = {true, LH_TIME_NULL, 1000000000000LL};
+  lh_merge_opts forced = {true, LH_TIME_NULL, 1000000000000LL, LH_MERGE_ENGINE_C};
   assert_int_equal(lh_statement_store_merge(f->st, &forced, &mr, &err), 0);
   assert_true(mr.slices > 4);
   snprintf(sliced, sizeof sliced, "%s", q(f, digest));
@@ -398,13 +398,141 @@ static void test_sliced_merge(void **state) {
   reopen(f, 0);
   append(f, &rs, &res);
   append(f, &rs, &res);
-  lh_merge_opts one = {true, LH_TIME_NULL, 0};
+  lh_merge_opts one = {true, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
   assert_int_equal(lh_statement_store_merge(f->st, &one, &mr, &err), 0);
   assert_int_equal(mr.slices, mr.partitions);
   snprintf(single, sizeof single, "%s", q(f, digest));
   assert_string_equal(single, sliced);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), n_sliced);
   rows_free(&rs);
+}
+
+/* Rows of three datasets written in four appends (so that partitions hold several sorted
+ * runs), with later re-sightings, tombstones within and beyond the grace period and
+ * fragments emitted twice: what both merge engines must reduce identically. */
+static void varied_appends(fx *f) {
+  const char *files[] = {"data/wd_persons/entities.ftm.json",
+                         "data/yente-fixtures/zala/entities.ftm.json",
+                         "data/nomenklatura-fixtures/donations.ijson"};
+  rows all = {0};
+  for (size_t i = 0; i < 3; i++)
+    load_rows(&all, files[i], 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &all, &res);
+  rows later = {0};
+  for (size_t i = 0; i < 3; i++)
+    load_rows(&later, files[i], 0, NULL, T("2024-06-01"));
+  for (size_t i = 0; i < later.n; i++) {
+    lh_row *r = &later.r[i];
+    r->first_seen = T("2025-01-01");
+    r->last_seen = T("2025-01-0"
+                     "2") +
+                   (lh_time)(i % 3) * 1000000;
+    if (i % 7 == 0) /* tombstones: recent ones stay, old ones are reaped */
+      r->deleted_at = i % 14 == 0 ? T("2025-12-20") : T("2024-07-01");
+    if (i % 5 == 1)
+      r->fragment = i % 10 == 1 ? "page-1" : "page-2";
+  }
+  append(f, &later, &res);
+  for (size_t i = 0; i < later.n; i++) { /* the fragments emitted again, later */
+    later.r[i].last_seen += 86400LL * 1000000;
+    later.r[i].deleted_at = LH_TIME_NULL;
+  }
+  src half = {&later, 0, 501};
+  later.n /= 2;
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_append(f->st, next_rows, &half, &res, &err), 0);
+  append(f, &all, &res);
+  rows_free(&all);
+  rows_free(&later);
+}
+
+static void test_engines_agree(void **state) {
+  fx *f = *state;
+  const char *digest =
+      "SELECT count(*) || ':' || md5(string_agg(concat_ws('|', shard, bucket, origin, id, "
+      "entity_id, dataset, schema, prop, prop_type, value, original_value, lang, external, "
+      "first_seen, last_seen, fragment, deleted_at), ',' ORDER BY origin, bucket, id, fragment)) "
+      "FROM statement_raw";
+  char c_engine[256], sql_engine[256], live_before[256];
+  lh_error err = {0};
+  lh_merge_result mr;
+  lh_time now = T("2026-01-01"); /* grace cutoff 2025-12-02 */
+  for (int engine = 0; engine < 2; engine++) {
+    tu_rmtree(f->dir);
+    assert_int_equal(mkdir(f->dir, 0755), 0);
+    reopen(f, 0);
+    varied_appends(f);
+    lh_merge_opts o = {true, now, engine ? 0 : 1000000000000LL,
+                       engine ? LH_MERGE_ENGINE_SQL : LH_MERGE_ENGINE_C};
+    if (engine == 0) /* what the live view shows before the merge */
+      snprintf(live_before, sizeof live_before, "%s",
+               q(f, "SELECT count(*) || ':' || count(DISTINCT id) FROM statement"));
+    assert_int_equal(lh_statement_store_merge(f->st, &o, &mr, &err), 0);
+    assert_true(mr.rows_after < mr.rows_before);
+    snprintf(engine ? sql_engine : c_engine, 256, "%s", q(f, digest));
+    /* rows inside every merged file are in output order: entity_id, fragment, prop, id */
+    lh_vacuum_result vr;
+    assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+    char sql[8400];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT (entity_id, fragment, prop, id) AS k, lag(k) OVER "
+             "(PARTITION BY filename ORDER BY file_row_number) AS prev FROM "
+             "read_parquet('%s/statements/*/*/*/*.parquet', filename = true, file_row_number = "
+             "true)) WHERE k < prev",
+             f->dir);
+    assert_int_equal(qn(f, sql), 0);
+  }
+  assert_string_equal(c_engine, sql_engine);
+  /* and the live view read before the merge (deduplicated at read time) shows what it left */
+  assert_string_equal(q(f, "SELECT count(*) || ':' || count(DISTINCT id) FROM statement"),
+                      live_before);
+}
+
+/* More rows than one sorted batch (131072), so that they pass through several batches and,
+ * with several writers, through several COPY statements at once: every row arrives once. */
+static void test_large_append(void **state) {
+  fx *f = *state;
+  rows base = {0};
+  load_rows(&base, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  load_rows(&base, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  load_rows(&base, "data/nomenklatura-fixtures/donations.ijson", 0, NULL, T("2024-06-01"));
+  rows big = {0};
+  size_t replicas = 300000 / base.n + 1;
+  big.r = calloc(replicas * base.n, sizeof *big.r);
+  for (size_t k = 0; k < replicas; k++) {
+    for (size_t i = 0; i < base.n; i++) {
+      lh_row *r = &big.r[big.n++];
+      *r = base.r[i];
+      char id[48], entity[256];
+      snprintf(id, sizeof id, "%08zx%s", k, base.r[i].id + 8);
+      snprintf(entity, sizeof entity, "r%zu-%s", k, base.r[i].entity_id);
+      r->id = own(&big, id, strlen(id));
+      r->entity_id = own(&big, entity, strlen(entity));
+    }
+  }
+  char digest[3][256];
+  const char *writers[] = {"1", "3", "0"};
+  for (int run = 0; run < 3; run++) {
+    tu_rmtree(f->dir);
+    assert_int_equal(mkdir(f->dir, 0755), 0);
+    setenv("LAKEHOUSE_APPEND_WRITERS", writers[run], 1);
+    lh_settings_free(&f->settings);
+    assert_int_equal(lh_settings_load(&f->settings, NULL), 0);
+    reopen(f, 0);
+    lh_append_result res;
+    append(f, &big, &res);
+    assert_int_equal(res.rows, big.n);
+    assert_int_equal(qn(f, "SELECT count(DISTINCT id) FROM statement_raw"), (long long)big.n);
+    snprintf(digest[run], 256, "%s",
+             q(f, "SELECT md5(string_agg(id || entity_id || prop || value || last_seen::VARCHAR, "
+                  "',' ORDER BY id)) FROM statement_raw"));
+  }
+  unsetenv("LAKEHOUSE_APPEND_WRITERS");
+  assert_string_equal(digest[1], digest[0]);
+  assert_string_equal(digest[2], digest[0]);
+  rows_free(&big);
+  rows_free(&base);
 }
 
 static void test_shards(void **state) {
@@ -612,7 +740,7 @@ static void test_broken_logs(void **state) {
   expect_error(f, "(added in version 1) is missing");
   {
     lh_error merr = {0};
-    lh_merge_opts force = {true, LH_TIME_NULL, 0};
+    lh_merge_opts force = {true, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
     assert_int_equal(lh_statement_store_merge(f->st, &force, NULL, &merr), LH_ENOTFOUND);
     assert_non_null(strstr(merr.message, "(added in version 1) is missing"));
     /* partitions merge in their own commits: interval (sorted first) merged as version 2,
@@ -664,6 +792,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
       cmocka_unit_test_setup_teardown(test_merge_only_dirty_partitions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sliced_merge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_engines_agree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_large_append, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
       cmocka_unit_test_setup_teardown(test_awkward_origins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compact_and_vacuum, setup, teardown),

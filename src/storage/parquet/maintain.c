@@ -18,6 +18,10 @@
 /* ---- merge --------------------------------------------------------------------------------------
  */
 
+/* Rows per slice of the C merge: bounds its memory (about 300 bytes a row in flight, for
+ * the slice being read and one per writer). */
+#define MERGE_SLICE_ROWS 500000
+
 /* The partition's folder: that of its first file (DuckDB's hive encoding of the values). */
 static char *part_dir(lh_statement_store *st, const lh__part *p) {
   const char *file = st->snap.files[p->files[0]].file;
@@ -85,12 +89,15 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     goto done;
   }
-  uint64_t before = 0;
+  uint64_t before = 0, after = 0;
   lh_buf_printf(&sql, "SELECT count(*) FROM (%s)", src.data);
   if ((rc = lh__duck_each_row(&st->duck, sql.data, count_rows, &before, err)) != 0)
     goto done;
+  bool in_c = !o || o->engine != LH_MERGE_ENGINE_SQL;
   int64_t slices = lh_merge_slice_count(
       p->bytes, st->memory_limit, o && o->spill_factor ? o->spill_factor : LH_MERGE_SPILL_FACTOR);
+  if (in_c && (int64_t)((before + MERGE_SLICE_ROWS - 1) / MERGE_SLICE_ROWS) > slices)
+    slices = (int64_t)((before + MERGE_SLICE_ROWS - 1) / MERGE_SLICE_ROWS);
   if (slices > 1) {
     lh_buf_reset(&sql);
     lh_buf_printf(&sql, "SELECT entity_id FROM (%s) USING SAMPLE reservoir(%d ROWS)", src.data,
@@ -102,7 +109,18 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
       goto done;
     }
   }
-  for (size_t i = 0; i <= nbounds && !rc; i++) {
+  if (in_c) {
+    uint64_t scanned = 0;
+    size_t done_slices = 0;
+    rc = lh__merge_stream(st, p, dir, src.data, bounds, nbounds, cutoff, lh__writer_count(st), &w,
+                          &scanned, &after, &done_slices, err);
+    res->slices += done_slices;
+    if (!rc && scanned != before)
+      rc = lh_error_set(err, LH_EINTERNAL,
+                        "merge: the slices held %" PRIu64 " rows, the partition %" PRIu64, scanned,
+                        before);
+  }
+  for (size_t i = 0; !in_c && i <= nbounds && !rc; i++) {
     const char *lo = i ? bounds[i - 1] : NULL, *hi = i < nbounds ? bounds[i] : NULL;
     char id[LH_UUID_SIZE];
     lh_uuid4(id);
@@ -140,6 +158,7 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
   res->partitions++;
   res->rows_before += before;
   res->rows_after += w.rows;
+  (void)after;
   lh__crashpoint("merge:committed");
   rc = lh_tags_set(st->tags, tag, start, err);
 done:

@@ -57,6 +57,7 @@ int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int sha
   st->dataset = dataset;
   st->shards = shards;
   st->grace_days = settings ? settings->grace_period_days : 30;
+  st->append_writers = settings ? settings->append_writers : 0;
   lh__delta_snapshot_init(&st->snap);
   st->name = strdup(dataset_name);
   st->memory_limit =

@@ -28,6 +28,7 @@ struct lh_statement_store {
   int shards;
   char *memory_limit;
   int grace_days;
+  int append_writers; /* LAKEHOUSE_APPEND_WRITERS (0: one per core) */
   lh_fence_opts fence;
   lh__duck duck;
   lh__delta_snapshot snap;
@@ -80,5 +81,15 @@ int lh__on_written(void *ctx, size_t ncols, const char *const *names, const char
 /* Forget the written files, deleting them unless they were committed. */
 void lh__written_discard(lh__written *w, bool committed);
 json_t *lh__json_of(const char *text);
+
+/* The C merge engine (merge_stream.c): merge partition p, whose rows `source` selects, slice
+ * by slice ([NULL, bounds[0]), ..., [bounds[n-1], NULL)) into new files under dir, written
+ * by up to `writers` threads and recorded in w. Commits nothing. */
+int lh__merge_stream(lh_statement_store *st, const lh__part *p, const char *dir, const char *source,
+                     char *const *bounds, size_t nbounds, lh_time cutoff, int writers,
+                     lh__written *w, uint64_t *rows_before, uint64_t *rows_after, size_t *slices,
+                     lh_error *err);
+/* Parallel writers for large writes: as configured, else one per core (at most 4). */
+int lh__writer_count(const lh_statement_store *st);
 
 #endif
