@@ -167,7 +167,8 @@ static int next_rows(void *ctx, const lh_row **out, size_t *n, lh_error *err) {
     if (replica != s->replica) {
       s->replica = replica;
       snprintf(s->hex, sizeof s->hex, "%08llx", (unsigned long long)replica);
-      s->plen = (size_t)snprintf(s->prefix, sizeof s->prefix, "r%llu-", (unsigned long long)replica);
+      s->plen =
+          (size_t)snprintf(s->prefix, sizeof s->prefix, "r%llu-", (unsigned long long)replica);
     }
     memcpy(s->ids[take], s->hex, 8);
     memcpy(s->ids[take] + 8, r->id + 8, 33);
@@ -188,6 +189,22 @@ static int next_rows(void *ctx, const lh_row **out, size_t *n, lh_error *err) {
   *out = s->rows;
   *n = take;
   return 0;
+}
+
+static source *source_new(const base *b, uint64_t rows) {
+  source *s = calloc(1, sizeof *s);
+  if (!s || !(s->ids = malloc(CHUNK * sizeof *s->ids)) || !(s->names = malloc((size_t)CHUNK * 160)))
+    die("out of memory", NULL);
+  s->b = b;
+  s->total = rows;
+  s->replica = UINT64_MAX;
+  return s;
+}
+
+static void source_free(source *s) {
+  free(s->ids);
+  free(s->names);
+  free(s);
 }
 
 typedef struct opened {
@@ -212,12 +229,7 @@ static void close_dataset(opened *o) {
 static int cmd_append(const char *dir, uint64_t rows) {
   base b = {0};
   load_base(&b);
-  source *s = calloc(1, sizeof *s);
-  s->b = &b;
-  s->total = rows;
-  s->replica = UINT64_MAX;
-  s->ids = malloc(CHUNK * sizeof *s->ids);
-  s->names = malloc((size_t)CHUNK * 160);
+  source *s = source_new(&b, rows);
   opened o;
   open_dataset(dir, &o);
   lh_error err = {0};
@@ -230,9 +242,7 @@ static int cmd_append(const char *dir, uint64_t rows) {
          "\"rows_per_s\": %.0f}\n",
          (unsigned long long)res.rows, (unsigned long long)res.files, t, (double)res.rows / t);
   close_dataset(&o);
-  free(s->ids);
-  free(s->names);
-  free(s);
+  source_free(s);
   free(b.rows);
   lh_buf_free(&b.strings);
   return 0;
@@ -242,12 +252,7 @@ static int cmd_append(const char *dir, uint64_t rows) {
 static int cmd_generate(uint64_t rows) {
   base b = {0};
   load_base(&b);
-  source *s = calloc(1, sizeof *s);
-  s->b = &b;
-  s->total = rows;
-  s->replica = UINT64_MAX;
-  s->ids = malloc(CHUNK * sizeof *s->ids);
-  s->names = malloc((size_t)CHUNK * 160);
+  source *s = source_new(&b, rows);
   double t0 = now_s();
   uint64_t n = 0, x = 0;
   for (;;) {
@@ -263,9 +268,7 @@ static int cmd_generate(uint64_t rows) {
   printf("{\"phase\": \"generate\", \"rows\": %llu, \"seconds\": %.3f, \"rows_per_s\": %.0f, "
          "\"x\": %llu}\n",
          (unsigned long long)n, t, (double)n / t, (unsigned long long)x);
-  free(s->ids);
-  free(s->names);
-  free(s);
+  source_free(s);
   free(b.rows);
   lh_buf_free(&b.strings);
   return 0;

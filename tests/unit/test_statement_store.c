@@ -154,25 +154,19 @@ static void append(fx *f, const rows *rs, lh_append_result *res) {
   }
 }
 
-static int one_value(void *ctx, size_t ncols, const char *const *names, const char *const *v,
-                     lh_error *err) {
+static int ignore_row(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                      lh_error *err) {
+  (void)ctx;
   (void)ncols;
   (void)names;
+  (void)v;
   (void)err;
-  snprintf(ctx, 256, "%s", v[0]);
   return 0;
 }
 
 /* The first column of the first row of a query, as JSON text. */
-static char *q(fx *f, const char *sql) {
-  static char out[256];
-  out[0] = '\0';
-  lh_error err = {0};
-  if (lh_statement_store_sql(f->st, sql, one_value, out, &err)) {
-    print_error("%s: %s\n", sql, err.message);
-    fail();
-  }
-  return out;
+static const char *q(fx *f, const char *sql) {
+  return tu_store_value(f->st, sql);
 }
 
 static long long qn(fx *f, const char *sql) {
@@ -690,8 +684,7 @@ static void test_checkpoints(void **state) {
 static void expect_error(fx *f, const char *needle) {
   reopen(f, 0);
   lh_error err = {0};
-  char out[256];
-  int rc = lh_statement_store_sql(f->st, "SELECT count(*) FROM statement", one_value, out, &err);
+  int rc = lh_statement_store_sql(f->st, "SELECT count(*) FROM statement", ignore_row, NULL, &err);
   if (rc == 0 || !strstr(err.message, needle)) {
     print_error("rc %d, '%s' lacks '%s'\n", rc, err.message, needle);
     fail();

@@ -13,43 +13,16 @@
 
 #define APPENDERS 4
 
-static const char *worker_path(void) {
-  static char path[4200];
-  const char *build = getenv("LH_BUILD_DIR");
-  assert_non_null(build);
-  snprintf(path, sizeof path, "%s/tests/store_worker", build);
-  return path;
-}
-
 static pid_t spawn(char *const *args) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
     unsetenv("LAKEHOUSE_TEST_CRASH");
     setenv("LAKEHOUSE_LOCK_MAX_RETRIES", "20", 1);
-    execv(worker_path(), args);
+    execv(tu_built("store_worker"), args);
     _exit(127);
   }
   return pid;
-}
-
-static int one_value(void *ctx, size_t ncols, const char *const *names, const char *const *v,
-                     lh_error *err) {
-  (void)ncols;
-  (void)names;
-  (void)err;
-  snprintf(ctx, 256, "%s", v[0]);
-  return 0;
-}
-
-static long long query(lh_statement_store *st, const char *sql) {
-  lh_error err = {0};
-  char out[256] = "";
-  if (lh_statement_store_sql(st, sql, one_value, out, &err)) {
-    print_error("%s: %s\n", sql, err.message);
-    fail();
-  }
-  return atoll(out);
 }
 
 static int count_commits(const char *dir, const char *operation) {
@@ -115,22 +88,22 @@ static void test_appenders_and_optimizer(void **state) {
   snprintf(from, sizeof from, "read_csv('%s.ack*', header = false, columns = {'id': 'VARCHAR'})",
            dir);
   snprintf(sql, sizeof sql, "SELECT count(DISTINCT id) FROM %s", from);
-  long long acked = query(st, sql);
+  long long acked = tu_store_number(st, sql);
   assert_int_equal(acked, 3179); /* every statement of wd_persons (`statements explode`) */
   snprintf(sql, sizeof sql, "SELECT (count(*) > count(DISTINCT id))::INTEGER FROM %s", from);
-  assert_int_equal(query(st, sql), 1); /* the shares overlapped */
+  assert_int_equal(tu_store_number(st, sql), 1); /* the shares overlapped */
   /* exactly once in the live view, before the final merge ... */
-  assert_int_equal(query(st, "SELECT count(*) FROM statement"), acked);
+  assert_int_equal(tu_store_number(st, "SELECT count(*) FROM statement"), acked);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE id NOT IN (SELECT id FROM statement)",
            from);
-  assert_int_equal(query(st, sql), 0);
+  assert_int_equal(tu_store_number(st, sql), 0);
   /* ... and physically after it (the killed optimizer's lock is taken over) */
   lh_merge_result mr;
   assert_int_equal(lh_statement_store_merge(st, NULL, &mr, &err), 0);
   assert_int_equal(lh_statement_store_vacuum(st, 0, NULL, &err), 0);
-  assert_int_equal(query(st, "SELECT count(*) FROM statement_raw"), acked);
-  assert_int_equal(query(st, "SELECT count(DISTINCT id) FROM statement_raw"), acked);
-  assert_int_equal(query(st, sql), 0);
+  assert_int_equal(tu_store_number(st, "SELECT count(*) FROM statement_raw"), acked);
+  assert_int_equal(tu_store_number(st, "SELECT count(DISTINCT id) FROM statement_raw"), acked);
+  assert_int_equal(tu_store_number(st, sql), 0);
   lh_statement_store_close(st);
   lh_settings_free(&settings);
   lh_store_close(ds);

@@ -35,14 +35,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static const char *worker_path(void) {
-  static char path[4200];
-  const char *build = getenv("LH_BUILD_DIR");
-  assert_non_null(build);
-  snprintf(path, sizeof path, "%s/tests/store_worker", build);
-  return path;
-}
-
 /* Run store_worker with args (NULL-terminated); crash: the crash point or NULL. Returns the
  * wait status. */
 static int run_worker(const char *crash, const char *const *args) {
@@ -56,7 +48,7 @@ static int run_worker(const char *crash, const char *const *args) {
     setenv("LAKEHOUSE_LOCK_MAX_RETRIES", "3", 1);
     char *argv[16];
     size_t n = 0;
-    argv[n++] = (char *)worker_path();
+    argv[n++] = (char *)tu_built("store_worker");
     for (; args[n - 1] && n < 15; n++)
       argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
@@ -114,26 +106,12 @@ static void close_store(opened *o) {
   lh_store_close(o->ds);
 }
 
-static int one_value(void *ctx, size_t ncols, const char *const *names, const char *const *v,
-                     lh_error *err) {
-  (void)ncols;
-  (void)names;
-  (void)err;
-  snprintf(ctx, 256, "%s", v[0]);
-  return 0;
-}
-
 static long long query(fx *f, const char *sql) {
   opened o;
   open_store(f, &o);
-  lh_error err = {0};
-  char out[256] = "";
-  if (lh_statement_store_sql(o.st, sql, one_value, out, &err)) {
-    print_error("%s: %s\n", sql, err.message);
-    fail();
-  }
+  long long n = tu_store_number(o.st, sql);
   close_store(&o);
-  return atoll(out);
+  return n;
 }
 
 /* Every acknowledged statement id is live exactly once, and nothing else is. */

@@ -66,3 +66,40 @@ const lh_model *tu_model(void) {
   }
   return m;
 }
+
+const char *tu_built(const char *name) {
+  static char path[4096];
+  const char *build = getenv("LH_BUILD_DIR");
+  if (!build) {
+    print_error("LH_BUILD_DIR is not set\n");
+    fail();
+  }
+  snprintf(path, sizeof path, "%s/tests/%s", build, name);
+  return path;
+}
+
+static int first_value(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                       lh_error *err) {
+  (void)ncols;
+  (void)names;
+  (void)err;
+  char *out = ctx;
+  if (!out[0])
+    snprintf(out, 256, "%s", v[0]);
+  return 0;
+}
+
+const char *tu_store_value(lh_statement_store *st, const char *sql) {
+  static char out[256];
+  out[0] = '\0';
+  lh_error err = {0};
+  if (lh_statement_store_sql(st, sql, first_value, out, &err)) {
+    print_error("%s: %s\n", sql, err.message);
+    fail();
+  }
+  return out;
+}
+
+long long tu_store_number(lh_statement_store *st, const char *sql) {
+  return atoll(tu_store_value(st, sql));
+}

@@ -21,5 +21,12 @@ char *tu_read_file(const char *path, size_t *len);
 char *tu_tempdir(void);
 void tu_rmtree(const char *path);
 const lh_model *tu_model(void);
+/* Path of a program built with the tests (LH_BUILD_DIR/tests/name); static buffer. */
+const char *tu_built(const char *name);
+/* The first column of the first row of SQL over a statement store, as JSON text (static
+ * buffer, "" without rows); fails the test when the query fails. */
+const char *tu_store_value(lh_statement_store *st, const char *sql);
+/* The same, as a number. */
+long long tu_store_number(lh_statement_store *st, const char *sql);
 
 #endif

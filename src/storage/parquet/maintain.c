@@ -177,6 +177,21 @@ done:
   return rc;
 }
 
+/* Start a maintenance operation: refresh, check that we may write the table and hold the
+ * exclusive fence. A table that does not exist yet leaves *fence NULL: nothing to do. */
+static int begin_maintenance(lh_statement_store *st, const char *operation, lh_fence **fence,
+                             lh_error *err) {
+  *fence = NULL;
+  int rc = lh__store_refresh(st, err);
+  if (rc || st->snap.version < 0)
+    return rc;
+  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
+    return rc;
+  lh_fence_opts fo = st->fence;
+  fo.operation = operation;
+  return lh_fence_exclusive(st->dataset, &fo, fence, err);
+}
+
 int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
                              lh_merge_result *res, lh_error *err) {
   lh_merge_result local;
@@ -184,15 +199,9 @@ int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
     res = &local;
   memset(res, 0, sizeof *res);
   res->version = -1;
-  int rc = lh__store_refresh(st, err);
-  if (rc || st->snap.version < 0)
-    return rc;
-  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
-    return rc;
-  lh_fence *fence = NULL;
-  lh_fence_opts fo = st->fence;
-  fo.operation = "merge";
-  if ((rc = lh_fence_exclusive(st->dataset, &fo, &fence, err)) != 0)
+  lh_fence *fence;
+  int rc = begin_maintenance(st, "merge", &fence, err);
+  if (rc || !fence)
     return rc;
   lh_time now = opts && opts->now != LH_TIME_NULL ? opts->now : lh_time_now();
   lh_time cutoff = lh__grace_cutoff(st, now);
@@ -266,15 +275,9 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
   res->version = -1;
   if (target <= 0)
     target = LH_TARGET_FILE_SIZE;
-  int rc = lh__store_refresh(st, err);
-  if (rc || st->snap.version < 0)
-    return rc;
-  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
-    return rc;
-  lh_fence *fence = NULL;
-  lh_fence_opts fo = st->fence;
-  fo.operation = "compact";
-  if ((rc = lh_fence_exclusive(st->dataset, &fo, &fence, err)) != 0)
+  lh_fence *fence;
+  int rc = begin_maintenance(st, "compact", &fence, err);
+  if (rc || !fence)
     return rc;
   lh__part *parts = NULL;
   size_t n = 0;
@@ -423,15 +426,9 @@ int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_va
   if (!res)
     res = &local;
   memset(res, 0, sizeof *res);
-  int rc = lh__store_refresh(st, err);
-  if (rc || st->snap.version < 0)
-    return rc;
-  if ((rc = lh__delta_check_write(&st->snap, err)) != 0)
-    return rc;
-  lh_fence *fence = NULL;
-  lh_fence_opts fo = st->fence;
-  fo.operation = "vacuum";
-  if ((rc = lh_fence_exclusive(st->dataset, &fo, &fence, err)) != 0)
+  lh_fence *fence;
+  int rc = begin_maintenance(st, "vacuum", &fence, err);
+  if (rc || !fence)
     return rc;
   vacuum_ctx v = {st, {0}, lh_time_now() - (lh_time)retention_hours * 3600 * 1000000, res, NULL,
                   0,  0};
