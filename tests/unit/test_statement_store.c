@@ -762,6 +762,42 @@ static void test_broken_logs(void **state) {
   rows_free(&rs);
 }
 
+/* A data file written by someone else with NULL in a required column: the merge stops
+ * with the partition and column, and commits nothing. */
+static void test_foreign_null_column(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &rs, &res);
+  char sql[8400];
+  snprintf(sql, sizeof sql,
+           "COPY (SELECT id, NULL::VARCHAR AS entity_id, dataset, source, schema, prop, "
+           "prop_type, value, original_value, lang, external, first_seen, last_seen, fragment, "
+           "deleted_at FROM statement_raw LIMIT 3) TO "
+           "'%s/statements/shard=0/bucket=thing/origin=bulk/foreign.parquet' (FORMAT parquet)",
+           f->dir);
+  tu_store_value(f->st, sql);
+  const char *commit =
+      "{\"add\":{\"path\":\"shard=0/bucket=thing/origin=bulk/foreign.parquet\","
+      "\"partitionValues\":{\"shard\":\"0\",\"bucket\":\"thing\",\"origin\":\"bulk\"},"
+      "\"size\":1000,\"modificationTime\":0,\"dataChange\":true}}\n";
+  assert_int_equal(lh_store_create(f->ds, "statements/_delta_log/00000000000000000002.json", commit,
+                                   strlen(commit), NULL),
+                   0);
+  lh_error err = {0};
+  lh_merge_opts force = {true, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
+  assert_int_equal(lh_statement_store_merge(f->st, &force, NULL, &err), LH_EPARSE);
+  assert_non_null(strstr(err.message, "partition 0/thing/bulk has NULL in column 'entity_id'"));
+  /* the interval partition (sorted first) merged in its own commit; thing committed nothing */
+  assert_int_equal(lh_statement_store_version(f->st, &err), 3);
+  assert_int_equal(tu_store_number(f->st, "SELECT count(*) FROM statement_raw WHERE entity_id IS "
+                                          "NULL"),
+                   3);
+  assert_int_equal(count_files(f->dir, ".LOCK"), 0);
+  rows_free(&rs);
+}
+
 static void test_bad_rows(void **state) {
   fx *f = *state;
   rows rs = {0};
@@ -792,6 +828,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_compact_and_vacuum, setup, teardown),
       cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broken_logs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_foreign_null_column, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,8 +157,7 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
   res->version = version;
   res->partitions++;
   res->rows_before += before;
-  res->rows_after += w.rows;
-  (void)after;
+  res->rows_after += in_c ? after : w.rows;
   lh__crashpoint("merge:committed");
   rc = lh_tags_set(st->tags, tag, start, err);
 done:

@@ -118,6 +118,11 @@ enum {
   C_COUNT
 };
 
+static const char *const SCAN_COLUMNS[C_COUNT] = {
+    "id",       "entity_id",  "dataset",   "source",         "schema",
+    "prop",     "prop_type",  "value",     "original_value", "lang",
+    "external", "first_seen", "last_seen", "fragment",       "deleted_at"};
+
 typedef struct reader {
   mslice *s;
   const lh__part *p;
@@ -189,10 +194,17 @@ static int read_chunk(void *ctx, duckdb_data_chunk chunk, lh_error *err) {
     uint32_t vlen;
     row->value = take(s, str[C_VALUE], valid[C_VALUE], k, NULL, 0, &vlen);
     row->value_len = vlen;
+    static const int required[] = {C_ID,    C_ENTITY,   C_DATASET, C_SCHEMA, C_PROP,
+                                   C_VALUE, C_FRAGMENT, C_FIRST,   C_LAST};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+      if (!row_valid(valid[required[i]], k))
+        return lh_error_set(err, LH_EPARSE,
+                            "a stored statement of partition %s/%s/%s has NULL "
+                            "in column '%s'",
+                            r->p->shard, r->p->bucket, r->p->origin, SCAN_COLUMNS[required[i]]);
     if (!row->id || !row->entity_id || !row->dataset || !row->schema || !row->prop || !row->value ||
-        !row->fragment || !row_valid(valid[C_FIRST], k) || !row_valid(valid[C_LAST], k))
-      return lh_error_set(err, LH_EPARSE,
-                          "a stored statement has NULL in a required column (or memory ran out)");
+        !row->fragment)
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
     row->external = row_valid(valid[C_EXTERNAL], k) && external[k];
     row->first_seen = first[k];
     row->last_seen = last[k];
