@@ -33,16 +33,11 @@ static int teardown(void **state) {
 }
 
 static int count_markers(lh_store *s) {
-  int n = 0;
-  char path[4200];
+  char cmd[4200];
   char *root = lh_store_local_path(s, ".LOCK-APPENDS");
-  snprintf(path, sizeof path, "ls %s 2>/dev/null | wc -l", root);
-  FILE *p = popen(path, "r");
-  if (fscanf(p, "%d", &n) != 1)
-    n = -1;
-  pclose(p);
+  snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null | wc -l", root);
   free(root);
-  return n;
+  return (int)tu_shell_number(cmd);
 }
 
 static void test_exclusive_and_shared(void **state) {

@@ -182,12 +182,7 @@ static lh_time T(const char *iso) {
 static int count_files(const char *dir, const char *suffix) {
   char cmd[4300];
   snprintf(cmd, sizeof cmd, "find '%s' -type f -name '*%s' | wc -l", dir, suffix);
-  FILE *p = popen(cmd, "r");
-  int n = 0;
-  if (fscanf(p, "%d", &n) != 1)
-    n = -1;
-  pclose(p);
-  return n;
+  return (int)tu_shell_number(cmd);
 }
 
 /* ---- tests --------------------------------------------------------------------------------------

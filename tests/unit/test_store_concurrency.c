@@ -30,13 +30,7 @@ static int count_commits(const char *dir, const char *operation) {
   snprintf(cmd, sizeof cmd,
            "cat '%s'/statements/_delta_log/*.json | grep -c '\"operation\":\"%s\"'", dir,
            operation);
-  FILE *p = popen(cmd, "r");
-  int n = -1;
-  if (!p || fscanf(p, "%d", &n) != 1)
-    n = -1;
-  if (p)
-    pclose(p);
-  return n;
+  return (int)tu_shell_number(cmd);
 }
 
 static void test_appenders_and_optimizer(void **state) {

@@ -211,13 +211,7 @@ static int count_files(fx *f, const char *sub, const char *pattern) {
   char cmd[8600];
   snprintf(cmd, sizeof cmd, "find '%s/%s' -type f -name '%s' 2>/dev/null | wc -l", f->dir, sub,
            pattern);
-  FILE *p = popen(cmd, "r");
-  int n = -1;
-  if (!p || fscanf(p, "%d", &n) != 1)
-    n = -1;
-  if (p)
-    pclose(p);
-  return n;
+  return (int)tu_shell_number(cmd);
 }
 
 static int64_t version(fx *f) {

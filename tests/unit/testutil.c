@@ -103,3 +103,13 @@ const char *tu_store_value(lh_statement_store *st, const char *sql) {
 long long tu_store_number(lh_statement_store *st, const char *sql) {
   return atoll(tu_store_value(st, sql));
 }
+
+long long tu_shell_number(const char *cmd) {
+  FILE *p = popen(cmd, "r");
+  long long n = -1;
+  if (!p || fscanf(p, "%lld", &n) != 1)
+    n = -1;
+  if (p)
+    pclose(p);
+  return n;
+}

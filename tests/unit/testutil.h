@@ -21,6 +21,8 @@ char *tu_read_file(const char *path, size_t *len);
 char *tu_tempdir(void);
 void tu_rmtree(const char *path);
 const lh_model *tu_model(void);
+/* The number a shell command prints (its first word), or -1. */
+long long tu_shell_number(const char *cmd);
 /* Path of a program built with the tests (LH_BUILD_DIR/tests/name); static buffer. */
 const char *tu_built(const char *name);
 /* The first column of the first row of SQL over a statement store, as JSON text (static
