@@ -45,6 +45,9 @@ typedef struct lh_row {
   lh_time deleted_at;   /* LH_TIME_NULL unless a tombstone */
 } lh_row;
 
+/* Called once per row; the row is valid only during the call. Non-zero stops. */
+typedef int (*lh_row_fn)(void *ctx, const lh_row *row, lh_error *err);
+
 /* Fill a row from a statement: shard from the entity id and shard count, bucket from the
  * schema. The row borrows the statement's strings. */
 void lh_row_from_statement(const lh_statement *st, int shards, lh_row *row);

@@ -1,0 +1,402 @@
+/* The journal, backend independent: opening by URI, row checks, segment names, and the
+ * flush of inventory §7.4 (lock, rotate, drain segments in name order, drop each only
+ * after its rows were stored). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/crashpoint.h"
+#include "lakehouse/log.h"
+#include "lakehouse/validate.h"
+#include "storage/journal/journal_internal.h"
+
+/* ---- rows read back ------------------------------------------------------------------ */
+
+void lh__row_batch_init(lh__row_batch *b, size_t cap) {
+  memset(b, 0, sizeof *b);
+  lh__arena_init(&b->arena, 1 << 20, 0);
+  b->cap = cap;
+}
+
+void lh__row_batch_reset(lh__row_batch *b) {
+  lh__arena_reset(&b->arena);
+  b->n = 0;
+}
+
+void lh__row_batch_free(lh__row_batch *b) {
+  lh__arena_free(&b->arena);
+  free(b->rows);
+  memset(b, 0, sizeof *b);
+}
+
+void lh__sql_ts(lh_time t, char out[LH__SQL_TS_SIZE]) {
+  char iso[LH_ISO_SIZE];
+  /* lh_time_format_csv gives "YYYY-MM-DD HH:MM:SS.ffffffZ": drop the Z */
+  size_t n = lh_time_format_csv(t, iso);
+  if (n && iso[n - 1] == 'Z')
+    n--;
+  if (n >= LH__SQL_TS_SIZE)
+    n = LH__SQL_TS_SIZE - 1;
+  memcpy(out, iso, n);
+  out[n] = '\0';
+}
+
+static int digits(const char *s, size_t n, unsigned *v) {
+  unsigned x = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    x = x * 10 + (unsigned)(s[i] - '0');
+  }
+  *v = x;
+  return 0;
+}
+
+/* The common form "YYYY-MM-DD HH:MM:SS[.ffffff][+00]" quickly; anything else through the
+ * general ISO parser. */
+static int parse_ts(const char *s, size_t n, lh_time *out, lh_error *err) {
+  unsigned y, mo, d, h, mi, se, us = 0;
+  size_t tail = n;
+  if (tail >= 3 && (s[tail - 3] == '+') && s[tail - 2] == '0' && s[tail - 1] == '0')
+    tail -= 3;
+  if ((tail == 19 || tail == 26) && s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T') &&
+      s[13] == ':' && s[16] == ':' && !digits(s, 4, &y) && !digits(s + 5, 2, &mo) &&
+      !digits(s + 8, 2, &d) && !digits(s + 11, 2, &h) && !digits(s + 14, 2, &mi) &&
+      !digits(s + 17, 2, &se) && (tail == 19 || (s[19] == '.' && !digits(s + 20, 6, &us))) &&
+      mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && se < 60) {
+    *out = ((lh_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000) + us;
+    return 0;
+  }
+  return lh_time_parse_iso(s, n, out, err);
+}
+
+int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t *lens,
+                           const char *table, lh_error *err) {
+  if (b->n == b->cap || !b->rows) {
+    size_t cap = b->cap ? b->cap : LH__JOURNAL_READ_BATCH;
+    if (!b->rows) {
+      b->rows = malloc(cap * sizeof *b->rows);
+      if (!b->rows)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      b->cap = cap;
+    } else {
+      lh_row *r = realloc(b->rows, 2 * b->cap * sizeof *r);
+      if (!r)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      b->rows = r;
+      b->cap *= 2;
+    }
+  }
+  lh_row *row = &b->rows[b->n];
+  memset(row, 0, sizeof *row);
+  const char *s[LH_ROW_NCOLUMNS];
+  for (int i = 0; i < LH_ROW_NCOLUMNS; i++) {
+    s[i] = NULL;
+    if (v[i] && i != 0 && i != 4 && i != 13 && i != 14 && i != 15 && i != 17) {
+      char *c = lh__arena_strndup(&b->arena, v[i], lens[i]);
+      if (!c)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      s[i] = c;
+    }
+  }
+  if (!v[0] || lens[0] >= LH_SHARD_SIZE)
+    return lh_error_set(err, LH_EPARSE, "%s: invalid shard", table);
+  memcpy(row->shard, v[0], lens[0]);
+  row->shard[lens[0]] = '\0';
+  row->id = s[1];
+  row->entity_id = s[2];
+  row->dataset = s[3];
+  char bucket[32];
+  if (!v[4] || lens[4] >= sizeof bucket)
+    return lh_error_set(err, LH_EPARSE, "%s: invalid bucket", table);
+  memcpy(bucket, v[4], lens[4]);
+  bucket[lens[4]] = '\0';
+  if (lh_bucket_parse(bucket, &row->bucket))
+    return lh_error_set(err, LH_EPARSE, "%s: invalid bucket '%s'", table, bucket);
+  row->origin = s[5];
+  row->source = s[6];
+  row->schema = s[7];
+  row->prop = s[8];
+  row->prop_type = s[9];
+  row->value = s[10];
+  row->value_len = s[10] ? lens[10] : 0;
+  row->original_value = s[11];
+  row->lang = s[12];
+  if (!v[13])
+    return lh_error_set(err, LH_EPARSE, "%s: column 'external' is NULL", table);
+  row->external = v[13][0] == '1' || v[13][0] == 't' || v[13][0] == 'T';
+  lh_time *ts[3] = {&row->first_seen, &row->last_seen, &row->deleted_at};
+  const int tcol[3] = {14, 15, 17};
+  for (int i = 0; i < 3; i++) {
+    *ts[i] = LH_TIME_NULL;
+    if (v[tcol[i]] && parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err))
+      return lh_error_prefix(err, "%s: column '%s'", table, LH_ROW_COLUMNS[tcol[i]]);
+  }
+  row->fragment = s[16];
+  int rc = lh_row_check_required(row, err);
+  if (rc)
+    return lh_error_prefix(err, "%s", table);
+  b->n++;
+  return 0;
+}
+
+/* ---- DDL ------------------------------------------------------------------------------ */
+
+static const bool REQUIRED[LH_ROW_NCOLUMNS] = {true,  true, true, true,  true, true,
+                                               false, true, true, false, true, false,
+                                               false, true, true, true,  true, false};
+
+int lh__journal_columns(lh_buf *out) {
+  for (int i = 0; i < LH_ROW_NCOLUMNS; i++)
+    if (lh_buf_printf(out, "%s%s", i ? ", " : "", LH_ROW_COLUMNS[i]))
+      return LH_ENOMEM;
+  return 0;
+}
+
+int lh__journal_ddl(lh_buf *out, const char *table, const char *text_type, const char *bool_type,
+                    const char *ts_type) {
+  if (lh_buf_printf(out, "CREATE TABLE IF NOT EXISTS \"%s\" (", table))
+    return LH_ENOMEM;
+  for (int i = 0; i < LH_ROW_NCOLUMNS; i++) {
+    const char *type = i == 13 ? bool_type : (i == 14 || i == 15 || i == 17) ? ts_type : text_type;
+    if (lh_buf_printf(out, "%s%s %s%s", i ? ", " : "", LH_ROW_COLUMNS[i], type,
+                      REQUIRED[i] ? " NOT NULL" : ""))
+      return LH_ENOMEM;
+  }
+  return lh_buf_puts(out, ")") ? LH_ENOMEM : 0;
+}
+
+/* ---- open ----------------------------------------------------------------------------- */
+
+int lh_journal_open(const char *uri, const char *dataset, lh_journal **out, lh_error *err) {
+  *out = NULL;
+  if (!uri || !*uri)
+    return lh_error_set(err, LH_EINVAL, "journal: no journal URI (set LAKEHOUSE_JOURNAL_URI)");
+  int rc = lh_validate_dataset_name(dataset, err);
+  if (rc)
+    return rc;
+  lh_journal *j = calloc(1, sizeof *j);
+  lh_buf t = LH_BUF_INIT;
+  if (!j || lh_buf_printf(&t, "journal_%s", dataset) || !(j->dataset = strdup(dataset))) {
+    free(j);
+    lh_buf_free(&t);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  j->table = lh_buf_steal(&t);
+  if (strncmp(uri, "sqlite://", 9) == 0) {
+    /* sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy), sqlite:///:memory: */
+    const char *path = uri + 9;
+    if (*path == '/')
+      path++;
+    rc = *path ? lh__journal_sqlite_open(j, path, err)
+               : lh_error_set(err, LH_EINVAL, "journal URI '%s' has no database path", uri);
+  } else if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0 ||
+             strncmp(uri, "postgresql+", 11) == 0) {
+    /* SQLAlchemy driver suffixes (postgresql+psycopg2://) are accepted and dropped */
+    const char *u = uri;
+    char *plain = NULL;
+    if (strncmp(uri, "postgresql+", 11) == 0) {
+      const char *sep = strstr(uri, "://");
+      if (sep && asprintf(&plain, "postgresql%s", sep) > 0)
+        u = plain;
+    }
+    rc = lh__journal_pg_open(j, u, err);
+    free(plain);
+  } else {
+    rc = lh_error_set(err, LH_EUNSUPPORTED,
+                      "journal URI '%s': unsupported scheme (use sqlite:///PATH or "
+                      "postgresql://...)",
+                      uri);
+  }
+  if (rc) {
+    free(j->table);
+    free(j->dataset);
+    free(j);
+    return rc;
+  }
+  *out = j;
+  return 0;
+}
+
+void lh_journal_close(lh_journal *j) {
+  if (!j)
+    return;
+  if (j->ops)
+    j->ops->close(j);
+  free(j->table);
+  free(j->dataset);
+  free(j);
+}
+
+const char *lh_journal_backend(const lh_journal *j) {
+  return j->ops->name;
+}
+const char *lh_journal_table(const lh_journal *j) {
+  return j->table;
+}
+
+/* ---- writes and counts ------------------------------------------------------------------ */
+
+int lh_journal_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err) {
+  const char *last_origin = NULL;
+  for (size_t i = 0; i < n; i++) {
+    int rc = lh_row_check_required(&rows[i], err);
+    if (!rc && (!last_origin || strcmp(last_origin, rows[i].origin) != 0)) {
+      rc = lh_validate_origin(rows[i].origin, err);
+      last_origin = rows[i].origin;
+    }
+    if (rc)
+      return lh_error_prefix(err, "journal: row %zu of the batch", i + 1);
+  }
+  return n ? j->ops->insert(j, rows, n, err) : 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
+int lh_journal_segments(lh_journal *j, char ***names, size_t *n, lh_error *err) {
+  char prefix[128];
+  snprintf(prefix, sizeof prefix, "%s-seg-", j->table);
+  int rc = j->ops->tables(j, prefix, names, n, err);
+  if (!rc && *n > 1)
+    qsort(*names, *n, sizeof **names, cmp_names);
+  return rc;
+}
+
+int lh_journal_count(lh_journal *j, uint64_t *n, lh_error *err) {
+  char **segs = NULL;
+  size_t nsegs = 0;
+  int rc = j->ops->count(j, j->table, n, err);
+  if (!rc)
+    rc = lh_journal_segments(j, &segs, &nsegs, err);
+  for (size_t i = 0; !rc && i < nsegs; i++) {
+    uint64_t c = 0;
+    rc = j->ops->count(j, segs[i], &c, err);
+    *n += c;
+  }
+  free_names(segs, nsegs);
+  return rc;
+}
+
+int lh_journal_clear(lh_journal *j, uint64_t *n, lh_error *err) {
+  char **segs = NULL;
+  size_t nsegs = 0;
+  int rc = lh_journal_count(j, n, err);
+  if (!rc)
+    rc = lh_journal_segments(j, &segs, &nsegs, err);
+  if (!rc)
+    rc = j->ops->clear(j, segs, nsegs, err);
+  free_names(segs, nsegs);
+  return rc;
+}
+
+int lh_journal_iterate_entity(lh_journal *j, const char *entity_id, lh_row_fn fn, void *ctx,
+                              lh_error *err) {
+  char **segs = NULL;
+  size_t nsegs = 0;
+  int rc = lh_journal_segments(j, &segs, &nsegs, err);
+  /* the live table last: its rows are the newest */
+  for (size_t i = 0; !rc && i <= nsegs; i++) {
+    lh__journal_scan *s = NULL;
+    rc = j->ops->scan(j, i < nsegs ? segs[i] : j->table, entity_id, false, &s, err);
+    while (!rc) {
+      const lh_row *rows;
+      size_t n;
+      rc = j->ops->scan_next(s, &rows, &n, err);
+      if (rc || n == 0)
+        break;
+      for (size_t k = 0; !rc && k < n; k++)
+        rc = fn(ctx, &rows[k], err);
+    }
+    if (s)
+      j->ops->scan_close(s);
+  }
+  free_names(segs, nsegs);
+  return rc;
+}
+
+/* ---- flush ------------------------------------------------------------------------------ */
+
+static int make_segment_name(lh_journal *j, char *out, size_t cap, lh_error *err) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+  unsigned char rnd[2];
+  if (lh_random_bytes(rnd, sizeof rnd))
+    return lh_error_set(err, LH_EIO, "journal: no random bytes for a segment name");
+  snprintf(out, cap, "%s-seg-%s%02x%02x", j->table, stamp, rnd[0], rnd[1]);
+  return 0;
+}
+
+typedef struct drain_source {
+  lh_journal *j;
+  lh__journal_scan *scan;
+  uint64_t rows;
+} drain_source;
+
+static int drain_next(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
+  drain_source *d = ctx;
+  int rc = d->j->ops->scan_next(d->scan, rows, n, err);
+  if (!rc)
+    d->rows += *n;
+  return rc;
+}
+
+int lh_journal_flush(lh_journal *j, bool ordered, lh_journal_drain_fn drain, void *ctx,
+                     lh_journal_flush_result *res, lh_error *err) {
+  memset(res, 0, sizeof *res);
+  bool locked = false;
+  int rc = j->ops->lock(j, &locked, err);
+  if (rc)
+    return rc;
+  if (!locked) {
+    lh_log_warning("journal %s: another flush is running, skipping", j->table);
+    res->busy = true;
+    return 0;
+  }
+  bool has_rows = false;
+  rc = j->ops->has_rows(j, j->table, &has_rows, err);
+  if (!rc && has_rows) {
+    char seg[160];
+    rc = make_segment_name(j, seg, sizeof seg, err);
+    if (!rc)
+      rc = j->ops->rotate(j, seg, err);
+  }
+  char **segs = NULL;
+  size_t nsegs = 0;
+  if (!rc)
+    rc = lh_journal_segments(j, &segs, &nsegs, err);
+  for (size_t i = 0; !rc && i < nsegs; i++) {
+    drain_source d = {j, NULL, 0};
+    rc = j->ops->scan(j, segs[i], NULL, ordered, &d.scan, err);
+    lh__crashpoint("journal:draining");
+    if (!rc)
+      rc = drain(ctx, segs[i], drain_next, &d, err);
+    if (d.scan)
+      j->ops->scan_close(d.scan);
+    if (rc) {
+      lh_error_prefix(err, "journal: draining %s (kept for the next flush)", segs[i]);
+      break;
+    }
+    /* the rows are stored: only now may the segment go */
+    lh__crashpoint("journal:drained");
+    rc = j->ops->drop(j, segs[i], err);
+    if (rc)
+      break;
+    res->rows += d.rows;
+    res->segments++;
+  }
+  free_names(segs, nsegs);
+  j->ops->unlock(j);
+  return rc;
+}

@@ -1,0 +1,78 @@
+/* What the journal backends (sqlite.c, postgres.c) provide to the generic journal logic
+ * (journal.c): table-level primitives. Rotation order, segment naming, drain order and
+ * the drop-after-commit rule live in journal.c only. */
+#ifndef LH_STORAGE_JOURNAL_INTERNAL_H
+#define LH_STORAGE_JOURNAL_INTERNAL_H
+
+#include "core/arena.h"
+#include "lakehouse/buf.h"
+#include "lakehouse/journal.h"
+
+/* Rows read from a journal table, with the strings they point at. */
+typedef struct lh__row_batch {
+  lh__arena arena;
+  lh_row *rows;
+  size_t n, cap;
+} lh__row_batch;
+
+void lh__row_batch_init(lh__row_batch *b, size_t cap);
+void lh__row_batch_reset(lh__row_batch *b);
+void lh__row_batch_free(lh__row_batch *b);
+/* Append a row from the 18 column texts in LH_ROW_COLUMNS order (NULL = SQL NULL; lens
+ * give byte lengths). Timestamps in SQL text form ("YYYY-MM-DD HH:MM:SS[.ffffff][+00]"),
+ * external as 1/0/t/f/true/false. Strings are copied into the batch. */
+int lh__row_batch_add_text(lh__row_batch *b, const char *const *vals, const size_t *lens,
+                           const char *table, lh_error *err);
+
+/* "YYYY-MM-DD HH:MM:SS.ffffff": the SQL text form of a timestamp (26 chars + NUL). */
+#define LH__SQL_TS_SIZE 27
+void lh__sql_ts(lh_time t, char out[LH__SQL_TS_SIZE]);
+
+typedef struct lh__journal_scan lh__journal_scan;
+
+typedef struct lh__journal_ops {
+  const char *name;
+  int (*insert)(lh_journal *j, const lh_row *rows, size_t n, lh_error *err);
+  int (*count)(lh_journal *j, const char *table, uint64_t *n, lh_error *err);
+  int (*has_rows)(lh_journal *j, const char *table, bool *yes, lh_error *err);
+  /* Tables whose name starts with prefix (any order). */
+  int (*tables)(lh_journal *j, const char *prefix, char ***names, size_t *n, lh_error *err);
+  /* Rename the live table to segment and create a fresh live table, atomically. */
+  int (*rotate)(lh_journal *j, const char *segment, lh_error *err);
+  int (*drop)(lh_journal *j, const char *table, lh_error *err);
+  /* Drop the segments and empty the live table in one transaction. */
+  int (*clear)(lh_journal *j, char *const *segments, size_t n, lh_error *err);
+  /* The per-dataset flush lock, non-blocking. */
+  int (*lock)(lh_journal *j, bool *acquired, lh_error *err);
+  void (*unlock)(lh_journal *j);
+  /* Read a table: every row (ordered by shard when asked), or the live rows of one entity. */
+  int (*scan)(lh_journal *j, const char *table, const char *entity_id, bool ordered,
+              lh__journal_scan **out, lh_error *err);
+  /* The next rows (*n == 0 at the end), valid until the following call. */
+  int (*scan_next)(lh__journal_scan *s, const lh_row **rows, size_t *n, lh_error *err);
+  void (*scan_close)(lh__journal_scan *s);
+  void (*close)(lh_journal *j);
+} lh__journal_ops;
+
+struct lh_journal {
+  const lh__journal_ops *ops;
+  char *dataset;
+  char *table; /* journal_{dataset} */
+  void *impl;
+};
+
+/* CREATE TABLE IF NOT EXISTS for the 18 columns; ts_type is the timestamp column type. */
+int lh__journal_ddl(lh_buf *out, const char *table, const char *text_type, const char *bool_type,
+                    const char *ts_type);
+/* The column list "shard, id, ..." in LH_ROW_COLUMNS order. */
+int lh__journal_columns(lh_buf *out);
+
+/* Backends: set j->ops and j->impl, create the live table. `rest` is the URI after the
+ * scheme separator. */
+int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err);
+int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err);
+
+/* Rows per batch handed out by scans. */
+#define LH__JOURNAL_READ_BATCH 8192
+
+#endif

@@ -1,0 +1,505 @@
+/* The PostgreSQL journal (libpq): inserts and drains stream through COPY in text format,
+ * one flush per dataset at a time is guaranteed by a session advisory lock on
+ * crc32(table name) (the key the Python journal uses, so both exclude each other), and
+ * the rotation runs with a 5 s lock timeout, retried with backoff. The session runs in UTC. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <zlib.h>
+
+#include "lakehouse/log.h"
+#include "storage/journal/journal_internal.h"
+
+#define COPY_CHUNK (1 << 20)
+#define ROTATE_MAX_RETRIES 5
+
+typedef struct pg {
+  PGconn *conn;
+  long long lock_key;
+  bool locked;
+} pg;
+
+static int pg_fail(pg *p, lh_error *err, const char *what) {
+  const char *msg = PQerrorMessage(p->conn);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+    n--;
+  return lh_error_set(err, LH_EIO, "journal (postgresql): %s: %.*s", what, (int)n, msg);
+}
+
+/* Run a command; errors name `what`. */
+static int pg_exec(pg *p, const char *sql, const char *what, lh_error *err) {
+  PGresult *r = PQexec(p->conn, sql);
+  ExecStatusType st = PQresultStatus(r);
+  int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_fail(p, err, what);
+  PQclear(r);
+  return rc;
+}
+
+/* A one-value query; *out is strdup'ed (NULL for SQL NULL). */
+static int pg_value(pg *p, const char *sql, int nparams, const char *const *params, char **out,
+                    lh_error *err) {
+  *out = NULL;
+  PGresult *r = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  int rc = 0;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    rc = pg_fail(p, err, sql);
+  else if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) && !(*out = strdup(PQgetvalue(r, 0, 0))))
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  PQclear(r);
+  return rc;
+}
+
+/* ---- COPY text format ----------------------------------------------------------------- */
+
+static int put_field(lh_buf *b, const char *s, size_t n) {
+  if (!s)
+    return lh_buf_append(b, "\\N", 2);
+  if (lh_buf_grow(b, 2 * n))
+    return LH_ENOMEM;
+  char *o = b->data + b->len;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    switch (c) {
+    case '\\':
+      *o++ = '\\';
+      *o++ = '\\';
+      break;
+    case '\n':
+      *o++ = '\\';
+      *o++ = 'n';
+      break;
+    case '\r':
+      *o++ = '\\';
+      *o++ = 'r';
+      break;
+    case '\t':
+      *o++ = '\\';
+      *o++ = 't';
+      break;
+    default: *o++ = c;
+    }
+  }
+  b->len = (size_t)(o - b->data);
+  return 0;
+}
+
+static int put_str(lh_buf *b, const char *s) {
+  return put_field(b, s, s ? strlen(s) : 0);
+}
+
+static int put_ts(lh_buf *b, lh_time t) {
+  if (t == LH_TIME_NULL)
+    return lh_buf_append(b, "\\N", 2);
+  char ts[LH__SQL_TS_SIZE];
+  lh__sql_ts(t, ts);
+  return lh_buf_puts(b, ts) || lh_buf_append(b, "+00", 3);
+}
+
+static int put_row(lh_buf *b, const lh_row *r) {
+  int rc = put_str(b, r->shard) || lh_buf_putc(b, '\t') || put_str(b, r->id) ||
+           lh_buf_putc(b, '\t') || put_str(b, r->entity_id) || lh_buf_putc(b, '\t') ||
+           put_str(b, r->dataset) || lh_buf_putc(b, '\t') ||
+           put_str(b, lh_bucket_name(r->bucket)) || lh_buf_putc(b, '\t') || put_str(b, r->origin) ||
+           lh_buf_putc(b, '\t') || put_str(b, r->source) || lh_buf_putc(b, '\t') ||
+           put_str(b, r->schema) || lh_buf_putc(b, '\t') || put_str(b, r->prop) ||
+           lh_buf_putc(b, '\t') || put_str(b, r->prop_type) || lh_buf_putc(b, '\t') ||
+           put_field(b, r->value, r->value_len) || lh_buf_putc(b, '\t') ||
+           put_str(b, r->original_value) || lh_buf_putc(b, '\t') || put_str(b, r->lang) ||
+           lh_buf_putc(b, '\t') || lh_buf_putc(b, r->external ? 't' : 'f') ||
+           lh_buf_putc(b, '\t') || put_ts(b, r->first_seen) || lh_buf_putc(b, '\t') ||
+           put_ts(b, r->last_seen) || lh_buf_putc(b, '\t') || put_str(b, r->fragment) ||
+           lh_buf_putc(b, '\t') || put_ts(b, r->deleted_at) || lh_buf_putc(b, '\n');
+  return rc ? LH_ENOMEM : 0;
+}
+
+static int copy_end(pg *p, const char *abort_msg, lh_error *err) {
+  int rc = 0;
+  if (PQputCopyEnd(p->conn, abort_msg) != 1)
+    rc = pg_fail(p, err, "COPY end");
+  PGresult *r;
+  while ((r = PQgetResult(p->conn))) {
+    if (!rc && !abort_msg && PQresultStatus(r) != PGRES_COMMAND_OK)
+      rc = pg_fail(p, err, "COPY");
+    PQclear(r);
+  }
+  return rc;
+}
+
+static int pg_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err) {
+  pg *p = j->impl;
+  lh_buf sql = LH_BUF_INIT;
+  if (lh_buf_printf(&sql, "COPY \"%s\" (", j->table) || lh__journal_columns(&sql) ||
+      lh_buf_puts(&sql, ") FROM STDIN")) {
+    lh_buf_free(&sql);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  PGresult *r = PQexec(p->conn, sql.data);
+  lh_buf_free(&sql);
+  if (PQresultStatus(r) != PGRES_COPY_IN) {
+    PQclear(r);
+    return pg_fail(p, err, "COPY FROM STDIN");
+  }
+  PQclear(r);
+  lh_buf b = LH_BUF_INIT;
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (put_row(&b, &rows[i]))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    else if ((b.len >= COPY_CHUNK || i + 1 == n) && PQputCopyData(p->conn, b.data, (int)b.len) != 1)
+      rc = pg_fail(p, err, "COPY data");
+    else if (b.len >= COPY_CHUNK || i + 1 == n)
+      lh_buf_reset(&b);
+  }
+  lh_buf_free(&b);
+  /* COPY is one statement: an aborted COPY inserts nothing */
+  int end = copy_end(p, rc ? "aborted by the client" : NULL, err);
+  return rc ? rc : end;
+}
+
+static int pg_count(lh_journal *j, const char *table, uint64_t *n, lh_error *err) {
+  char sql[256], *v;
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", table);
+  int rc = pg_value(j->impl, sql, 0, NULL, &v, err);
+  *n = v ? strtoull(v, NULL, 10) : 0;
+  free(v);
+  return rc;
+}
+
+static int pg_has_rows(lh_journal *j, const char *table, bool *yes, lh_error *err) {
+  char sql[256], *v;
+  snprintf(sql, sizeof sql, "SELECT 1 FROM \"%s\" LIMIT 1", table);
+  int rc = pg_value(j->impl, sql, 0, NULL, &v, err);
+  *yes = v != NULL;
+  free(v);
+  return rc;
+}
+
+static int pg_tables(lh_journal *j, const char *prefix, char ***names, size_t *n, lh_error *err) {
+  pg *p = j->impl;
+  *names = NULL;
+  *n = 0;
+  const char *params[1] = {prefix};
+  PGresult *r = PQexecParams(p->conn,
+                             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                             "AND left(tablename, length($1)) = $1",
+                             1, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    PQclear(r);
+    return pg_fail(p, err, "list tables");
+  }
+  int rows = PQntuples(r);
+  *names = calloc(rows ? (size_t)rows : 1, sizeof **names);
+  for (int i = 0; *names && i < rows; i++) {
+    if (!((*names)[i] = strdup(PQgetvalue(r, i, 0)))) {
+      for (int k = 0; k < i; k++)
+        free((*names)[k]);
+      free(*names);
+      *names = NULL;
+    }
+  }
+  PQclear(r);
+  if (!*names)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  *n = (size_t)rows;
+  return 0;
+}
+
+static int pg_rotate(lh_journal *j, const char *segment, lh_error *err) {
+  pg *p = j->impl;
+  lh_buf sql = LH_BUF_INIT;
+  if (lh_buf_printf(&sql,
+                    "BEGIN; SET LOCAL lock_timeout = '5s'; ALTER TABLE \"%s\" RENAME TO \"%s\"; ",
+                    j->table, segment) ||
+      lh__journal_ddl(&sql, j->table, "TEXT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE") ||
+      lh_buf_puts(&sql, "; COMMIT")) {
+    lh_buf_free(&sql);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  int rc = 0;
+  for (int attempt = 0; attempt < ROTATE_MAX_RETRIES; attempt++) {
+    rc = pg_exec(p, sql.data, "rotate", err);
+    if (!rc)
+      break;
+    pg_exec(p, "ROLLBACK", "rollback", &(lh_error){0});
+    if (attempt + 1 == ROTATE_MAX_RETRIES)
+      break;
+    unsigned char r;
+    lh_random_bytes(&r, 1);
+    useconds_t us = (useconds_t)((1u << attempt) * 1000000u + (unsigned)r * 3900u);
+    lh_log_warning("journal %s: rotation failed (%s), retrying", j->table, err->message);
+    usleep(us);
+  }
+  lh_buf_free(&sql);
+  if (rc)
+    lh_error_prefix(err, "Cannot rotate journal %s after %d attempts", j->table,
+                    ROTATE_MAX_RETRIES);
+  return rc;
+}
+
+static int pg_drop(lh_journal *j, const char *table, lh_error *err) {
+  char sql[256];
+  snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS \"%s\"", table);
+  return pg_exec(j->impl, sql, "drop segment", err);
+}
+
+static int pg_clear(lh_journal *j, char *const *segments, size_t n, lh_error *err) {
+  lh_buf sql = LH_BUF_INIT;
+  int rc = lh_buf_puts(&sql, "BEGIN; ") ? LH_ENOMEM : 0;
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = lh_buf_printf(&sql, "DROP TABLE IF EXISTS \"%s\"; ", segments[i]) ? LH_ENOMEM : 0;
+  if (!rc)
+    rc = lh_buf_printf(&sql, "DELETE FROM \"%s\"; COMMIT", j->table) ? LH_ENOMEM : 0;
+  if (rc)
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  else if ((rc = pg_exec(j->impl, sql.data, "clear", err)))
+    pg_exec(j->impl, "ROLLBACK", "rollback", &(lh_error){0});
+  lh_buf_free(&sql);
+  return rc;
+}
+
+static int pg_lock(lh_journal *j, bool *acquired, lh_error *err) {
+  pg *p = j->impl;
+  char key[32], *v;
+  snprintf(key, sizeof key, "%lld", p->lock_key);
+  const char *params[1] = {key};
+  int rc = pg_value(p, "SELECT pg_try_advisory_lock($1::bigint)", 1, params, &v, err);
+  *acquired = !rc && v && v[0] == 't';
+  p->locked = *acquired;
+  free(v);
+  return rc;
+}
+
+static void pg_unlock(lh_journal *j) {
+  pg *p = j->impl;
+  if (!p->locked)
+    return;
+  char key[32], *v = NULL;
+  snprintf(key, sizeof key, "%lld", p->lock_key);
+  const char *params[1] = {key};
+  lh_error e = {0};
+  if (pg_value(p, "SELECT pg_advisory_unlock($1::bigint)", 1, params, &v, &e))
+    lh_log_warning("journal %s: %s", j->table, e.message);
+  free(v);
+  p->locked = false;
+}
+
+struct lh__journal_scan {
+  pg *p;
+  char *table;
+  lh__row_batch batch;
+  bool done;
+};
+
+static int pg_scan(lh_journal *j, const char *table, const char *entity_id, bool ordered,
+                   lh__journal_scan **out, lh_error *err) {
+  pg *p = j->impl;
+  *out = NULL;
+  lh_buf sql = LH_BUF_INIT;
+  int rc = lh_buf_puts(&sql, "COPY (SELECT ") || lh__journal_columns(&sql) ||
+                   lh_buf_printf(&sql, " FROM \"%s\"", table)
+               ? LH_ENOMEM
+               : 0;
+  if (!rc && entity_id) {
+    char *lit = PQescapeLiteral(p->conn, entity_id, strlen(entity_id));
+    rc = !lit || lh_buf_printf(&sql, " WHERE entity_id = %s AND deleted_at IS NULL", lit)
+             ? LH_ENOMEM
+             : 0;
+    PQfreemem(lit);
+  }
+  if (!rc &&
+      ((ordered && lh_buf_puts(&sql, " ORDER BY shard")) || lh_buf_puts(&sql, ") TO STDOUT")))
+    rc = LH_ENOMEM;
+  lh__journal_scan *sc = rc ? NULL : calloc(1, sizeof *sc);
+  if (!sc || !(sc->table = strdup(table))) {
+    free(sc);
+    lh_buf_free(&sql);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  sc->p = p;
+  lh__row_batch_init(&sc->batch, LH__JOURNAL_READ_BATCH);
+  PGresult *r = PQexec(p->conn, sql.data);
+  lh_buf_free(&sql);
+  if (PQresultStatus(r) != PGRES_COPY_OUT) {
+    PQclear(r);
+    rc = pg_fail(p, err, "read");
+    lh__row_batch_free(&sc->batch);
+    free(sc->table);
+    free(sc);
+    return rc;
+  }
+  PQclear(r);
+  *out = sc;
+  return 0;
+}
+
+/* Decode one COPY text field in place; returns its length. */
+static size_t unescape(char *s, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] != '\\' || i + 1 == n) {
+      s[o++] = s[i];
+      continue;
+    }
+    char c = s[++i];
+    switch (c) {
+    case 'n': s[o++] = '\n'; break;
+    case 'r': s[o++] = '\r'; break;
+    case 't': s[o++] = '\t'; break;
+    case 'b': s[o++] = '\b'; break;
+    case 'f': s[o++] = '\f'; break;
+    case 'v': s[o++] = '\v'; break;
+    default:
+      if (c >= '0' && c <= '7') {
+        unsigned v = 0;
+        for (int k = 0; k < 3 && i < n && s[i] >= '0' && s[i] <= '7'; k++, i++)
+          v = v * 8 + (unsigned)(s[i] - '0');
+        i--;
+        s[o++] = (char)v;
+      } else {
+        s[o++] = c;
+      }
+    }
+  }
+  return o;
+}
+
+static int parse_copy_line(lh__journal_scan *sc, char *line, size_t len, lh_error *err) {
+  if (len && line[len - 1] == '\n')
+    len--;
+  const char *v[LH_ROW_NCOLUMNS];
+  size_t lens[LH_ROW_NCOLUMNS];
+  size_t start = 0;
+  int col = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && line[i] != '\t')
+      continue;
+    if (col == LH_ROW_NCOLUMNS)
+      return lh_error_set(err, LH_EPARSE, "%s: too many columns in a COPY row", sc->table);
+    char *f = line + start;
+    size_t fn = i - start;
+    if (fn == 2 && f[0] == '\\' && f[1] == 'N') {
+      v[col] = NULL;
+      lens[col] = 0;
+    } else {
+      lens[col] = unescape(f, fn);
+      v[col] = f;
+    }
+    col++;
+    start = i + 1;
+  }
+  if (col != LH_ROW_NCOLUMNS)
+    return lh_error_set(err, LH_EPARSE, "%s: %d columns in a COPY row", sc->table, col);
+  return lh__row_batch_add_text(&sc->batch, v, lens, sc->table, err);
+}
+
+static int pg_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh_error *err) {
+  lh__row_batch_reset(&sc->batch);
+  *rows = NULL;
+  *n = 0;
+  while (!sc->done && sc->batch.n < LH__JOURNAL_READ_BATCH) {
+    char *buf = NULL;
+    int len = PQgetCopyData(sc->p->conn, &buf, 0);
+    if (len == -1) {
+      sc->done = true;
+      PGresult *r;
+      int rc = 0;
+      while ((r = PQgetResult(sc->p->conn))) {
+        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+          rc = pg_fail(sc->p, err, "read");
+        PQclear(r);
+      }
+      if (rc)
+        return rc;
+      break;
+    }
+    if (len < 0)
+      return pg_fail(sc->p, err, "read");
+    int rc = parse_copy_line(sc, buf, (size_t)len, err);
+    PQfreemem(buf);
+    if (rc)
+      return rc;
+  }
+  *rows = sc->batch.rows;
+  *n = sc->batch.n;
+  return 0;
+}
+
+static void pg_scan_close(lh__journal_scan *sc) {
+  /* an unfinished COPY OUT: read it to the end so the connection is usable again */
+  while (!sc->done) {
+    char *buf = NULL;
+    int len = PQgetCopyData(sc->p->conn, &buf, 0);
+    if (buf)
+      PQfreemem(buf);
+    if (len < 0) {
+      PGresult *r;
+      while ((r = PQgetResult(sc->p->conn)))
+        PQclear(r);
+      sc->done = true;
+    }
+  }
+  lh__row_batch_free(&sc->batch);
+  free(sc->table);
+  free(sc);
+}
+
+static void pg_close(lh_journal *j) {
+  pg *p = j->impl;
+  if (!p)
+    return;
+  if (p->conn) {
+    pg_unlock(j);
+    PQfinish(p->conn);
+  }
+  free(p);
+  j->impl = NULL;
+}
+
+static const lh__journal_ops PG_OPS = {
+    .name = "postgresql",
+    .insert = pg_insert,
+    .count = pg_count,
+    .has_rows = pg_has_rows,
+    .tables = pg_tables,
+    .rotate = pg_rotate,
+    .drop = pg_drop,
+    .clear = pg_clear,
+    .lock = pg_lock,
+    .unlock = pg_unlock,
+    .scan = pg_scan,
+    .scan_next = pg_scan_next,
+    .scan_close = pg_scan_close,
+    .close = pg_close,
+};
+
+int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err) {
+  pg *p = calloc(1, sizeof *p);
+  if (!p)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  j->ops = &PG_OPS;
+  j->impl = p;
+  p->lock_key = (long long)crc32(0L, (const Bytef *)j->table, (uInt)strlen(j->table));
+  p->conn = PQconnectdb(uri);
+  int rc = 0;
+  if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+    rc = p->conn ? pg_fail(p, err, "connect") : lh_error_set(err, LH_ENOMEM, "out of memory");
+  } else {
+    lh_buf ddl = LH_BUF_INIT;
+    rc = pg_exec(p, "SET TIME ZONE 'UTC'; SET client_min_messages = warning", "session", err);
+    if (!rc)
+      rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE")
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : pg_exec(p, ddl.data, "create table", err);
+    lh_buf_free(&ddl);
+  }
+  if (rc) {
+    pg_close(j);
+    j->ops = NULL;
+  }
+  return rc;
+}

@@ -1,0 +1,431 @@
+/* The SQLite journal: a file in WAL mode with a busy timeout, so several processes may
+ * write while one flushes. Timestamps are stored as text "YYYY-MM-DD HH:MM:SS.ffffff" (UTC),
+ * booleans as 0/1, the column types SQLAlchemy gives the Python journal. The flush lock is
+ * an flock() on "{database}-flush-{dataset}.lock" (released by the kernel when the process
+ * dies). An in-memory database is private to its handle. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lakehouse/log.h"
+#include "storage/journal/journal_internal.h"
+
+/* Rows per INSERT statement (18 parameters each; SQLite allows 32766). */
+#define ROWS_PER_INSERT 64
+#define BUSY_TIMEOUT_MS 60000
+
+typedef struct sq {
+  sqlite3 *db;
+  char *path;
+  sqlite3_stmt *insert_many; /* ROWS_PER_INSERT rows */
+  sqlite3_stmt *insert_one;
+  int lock_fd; /* flush lock file, -1 when not held */
+  bool memory;
+  bool mutex_held; /* in-memory: a flush is running */
+} sq;
+
+static int sq_error(sq *s, int code, lh_error *err, const char *what) {
+  return lh_error_set(err, code == SQLITE_NOMEM ? LH_ENOMEM : LH_EIO, "journal (sqlite %s): %s: %s",
+                      s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int sq_exec(sq *s, const char *sql, lh_error *err) {
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : sq_error(s, rc, err, sql);
+}
+
+static int prepare_insert(lh_journal *j, sq *s, int rows, sqlite3_stmt **out, lh_error *err) {
+  lh_buf sql = LH_BUF_INIT;
+  int rc = lh_buf_printf(&sql, "INSERT INTO \"%s\" (", j->table) || lh__journal_columns(&sql) ||
+                   lh_buf_puts(&sql, ") VALUES ")
+               ? LH_ENOMEM
+               : 0;
+  for (int r = 0; !rc && r < rows; r++) {
+    rc = lh_buf_puts(&sql, r ? ",(" : "(") ? LH_ENOMEM : 0;
+    for (int c = 0; !rc && c < LH_ROW_NCOLUMNS; c++)
+      rc = lh_buf_puts(&sql, c ? ",?" : "?") ? LH_ENOMEM : 0;
+    if (!rc)
+      rc = lh_buf_putc(&sql, ')') ? LH_ENOMEM : 0;
+  }
+  if (rc) {
+    lh_buf_free(&sql);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  int src = sqlite3_prepare_v3(s->db, sql.data, (int)sql.len, SQLITE_PREPARE_PERSISTENT, out, NULL);
+  lh_buf_free(&sql);
+  return src == SQLITE_OK ? 0 : sq_error(s, src, err, "prepare insert");
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v, size_t n) {
+  return v ? sqlite3_bind_text(st, i, v, (int)n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static int bind_ts(sqlite3_stmt *st, int i, lh_time t) {
+  if (t == LH_TIME_NULL)
+    return sqlite3_bind_null(st, i);
+  char ts[LH__SQL_TS_SIZE];
+  lh__sql_ts(t, ts);
+  return sqlite3_bind_text(st, i, ts, -1, SQLITE_TRANSIENT);
+}
+
+static int bind_row(sqlite3_stmt *st, int base, const lh_row *r) {
+  int rc = 0;
+  rc |= sqlite3_bind_text(st, base + 1, r->shard, -1, SQLITE_STATIC);
+  rc |= bind_text(st, base + 2, r->id, strlen(r->id));
+  rc |= bind_text(st, base + 3, r->entity_id, strlen(r->entity_id));
+  rc |= bind_text(st, base + 4, r->dataset, strlen(r->dataset));
+  rc |= sqlite3_bind_text(st, base + 5, lh_bucket_name(r->bucket), -1, SQLITE_STATIC);
+  rc |= bind_text(st, base + 6, r->origin, strlen(r->origin));
+  rc |= bind_text(st, base + 7, r->source, r->source ? strlen(r->source) : 0);
+  rc |= bind_text(st, base + 8, r->schema, strlen(r->schema));
+  rc |= bind_text(st, base + 9, r->prop, strlen(r->prop));
+  rc |= bind_text(st, base + 10, r->prop_type, r->prop_type ? strlen(r->prop_type) : 0);
+  rc |= bind_text(st, base + 11, r->value, r->value_len);
+  rc |= bind_text(st, base + 12, r->original_value,
+                  r->original_value ? strlen(r->original_value) : 0);
+  rc |= bind_text(st, base + 13, r->lang, r->lang ? strlen(r->lang) : 0);
+  rc |= sqlite3_bind_int(st, base + 14, r->external ? 1 : 0);
+  rc |= bind_ts(st, base + 15, r->first_seen);
+  rc |= bind_ts(st, base + 16, r->last_seen);
+  rc |= bind_text(st, base + 17, r->fragment, strlen(r->fragment));
+  rc |= bind_ts(st, base + 18, r->deleted_at);
+  return rc;
+}
+
+static int run_insert(sq *s, sqlite3_stmt *st, lh_error *err) {
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_DONE ? 0 : sq_error(s, rc, err, "insert");
+}
+
+static int sq_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err) {
+  sq *s = j->impl;
+  int rc = sq_exec(s, "BEGIN IMMEDIATE", err);
+  if (rc)
+    return rc;
+  size_t i = 0;
+  for (; !rc && i + ROWS_PER_INSERT <= n; i += ROWS_PER_INSERT) {
+    if (!s->insert_many && (rc = prepare_insert(j, s, ROWS_PER_INSERT, &s->insert_many, err)))
+      break;
+    for (int r = 0; !rc && r < ROWS_PER_INSERT; r++)
+      if (bind_row(s->insert_many, r * LH_ROW_NCOLUMNS, &rows[i + (size_t)r]))
+        rc = sq_error(s, sqlite3_errcode(s->db), err, "bind");
+    if (!rc)
+      rc = run_insert(s, s->insert_many, err);
+  }
+  for (; !rc && i < n; i++) {
+    if (!s->insert_one && (rc = prepare_insert(j, s, 1, &s->insert_one, err)))
+      break;
+    if (bind_row(s->insert_one, 0, &rows[i]))
+      rc = sq_error(s, sqlite3_errcode(s->db), err, "bind");
+    if (!rc)
+      rc = run_insert(s, s->insert_one, err);
+  }
+  if (rc) {
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+  }
+  return sq_exec(s, "COMMIT", err);
+}
+
+static int sq_count(lh_journal *j, const char *table, uint64_t *n, lh_error *err) {
+  sq *s = j->impl;
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", table);
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return sq_error(s, rc, err, sql);
+  rc = sqlite3_step(st);
+  *n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : sq_error(s, rc, err, sql);
+}
+
+static int sq_has_rows(lh_journal *j, const char *table, bool *yes, lh_error *err) {
+  sq *s = j->impl;
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT 1 FROM \"%s\" LIMIT 1", table);
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return sq_error(s, rc, err, sql);
+  rc = sqlite3_step(st);
+  *yes = rc == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_error(s, rc, err, sql);
+}
+
+static int sq_tables(lh_journal *j, const char *prefix, char ***names, size_t *n, lh_error *err) {
+  sq *s = j->impl;
+  *names = NULL;
+  *n = 0;
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db,
+                              "SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                              "substr(name, 1, length(?1)) = ?1",
+                              -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return sq_error(s, rc, err, "list tables");
+  sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+  size_t cap = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 8;
+      char **grown = realloc(*names, cap * sizeof *grown);
+      if (!grown) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      *names = grown;
+    }
+    if (!((*names)[*n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    (*n)++;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE)
+    return 0;
+  for (size_t i = 0; i < *n; i++)
+    free((*names)[i]);
+  free(*names);
+  *names = NULL;
+  *n = 0;
+  return rc == SQLITE_NOMEM ? lh_error_set(err, LH_ENOMEM, "out of memory")
+                            : sq_error(s, rc, err, "list tables");
+}
+
+static int sq_rotate(lh_journal *j, const char *segment, lh_error *err) {
+  sq *s = j->impl;
+  lh_buf sql = LH_BUF_INIT;
+  int rc = lh_buf_printf(&sql, "BEGIN IMMEDIATE; ALTER TABLE \"%s\" RENAME TO \"%s\"; ", j->table,
+                         segment) ||
+                   lh__journal_ddl(&sql, j->table, "TEXT", "BOOLEAN", "DATETIME") ||
+                   lh_buf_puts(&sql, "; COMMIT")
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : 0;
+  if (!rc) {
+    /* the cached insert statements name the live table: SQLite re-prepares them by name */
+    rc = sq_exec(s, sql.data, err);
+    if (rc) {
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+      lh_error_prefix(err, "Cannot rotate journal %s", j->table);
+    }
+  }
+  lh_buf_free(&sql);
+  return rc;
+}
+
+static int sq_drop(lh_journal *j, const char *table, lh_error *err) {
+  char sql[256];
+  snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS \"%s\"", table);
+  return sq_exec(j->impl, sql, err);
+}
+
+static int sq_clear(lh_journal *j, char *const *segments, size_t n, lh_error *err) {
+  sq *s = j->impl;
+  lh_buf sql = LH_BUF_INIT;
+  int rc = lh_buf_puts(&sql, "BEGIN IMMEDIATE; ") ? LH_ENOMEM : 0;
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = lh_buf_printf(&sql, "DROP TABLE IF EXISTS \"%s\"; ", segments[i]) ? LH_ENOMEM : 0;
+  if (!rc)
+    rc = lh_buf_printf(&sql, "DELETE FROM \"%s\"; COMMIT", j->table) ? LH_ENOMEM : 0;
+  if (rc)
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  else if ((rc = sq_exec(s, sql.data, err)))
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  lh_buf_free(&sql);
+  return rc;
+}
+
+static int sq_lock(lh_journal *j, bool *acquired, lh_error *err) {
+  sq *s = j->impl;
+  *acquired = false;
+  if (s->memory) { /* a private database: only this handle can flush it */
+    *acquired = s->mutex_held = !s->mutex_held;
+    return 0;
+  }
+  char *path = NULL;
+  if (asprintf(&path, "%s-flush-%s.lock", s->path, j->dataset) < 0)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int e = errno;
+    lh_error_set(err, LH_EIO, "journal: cannot open flush lock %s: %s", path, strerror(e));
+    free(path);
+    return LH_EIO;
+  }
+  free(path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return 0;
+  }
+  s->lock_fd = fd;
+  *acquired = true;
+  return 0;
+}
+
+static void sq_unlock(lh_journal *j) {
+  sq *s = j->impl;
+  s->mutex_held = false;
+  if (s->lock_fd >= 0) {
+    flock(s->lock_fd, LOCK_UN);
+    close(s->lock_fd);
+    s->lock_fd = -1;
+  }
+}
+
+struct lh__journal_scan {
+  sq *s;
+  sqlite3_stmt *st;
+  char *table;
+  lh__row_batch batch;
+  bool done;
+};
+
+static int sq_scan(lh_journal *j, const char *table, const char *entity_id, bool ordered,
+                   lh__journal_scan **out, lh_error *err) {
+  sq *s = j->impl;
+  *out = NULL;
+  lh_buf sql = LH_BUF_INIT;
+  int rc =
+      lh_buf_puts(&sql, "SELECT ") || lh__journal_columns(&sql) ||
+              lh_buf_printf(&sql, " FROM \"%s\"", table) ||
+              (entity_id && lh_buf_puts(&sql, " WHERE entity_id = ? AND deleted_at IS NULL")) ||
+              (ordered && lh_buf_puts(&sql, " ORDER BY shard"))
+          ? LH_ENOMEM
+          : 0;
+  lh__journal_scan *sc = rc ? NULL : calloc(1, sizeof *sc);
+  if (!sc || !(sc->table = strdup(table))) {
+    free(sc);
+    lh_buf_free(&sql);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  sc->s = s;
+  lh__row_batch_init(&sc->batch, LH__JOURNAL_READ_BATCH);
+  rc = sqlite3_prepare_v2(s->db, sql.data, (int)sql.len, &sc->st, NULL);
+  lh_buf_free(&sql);
+  if (rc != SQLITE_OK) {
+    rc = sq_error(s, rc, err, "read");
+    lh__row_batch_free(&sc->batch);
+    free(sc->table);
+    free(sc);
+    return rc;
+  }
+  if (entity_id)
+    sqlite3_bind_text(sc->st, 1, entity_id, -1, SQLITE_TRANSIENT);
+  *out = sc;
+  return 0;
+}
+
+static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh_error *err) {
+  lh__row_batch_reset(&sc->batch);
+  *rows = NULL;
+  *n = 0;
+  while (!sc->done && sc->batch.n < LH__JOURNAL_READ_BATCH) {
+    int rc = sqlite3_step(sc->st);
+    if (rc == SQLITE_DONE) {
+      sc->done = true;
+      break;
+    }
+    if (rc != SQLITE_ROW)
+      return sq_error(sc->s, rc, err, "read");
+    const char *v[LH_ROW_NCOLUMNS];
+    size_t lens[LH_ROW_NCOLUMNS];
+    for (int c = 0; c < LH_ROW_NCOLUMNS; c++) {
+      v[c] = (const char *)sqlite3_column_text(sc->st, c);
+      lens[c] = (size_t)sqlite3_column_bytes(sc->st, c);
+    }
+    rc = lh__row_batch_add_text(&sc->batch, v, lens, sc->table, err);
+    if (rc)
+      return rc;
+  }
+  *rows = sc->batch.rows;
+  *n = sc->batch.n;
+  return 0;
+}
+
+static void sq_scan_close(lh__journal_scan *sc) {
+  sqlite3_finalize(sc->st);
+  lh__row_batch_free(&sc->batch);
+  free(sc->table);
+  free(sc);
+}
+
+static void sq_close(lh_journal *j) {
+  sq *s = j->impl;
+  if (!s)
+    return;
+  sq_unlock(j);
+  sqlite3_finalize(s->insert_many);
+  sqlite3_finalize(s->insert_one);
+  sqlite3_close(s->db);
+  free(s->path);
+  free(s);
+  j->impl = NULL;
+}
+
+static const lh__journal_ops SQLITE_OPS = {
+    .name = "sqlite",
+    .insert = sq_insert,
+    .count = sq_count,
+    .has_rows = sq_has_rows,
+    .tables = sq_tables,
+    .rotate = sq_rotate,
+    .drop = sq_drop,
+    .clear = sq_clear,
+    .lock = sq_lock,
+    .unlock = sq_unlock,
+    .scan = sq_scan,
+    .scan_next = sq_scan_next,
+    .scan_close = sq_scan_close,
+    .close = sq_close,
+};
+
+int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
+  sq *s = calloc(1, sizeof *s);
+  if (!s || !(s->path = strdup(path))) {
+    free(s);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  s->lock_fd = -1;
+  s->memory = strcmp(path, ":memory:") == 0;
+  j->ops = &SQLITE_OPS;
+  j->impl = s;
+  if (s->memory)
+    lh_log_warning("Using in-memory journal! Unflushed statements are lost when the process ends.");
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+  if (rc != SQLITE_OK) {
+    rc = lh_error_set(err, LH_EIO, "journal: cannot open SQLite database '%s': %s", path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sq_close(j);
+    return rc;
+  }
+  sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+  lh_buf ddl = LH_BUF_INIT;
+  /* WAL: readers never block the writer; NORMAL sync is durable against process crashes
+   * (a power loss may lose the last transactions, never corrupt the file) */
+  rc = s->memory ? 0 : sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err);
+  if (!rc)
+    rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "DATETIME")
+             ? lh_error_set(err, LH_ENOMEM, "out of memory")
+             : sq_exec(s, ddl.data, err);
+  lh_buf_free(&ddl);
+  if (!rc)
+    sq_exec(s, "PRAGMA cache_size=-65536", err);
+  if (rc) {
+    sq_close(j);
+    j->ops = NULL;
+  }
+  return rc;
+}

@@ -1,0 +1,619 @@
+/* storage/journal: the behaviours of test_storage_journal.py (inventory §11.1), each run on
+ * a SQLite file, on in-memory SQLite where it applies, and on a real PostgreSQL that the
+ * test run starts (tests/tools/pg_server.sh via the ctest fixture). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "testutil.h"
+
+typedef struct backend {
+  const char *name;
+  char uri[512];
+} backend;
+
+static char *tmp_dir;
+static backend SQLITE_FILE = {"sqlite", ""};
+static backend SQLITE_MEMORY = {"sqlite-memory", "sqlite:///:memory:"};
+static backend POSTGRES = {"postgresql", ""};
+
+static int setup_all(void **state) {
+  (void)state;
+  tmp_dir = tu_tempdir();
+  snprintf(SQLITE_FILE.uri, sizeof SQLITE_FILE.uri, "sqlite:///%s/journal.db", tmp_dir);
+  const char *file = getenv("LH_TEST_PG_URI_FILE");
+  if (!file) {
+    /* outside ctest: PostgreSQL must be asked for explicitly, it never skips silently */
+    if (!getenv("LH_TEST_NO_PG")) {
+      fprintf(stderr, "LH_TEST_PG_URI_FILE is not set (run through ctest, or set "
+                      "LH_TEST_NO_PG=1 to run without PostgreSQL)\n");
+      return -1;
+    }
+    return 0;
+  }
+  size_t len;
+  char *uri = tu_read_file(file, &len);
+  while (len && (uri[len - 1] == '\n' || uri[len - 1] == ' '))
+    uri[--len] = '\0';
+  snprintf(POSTGRES.uri, sizeof POSTGRES.uri, "%s", uri);
+  free(uri);
+  return 0;
+}
+
+static int teardown_all(void **state) {
+  (void)state;
+  tu_rmtree(tmp_dir);
+  free(tmp_dir);
+  return 0;
+}
+
+/* A dataset name of its own for every test (PostgreSQL tables outlive a test). */
+static const char *fresh_dataset(void) {
+  static char name[64];
+  static int n;
+  snprintf(name, sizeof name, "t%d_%d", (int)getpid(), ++n);
+  return name;
+}
+
+static lh_journal *open_journal(void **state, const char *dataset) {
+  backend *b = *state;
+  if (!b->uri[0])
+    skip(); /* only with LH_TEST_NO_PG=1 outside ctest */
+  lh_journal *j = NULL;
+  lh_error err = {0};
+  int rc = lh_journal_open(b->uri, dataset, &j, &err);
+  if (rc)
+    fail_msg("open %s: %s", b->uri, err.message);
+  return j;
+}
+
+/* ---- rows from the shared data ------------------------------------------------------------ */
+
+/* wd_persons exploded into rows under `dataset` (owned by the returned buffer). */
+static lh_entity_buffer *load_rows(const char *dataset, int shards, const lh_row **rows,
+                                   size_t *n) {
+  lh_error err = {0};
+  lh_buffer_opts o = {
+      .dataset = dataset, .shards = shards, .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
+  lh_entity_buffer *b = lh_entity_buffer_new(&o, &err);
+  assert_non_null(b);
+  size_t len;
+  char *text = tu_read_file(tu_shared("data/wd_persons/entities.ftm.json"), &len);
+  lh_entity *e = lh_entity_new(tu_model());
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    lh_delta_op op;
+    assert_int_equal(lh_entity_parse_json(e, line, strlen(line), 0, &op, &err), 0);
+    assert_int_equal(lh_entity_buffer_add_entity(b, e, NULL, NULL, &err), 0);
+  }
+  lh_entity_free(e);
+  free(text);
+  assert_int_equal(lh_entity_buffer_take(b, LH_TIME_NULL, rows, n, &err), 0);
+  assert_true(*n > 3000);
+  return b;
+}
+
+/* One line per row with every column, sorted: rows compare as multisets. */
+static char *row_line(const lh_row *r) {
+  char fs[LH_ISO_SIZE], ls[LH_ISO_SIZE], da[LH_ISO_SIZE] = "-";
+  lh_time_format_iso(r->first_seen, fs);
+  lh_time_format_iso(r->last_seen, ls);
+  if (r->deleted_at != LH_TIME_NULL)
+    lh_time_format_iso(r->deleted_at, da);
+  char *s = NULL;
+  assert_true(asprintf(&s, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%.*s|%s|%s|%d|%s|%s|%s|%s", r->shard,
+                       r->id, r->entity_id, r->dataset, lh_bucket_name(r->bucket), r->origin,
+                       r->source ? r->source : "<null>", r->schema, r->prop,
+                       r->prop_type ? r->prop_type : "<null>", (int)r->value_len, r->value,
+                       r->original_value ? r->original_value : "<null>",
+                       r->lang ? r->lang : "<null>", r->external, fs, ls, r->fragment, da) > 0);
+  return s;
+}
+
+typedef struct lines {
+  char **v;
+  size_t n, cap;
+} lines;
+
+static void lines_add(lines *l, char *s) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 1024;
+    l->v = realloc(l->v, l->cap * sizeof *l->v);
+  }
+  l->v[l->n++] = s;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void lines_free(lines *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  memset(l, 0, sizeof *l);
+}
+
+static void lines_of_rows(lines *l, const lh_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    lines_add(l, row_line(&rows[i]));
+}
+
+static void assert_same_rows(lines *a, lines *b) {
+  assert_int_equal(a->n, b->n);
+  qsort(a->v, a->n, sizeof *a->v, cmp_str);
+  qsort(b->v, b->n, sizeof *b->v, cmp_str);
+  for (size_t i = 0; i < a->n; i++)
+    assert_string_equal(a->v[i], b->v[i]);
+}
+
+/* ---- a drain that records rows, and can fail or write during the flush ------------------- */
+
+typedef struct drain {
+  lines got;
+  size_t segments;
+  int fail;           /* return this after reading the rows */
+  lh_journal *during; /* insert `during_rows` into it while draining */
+  const lh_row *during_rows;
+  size_t during_n;
+  char prev_shard[LH_SHARD_SIZE];
+  bool shard_order_broken;
+} drain;
+
+static int record(void *ctx, const char *segment, lh_row_batch_fn next, void *next_ctx,
+                  lh_error *err) {
+  drain *d = ctx;
+  assert_non_null(strstr(segment, "-seg-"));
+  d->segments++;
+  d->prev_shard[0] = '\0';
+  for (;;) {
+    const lh_row *rows;
+    size_t n;
+    int rc = next(next_ctx, &rows, &n, err);
+    if (rc)
+      return rc;
+    if (n == 0)
+      break;
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(rows[i].shard, d->prev_shard) < 0)
+        d->shard_order_broken = true;
+      memcpy(d->prev_shard, rows[i].shard, LH_SHARD_SIZE);
+    }
+    lines_of_rows(&d->got, rows, n);
+  }
+  if (d->during) {
+    assert_int_equal(lh_journal_insert(d->during, d->during_rows, d->during_n, err), 0);
+    d->during = NULL;
+  }
+  if (d->fail)
+    return lh_error_set(err, d->fail, "the store is unavailable");
+  return 0;
+}
+
+static uint64_t count(lh_journal *j) {
+  uint64_t n = 0;
+  lh_error err = {0};
+  assert_int_equal(lh_journal_count(j, &n, &err), 0);
+  return n;
+}
+
+static size_t nsegments(lh_journal *j) {
+  char **names;
+  size_t n;
+  lh_error err = {0};
+  assert_int_equal(lh_journal_segments(j, &names, &n, &err), 0);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return n;
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+
+static void test_empty_flush(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  drain d = {0};
+  lh_journal_flush_result r;
+  lh_error err = {0};
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, 0);
+  assert_int_equal(r.segments, 0);
+  assert_false(r.busy);
+  assert_int_equal(d.segments, 0);
+  assert_int_equal(count(j), 0);
+  char table[80];
+  snprintf(table, sizeof table, "journal_%s", ds);
+  assert_string_equal(lh_journal_table(j), table);
+  lh_journal_close(j);
+}
+
+static void test_roundtrip_real_rows(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 8, &rows, &n);
+  lh_error err = {0};
+  /* in two batches, as writers do */
+  assert_int_equal(lh_journal_insert(j, rows, 1000, &err), 0);
+  assert_int_equal(lh_journal_insert(j, rows + 1000, n - 1000, &err), 0);
+  assert_int_equal(count(j), n);
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, true, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, n);
+  assert_int_equal(r.segments, 1);
+  assert_false(d.shard_order_broken); /* ordered by shard */
+  lines want = {0};
+  lines_of_rows(&want, rows, n);
+  assert_same_rows(&want, &d.got);
+  /* the flush emptied the journal, and a second flush has nothing to do */
+  assert_int_equal(count(j), 0);
+  assert_int_equal(nsegments(j), 0);
+  drain d2 = {0};
+  assert_int_equal(lh_journal_flush(j, true, record, &d2, &r, &err), 0);
+  assert_int_equal(r.rows, 0);
+  lines_free(&want);
+  lines_free(&d.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+/* Values that break naive escaping survive byte for byte; typed columns keep their types. */
+static void test_awkward_values(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  static const char *const values[] = {"tab\there",        "new\nline",    "carriage\rreturn",
+                                       "back\\slash",      "\\N",          "quote\"double",
+                                       "quote'single",     "ctrl\x01\x1f", "Îș unî©ođ€ 日本語",
+                                       "comma, separated", "%_like",       "  spaced  "};
+  size_t n = sizeof values / sizeof *values;
+  lh_row rows[16];
+  char ids[16][LH_SHA1_HEX_SIZE];
+  for (size_t i = 0; i < n; i++) {
+    lh_row *r = &rows[i];
+    memset(r, 0, sizeof *r);
+    snprintf(r->shard, sizeof r->shard, "%zx", i % 8);
+    lh_sha1_hex(values[i], strlen(values[i]), ids[i]);
+    r->id = ids[i];
+    r->entity_id = "ent-1";
+    r->dataset = ds;
+    r->bucket = i % 2 ? LH_BUCKET_INTERVAL : LH_BUCKET_THING;
+    r->origin = i % 3 ? "crawl" : "default";
+    r->schema = "Person";
+    r->prop = "name";
+    r->prop_type = "name";
+    r->value = values[i];
+    r->value_len = strlen(values[i]);
+    r->original_value = i % 2 ? values[(i + 1) % n] : NULL;
+    r->lang = i % 2 ? "eng" : NULL;
+    r->external = i % 2;
+    r->first_seen = 1700000000123456LL + (int64_t)i;
+    r->last_seen = 1700000999000000LL;
+    r->fragment = i % 4 ? "frag\tment" : "";
+    r->deleted_at = i == 3 ? 1700001000000001LL : LH_TIME_NULL;
+  }
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  lines want = {0};
+  lines_of_rows(&want, rows, n);
+  assert_same_rows(&want, &d.got);
+  lines_free(&want);
+  lines_free(&d.got);
+  lh_journal_close(j);
+}
+
+/* A failing consumer keeps the segment; the next flush drains it (and new rows too). */
+static void test_failed_drain_keeps_rows(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, 500, &err), 0);
+  drain bad = {.fail = LH_EIO};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &bad, &r, &err), LH_EIO);
+  assert_non_null(strstr(err.message, "kept for the next flush"));
+  assert_int_equal(count(j), 500);
+  assert_int_equal(nsegments(j), 1);
+  /* more rows arrive in the fresh live table */
+  assert_int_equal(lh_journal_insert(j, rows + 500, 300, &err), 0);
+  assert_int_equal(count(j), 800);
+  drain good = {0};
+  assert_int_equal(lh_journal_flush(j, false, record, &good, &r, &err), 0);
+  assert_int_equal(good.segments, 2); /* the orphan first, then the new one */
+  assert_int_equal(r.rows, 800);
+  assert_int_equal(count(j), 0);
+  assert_int_equal(nsegments(j), 0);
+  lines_free(&bad.got);
+  lines_free(&good.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+typedef struct entity_rows {
+  uint64_t n;
+  bool saw_deleted;
+} entity_rows;
+
+static int count_entity_row(void *ctx, const lh_row *row, lh_error *err) {
+  (void)err;
+  entity_rows *c = ctx;
+  c->n++;
+  if (row->deleted_at != LH_TIME_NULL)
+    c->saw_deleted = true;
+  assert_string_equal(row->entity_id, "Q61589");
+  return 0;
+}
+
+static void test_iterate_entity(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  size_t of_entity = 0;
+  for (size_t i = 0; i < n; i++)
+    of_entity += strcmp(rows[i].entity_id, "Q61589") == 0;
+  assert_true(of_entity > 3);
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  /* leave an orphan segment behind, then add a tombstone and a duplicate row to the live table */
+  drain bad = {.fail = LH_EIO};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &bad, &r, &err), LH_EIO);
+  lh_row extra[2];
+  for (size_t i = 0, k = 0; i < n && k < 2; i++)
+    if (strcmp(rows[i].entity_id, "Q61589") == 0)
+      extra[k++] = rows[i];
+  extra[1].deleted_at = lh_time_now();
+  assert_int_equal(lh_journal_insert(j, extra, 2, &err), 0);
+  entity_rows c = {0};
+  assert_int_equal(lh_journal_iterate_entity(j, "Q61589", count_entity_row, &c, &err), 0);
+  assert_int_equal(c.n, of_entity + 1); /* live rows only: the tombstone is not returned */
+  assert_false(c.saw_deleted);
+  lines_free(&bad.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+/* Rows written while a flush drains land in the fresh table and wait for the next flush. */
+static void test_writes_during_flush(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  backend *be = *state;
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, 100, &err), 0);
+  lh_journal *writer = j;
+  if (strcmp(be->name, "sqlite-memory") != 0) /* another connection, as another process */
+    assert_int_equal(lh_journal_open(be->uri, ds, &writer, &err), 0);
+  drain d = {.during = writer, .during_rows = rows + 100, .during_n = 50};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, 100);
+  assert_int_equal(count(j), 50);
+  drain d2 = {0};
+  assert_int_equal(lh_journal_flush(j, false, record, &d2, &r, &err), 0);
+  assert_int_equal(r.rows, 50);
+  if (writer != j)
+    lh_journal_close(writer);
+  lines_free(&d.got);
+  lines_free(&d2.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+/* One flush per dataset at a time: a second handle's flush during a flush does nothing. */
+typedef struct nested {
+  const char *uri, *dataset;
+  lh_journal_flush_result inner;
+} nested;
+
+static int flush_inside(void *ctx, const char *segment, lh_row_batch_fn next, void *next_ctx,
+                        lh_error *err) {
+  (void)segment;
+  nested *x = ctx;
+  const lh_row *rows;
+  size_t n;
+  do {
+    assert_int_equal(next(next_ctx, &rows, &n, err), 0);
+  } while (n);
+  lh_journal *other;
+  assert_int_equal(lh_journal_open(x->uri, x->dataset, &other, err), 0);
+  drain d = {0};
+  assert_int_equal(lh_journal_flush(other, false, record, &d, &x->inner, err), 0);
+  lines_free(&d.got);
+  lh_journal_close(other);
+  return 0;
+}
+
+static void test_one_flush_at_a_time(void **state) {
+  backend *be = *state;
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, 10, &err), 0);
+  nested x = {be->uri, ds, {0}};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, flush_inside, &x, &r, &err), 0);
+  assert_true(x.inner.busy);
+  assert_int_equal(x.inner.rows, 0);
+  assert_int_equal(r.rows, 10);
+  assert_int_equal(count(j), 0);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+static void test_duplicates_count_clear(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_error err = {0};
+  for (int i = 0; i < 3; i++) /* a heap: re-emissions accumulate */
+    assert_int_equal(lh_journal_insert(j, rows, 1, &err), 0);
+  assert_int_equal(count(j), 3);
+  /* an orphan segment plus live rows: clear removes both */
+  drain bad = {.fail = LH_EIO};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &bad, &r, &err), LH_EIO);
+  assert_int_equal(lh_journal_insert(j, rows, 7, &err), 0);
+  uint64_t removed = 0;
+  assert_int_equal(lh_journal_clear(j, &removed, &err), 0);
+  assert_int_equal(removed, 10);
+  assert_int_equal(count(j), 0);
+  assert_int_equal(nsegments(j), 0);
+  lines_free(&bad.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+/* A NULL in a required column or a bad origin rejects the whole batch, naming the column. */
+static void test_bad_rows(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_row bad[3] = {rows[0], rows[1], rows[2]};
+  bad[2].value = NULL;
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, bad, 3, &err), LH_EINVAL);
+  assert_non_null(strstr(err.message, "'value'"));
+  assert_non_null(strstr(err.message, "row 3"));
+  bad[2] = rows[2];
+  bad[1].origin = "../etc";
+  assert_int_equal(lh_journal_insert(j, bad, 3, &err), LH_EINVAL);
+  assert_int_equal(count(j), 0);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+/* 10 001 rows of one shard go through one flush intact. */
+static void test_many_rows_one_shard(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  size_t n = 10001;
+  lh_row *rows = calloc(n, sizeof *rows);
+  char(*ids)[LH_SHA1_HEX_SIZE] = calloc(n, sizeof *ids);
+  char(*vals)[24] = calloc(n, sizeof *vals);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(vals[i], sizeof vals[i], "value %zu", i);
+    lh_sha1_hex(vals[i], strlen(vals[i]), ids[i]);
+    rows[i] = (lh_row){.shard = "0",
+                       .id = ids[i],
+                       .entity_id = "big",
+                       .dataset = ds,
+                       .bucket = LH_BUCKET_THING,
+                       .origin = "default",
+                       .schema = "Thing",
+                       .prop = "name",
+                       .prop_type = "name",
+                       .value = vals[i],
+                       .value_len = strlen(vals[i]),
+                       .first_seen = 1,
+                       .last_seen = 2,
+                       .fragment = "",
+                       .deleted_at = LH_TIME_NULL};
+  }
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, true, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, n);
+  lines want = {0};
+  lines_of_rows(&want, rows, n);
+  assert_same_rows(&want, &d.got);
+  lines_free(&want);
+  lines_free(&d.got);
+  free(rows);
+  free(ids);
+  free(vals);
+  lh_journal_close(j);
+}
+
+/* PostgreSQL: the journal is a heap (no index, key or constraint besides NOT NULL), and a
+ * flush deletes and updates nothing (no dead tuples in the live table). */
+static void test_pg_heap(void **state) {
+  backend *be = *state;
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  PGconn *c = PQconnectdb(be->uri);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "SELECT (SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'journal_%s%%'), "
+           "(SELECT count(*) FROM information_schema.table_constraints WHERE table_name = "
+           "'journal_%s' AND constraint_type IN ('PRIMARY KEY', 'UNIQUE'))",
+           ds, ds);
+  PGresult *res = PQexec(c, sql);
+  assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+  assert_string_equal(PQgetvalue(res, 0, 0), "0");
+  assert_string_equal(PQgetvalue(res, 0, 1), "0");
+  PQclear(res);
+  PQfinish(c);
+  lines_free(&d.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
+static void test_bad_uris(void **state) {
+  (void)state;
+  lh_journal *j;
+  lh_error err = {0};
+  assert_int_equal(lh_journal_open("mysql://x", "ds", &j, &err), LH_EUNSUPPORTED);
+  assert_non_null(strstr(err.message, "unsupported scheme"));
+  assert_int_equal(lh_journal_open("sqlite:///tmp/x.db", "Bad-Name", &j, &err), LH_EINVAL);
+  assert_int_equal(lh_journal_open("sqlite:////nonexistent/dir/j.db", "ds", &j, &err), LH_EIO);
+  assert_int_equal(lh_journal_open("postgresql://127.0.0.1:1/nothing", "ds", &j, &err), LH_EIO);
+  assert_non_null(strstr(err.message, "connect"));
+}
+
+#define FOR_BACKENDS(t)                                                                            \
+  cmocka_unit_test_prestate(t, &SQLITE_FILE), cmocka_unit_test_prestate(t, &SQLITE_MEMORY),        \
+      cmocka_unit_test_prestate(t, &POSTGRES)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      FOR_BACKENDS(test_empty_flush),
+      FOR_BACKENDS(test_roundtrip_real_rows),
+      FOR_BACKENDS(test_awkward_values),
+      FOR_BACKENDS(test_failed_drain_keeps_rows),
+      FOR_BACKENDS(test_iterate_entity),
+      FOR_BACKENDS(test_writes_during_flush),
+      /* in-memory SQLite is private to its handle: no second flusher can exist */
+      cmocka_unit_test_prestate(test_one_flush_at_a_time, &SQLITE_FILE),
+      cmocka_unit_test_prestate(test_one_flush_at_a_time, &POSTGRES),
+      FOR_BACKENDS(test_duplicates_count_clear),
+      FOR_BACKENDS(test_bad_rows),
+      FOR_BACKENDS(test_many_rows_one_shard),
+      cmocka_unit_test_prestate(test_pg_heap, &POSTGRES),
+      cmocka_unit_test(test_bad_uris),
+  };
+  return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}
