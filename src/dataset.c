@@ -9,6 +9,7 @@
 #include "lakehouse/conventions.h"
 #include "lakehouse/dataset.h"
 #include "lakehouse/fence.h"
+#include "lakehouse/journal.h"
 #include "lakehouse/validate.h"
 #include "operation/operation.h"
 
@@ -18,6 +19,7 @@ struct lh_dataset {
   const lh_settings *settings;
   int shards;
   lh_statement_store *statements;
+  lh_journal *journal;
 };
 
 static int read_shards(lh_dataset *ds, lh_error *err) {
@@ -88,6 +90,7 @@ void lh_dataset_close(lh_dataset *ds) {
   if (!ds)
     return;
   lh_statement_store_close(ds->statements);
+  lh_journal_close(ds->journal);
   lh_store_close(ds->store);
   free(ds->name);
   free(ds);
@@ -111,6 +114,26 @@ int lh_dataset_statements(lh_dataset *ds, lh_statement_store **out, lh_error *er
       return rc;
   }
   *out = ds->statements;
+  return 0;
+}
+
+const lh_settings *lh_dataset_settings(const lh_dataset *ds) {
+  return ds->settings;
+}
+
+int lh_dataset_journal(lh_dataset *ds, lh_journal **out, lh_error *err) {
+  if (!ds->journal) {
+    char *uri = lh_settings_journal_uri(ds->settings);
+    if (!uri)
+      return lh_error_set(err, LH_EINVAL,
+                          "dataset '%s': no journal for this lake (set LAKEHOUSE_JOURNAL_URI)",
+                          ds->name);
+    int rc = lh_journal_open(uri, ds->name, &ds->journal, err);
+    free(uri);
+    if (rc)
+      return rc;
+  }
+  *out = ds->journal;
   return 0;
 }
 

@@ -25,6 +25,13 @@ int lh_dataset_shards(const lh_dataset *ds);
 /* The statement store, opened on first use (owned by the dataset). */
 int lh_dataset_statements(lh_dataset *ds, lh_statement_store **out, lh_error *err);
 
+/* The settings the dataset was opened with. */
+const lh_settings *lh_dataset_settings(const lh_dataset *ds);
+typedef struct lh_journal lh_journal;
+/* The dataset's journal (LAKEHOUSE_JOURNAL_URI, by default {lake}/journal.db), opened on
+ * first use (owned by the dataset). */
+int lh_dataset_journal(lh_dataset *ds, lh_journal **out, lh_error *err);
+
 typedef struct lh_optimize_opts {
   bool force;          /* merge every partition, also clean ones */
   int retention_hours; /* vacuum: keep unreferenced files younger than this */

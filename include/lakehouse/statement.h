@@ -63,6 +63,10 @@ typedef int (*lh_statement_fn)(const lh_statement *st, void *ctx);
 
 lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err);
 void lh_exploder_free(lh_exploder *x);
+/* Change the origin (NULL: "default"; validated), whether it overrides the entity's own,
+ * and the fragment (NULL: the entity's own, else "") for the following runs. */
+int lh_exploder_set_origin(lh_exploder *x, const char *origin, bool override_origin,
+                           const char *fragment, lh_error *err);
 /* Explode one entity: ids namespace-stripped (entity references too; references that are
  * not valid ids are dropped), origin validated, timestamps from the entity's first_seen /
  * last_seen / last_change (inventory §8.1), BASE statement last. Returns the number of

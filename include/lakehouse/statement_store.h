@@ -103,6 +103,13 @@ typedef int (*lh_sql_row_fn)(void *ctx, size_t ncols, const char *const *names,
 int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
                            lh_error *err);
 
+/* Stream rows of the live view `statement` (or of `statement_raw` when raw) that match
+ * `where` (a SQL condition over the view's columns, NULL for all), ordered by `order_by`
+ * (SQL, NULL for no order), at most `limit` rows (< 0: all). */
+int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
+                            const char *order_by, int64_t limit, lh_row_fn fn, void *ctx,
+                            lh_error *err);
+
 /* Target size of merged and compacted files (ftmq TARGET_SIZE). */
 #define LH_TARGET_FILE_SIZE 524288000LL
 

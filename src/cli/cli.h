@@ -50,9 +50,20 @@ void cli_close_fd(int fd);
 /* Write all of buf to fd; buf is reset. */
 int cli_flush(int fd, lh_buf *buf);
 
+/* Import options shared by `entities import` and `statements import`; returns CLI_OK, or
+ * the exit code of a usage error / --help. */
+int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, const char *usage,
+               const char *help);
+/* -q / --rql of the iterate commands: *have says whether out was filled (free it then). */
+int cli_parse_query(const char *q, const char *rql, lh_entity_query *out, bool *have);
+/* Byte-pipe an export (exports/statements.csv, entities.ftm.json) to -o. */
+int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, const char *usage,
+                      const char *help);
+
 /* Option helpers: "--help" handling inside a command's getopt loop. */
 void cli_print_help(const char *usage, const char *body);
 
+extern const cli_command CLI_ENTITIES[];
 extern const cli_command CLI_STATEMENTS[];
 extern const cli_command CLI_MAINTENANCE[];
 

@@ -12,6 +12,7 @@
 static const cli_command ROOT[] = {
     {"ls", "List the datasets of the lakehouse", cli_cmd_ls, NULL},
     {"datasets", "Show the dataset configurations as JSON lines", cli_cmd_datasets, NULL},
+    {"entities", "Read and write FtM entities", NULL, CLI_ENTITIES},
     {"statements", "Read and write raw FtM statements", NULL, CLI_STATEMENTS},
     {"maintenance", "Dataset maintenance operations", NULL, CLI_MAINTENANCE},
     {NULL, NULL, NULL, NULL},
@@ -246,6 +247,16 @@ int main(int argc, char **argv) {
       goto done;
     default: rc = cli_usage(&ctx, "unknown or incomplete option '%s'", argv[optind - 1]); goto done;
     }
+  }
+  if (ctx.uri != ctx.settings.uri) {
+    /* --uri replaces LAKEHOUSE_URI everywhere, the default journal location included */
+    char *uri = strdup(ctx.uri);
+    if (!uri) {
+      rc = cli_fail("out of memory");
+      goto done;
+    }
+    free(ctx.settings.uri);
+    ctx.uri = ctx.settings.uri = uri;
   }
   if (ctx.dataset && lh_validate_dataset_name(ctx.dataset, &err)) {
     rc = cli_fail_err(&err);

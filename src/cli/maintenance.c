@@ -1,8 +1,10 @@
 /* ftm-lakehouse maintenance ...: dataset maintenance operations. */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "core/progress.h"
 
 static const char *OPTIMIZE_HELP =
     "Merge, compact and vacuum the statement store: duplicate statements collapse to the\n"
@@ -84,7 +86,83 @@ static int cmd_unlock(cli_ctx *ctx, int argc, char **argv) {
   return CLI_OK;
 }
 
+static const char *FLUSH_HELP =
+    "Drain the journal into the statement store: the live journal table is rotated to a\n"
+    "segment, and every segment (also ones left by an interrupted flush) is committed to the\n"
+    "store and then dropped. An empty journal is a cheap no-op.\n\n"
+    "Options:\n"
+    "  --all   Flush every dataset of the lakehouse (instead of -d DATASET)\n";
+
+static int flush_one(cli_ctx *ctx, lh_dataset *ds, uint64_t *total) {
+  (void)ctx;
+  lh_flush_result r;
+  lh_error err = {0};
+  lh__progress *bar = lh__progress_start("flush", 0, "statements");
+  int rc = lh_entities_flush(ds, &r, &err);
+  lh__progress_set(bar, r.rows);
+  lh__progress_finish(bar);
+  if (rc)
+    return cli_fail_err(&err);
+  if (r.busy)
+    fprintf(stderr, "%s: another flush is running; nothing done.\n", lh_dataset_name(ds));
+  *total += r.rows;
+  return CLI_OK;
+}
+
+static int cmd_flush(cli_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"all", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  bool all = false;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'a': all = true; break;
+    case 'h':
+      cli_print_help("ftm-lakehouse [-d DATASET] maintenance flush [--all]", FLUSH_HELP);
+      return CLI_OK;
+    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  uint64_t total = 0;
+  if (!all) {
+    lh_dataset *ds;
+    if (cli_open_dataset(ctx, &ds) || flush_one(ctx, ds, &total))
+      return CLI_FAIL;
+    fprintf(stderr, "Flushed %llu statements.\n", (unsigned long long)total);
+    return CLI_OK;
+  }
+  if (ctx->dataset)
+    return cli_fail("Use either -d <dataset> or --all, not both.");
+  lh_catalog *cat;
+  if (cli_catalog(ctx, &cat))
+    return CLI_FAIL;
+  char **names = NULL;
+  size_t n = 0;
+  lh_error err = {0};
+  if (lh_catalog_list(cat, &names, &n, &err))
+    return cli_fail_err(&err);
+  int rc = CLI_OK;
+  for (size_t i = 0; i < n && rc == CLI_OK; i++) {
+    lh_dataset *ds;
+    if (lh_dataset_open(cat, names[i], NULL, &ctx->settings, &ds, &err)) {
+      rc = cli_fail_err(&err);
+      break;
+    }
+    rc = flush_one(ctx, ds, &total);
+    lh_dataset_close(ds);
+  }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  if (rc == CLI_OK)
+    fprintf(stderr, "Flushed %llu statements in total.\n", (unsigned long long)total);
+  return rc;
+}
+
 const cli_command CLI_MAINTENANCE[] = {
+    {"flush", "Drain the journal into the statement store", cmd_flush, NULL},
     {"optimize", "Merge, compact and vacuum the statement store", cmd_optimize, NULL},
     {"unlock", "Release the dataset's write fence", cmd_unlock, NULL},
     {NULL, NULL, NULL, NULL},

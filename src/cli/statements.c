@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/lines.h"
+#include "core/progress.h"
 
 #include <jansson.h>
 
@@ -380,7 +381,153 @@ static int cmd_sql(cli_ctx *ctx, int argc, char **argv) {
   return rc ? CLI_FAIL : CLI_OK;
 }
 
+/* ---- statements iterate / stream / import -----------------------------------------------------
+ */
+
+/* A CSV field as Python's csv module writes it (QUOTE_MINIMAL): quoted only when it holds
+ * a comma, a quote or a line break. */
+static int put_minimal(lh_buf *b, const char *s, size_t n) {
+  bool quote = false;
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  return quote ? lh_csv_write_quoted(b, s, n) : lh_buf_append(b, s, n);
+}
+
+/* str() of a Python UTC datetime: "2024-01-02 03:04:05[.123456]+00:00". */
+static int put_pytime(lh_buf *b, lh_time t) {
+  if (t == LH_TIME_NULL)
+    return 0;
+  char iso[LH_ISO_SIZE];
+  lh_time_format_iso(t, iso);
+  iso[10] = ' ';
+  return lh_buf_puts(b, iso);
+}
+
+typedef struct rows_out {
+  lh_buf buf;
+  int fd;
+  bool failed;
+  lh__progress *bar;
+} rows_out;
+
+static int write_statement_row(void *ctx, const lh_row *r, lh_error *err) {
+  (void)err;
+  rows_out *o = ctx;
+  lh_buf *b = &o->buf;
+  const char *text[] = {r->shard,  r->id,     r->entity_id, r->dataset, lh_bucket_name(r->bucket),
+                        r->origin, r->source, r->schema,    r->prop,    r->prop_type};
+  int rc = 0;
+  for (size_t i = 0; !rc && i < sizeof text / sizeof *text; i++)
+    rc = put_minimal(b, text[i] ? text[i] : "", text[i] ? strlen(text[i]) : 0) ||
+         lh_buf_putc(b, ',');
+  rc = rc || put_minimal(b, r->value, r->value_len) || lh_buf_putc(b, ',') ||
+       (r->original_value && put_minimal(b, r->original_value, strlen(r->original_value))) ||
+       lh_buf_putc(b, ',') || (r->lang && put_minimal(b, r->lang, strlen(r->lang))) ||
+       lh_buf_putc(b, ',') || lh_buf_puts(b, r->external ? "True" : "False") ||
+       lh_buf_putc(b, ',') || put_pytime(b, r->first_seen) || lh_buf_putc(b, ',') ||
+       put_pytime(b, r->last_seen) || lh_buf_putc(b, ',') ||
+       put_minimal(b, r->fragment, strlen(r->fragment)) || lh_buf_putc(b, ',') ||
+       put_pytime(b, r->deleted_at) || lh_buf_puts(b, "\r\n");
+  if (rc)
+    return LH_ENOMEM;
+  lh__progress_add(o->bar, 1);
+  if (b->len >= FLUSH_AT && cli_flush(o->fd, b)) {
+    o->failed = true;
+    return LH_EIO;
+  }
+  return 0;
+}
+
+static const char *ITERATE_HELP =
+    "Write the live statement rows of the dataset as CSV: the 18 columns of the store in\n"
+    "order (shard ... deleted_at), as Python's csv.DictWriter writes them (\\r\\n line ends,\n"
+    "True/False, timestamps as 2024-01-02 03:04:05+00:00), ordered by entity, prop and id.\n\n"
+    "Options:\n"
+    "  -o OUT     Output file (default: - for stdout)\n"
+    "  -q QUERY   Only the statements of the entities matching an Aleph-style filter string\n";
+
+static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                       {"query", required_argument, NULL, 'q'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *out = "-", *q = NULL;
+  int c;
+  while ((c = getopt_long(argc, argv, "o:q:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'o': out = optarg; break;
+    case 'q': q = optarg; break;
+    case 'h':
+      cli_print_help("ftm-lakehouse -d DATASET statements iterate [-o OUT]", ITERATE_HELP);
+      return CLI_OK;
+    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  lh_entity_query query;
+  bool have = false;
+  if (cli_parse_query(q, NULL, &query, &have))
+    return CLI_FAIL;
+  lh_dataset *ds;
+  int fd = -1;
+  if (cli_open_dataset(ctx, &ds) || (fd = cli_open_output(out)) < 0) {
+    if (have)
+      lh_entity_query_free(&query);
+    return CLI_FAIL;
+  }
+  rows_out o = {LH_BUF_INIT, fd, false, lh__progress_start("iterate", 0, "statements")};
+  lh_error err = {0};
+  int rc = 0;
+  for (int i = 0; !rc && i < LH_ROW_NCOLUMNS; i++)
+    rc = lh_buf_printf(&o.buf, "%s%s", i ? "," : "", LH_ROW_COLUMNS[i]);
+  rc = rc || lh_buf_puts(&o.buf, "\r\n") ? lh_error_set(&err, LH_ENOMEM, "out of memory") : 0;
+  if (!rc)
+    rc = lh_entities_query_statements(ds, have ? &query : NULL, write_statement_row, &o, &err);
+  if (!rc && !o.failed && cli_flush(fd, &o.buf))
+    o.failed = true;
+  lh__progress_finish(o.bar);
+  lh_buf_free(&o.buf);
+  cli_close_fd(fd);
+  if (have)
+    lh_entity_query_free(&query);
+  if (o.failed)
+    return CLI_FAIL;
+  return rc ? cli_fail_err(&err) : CLI_OK;
+}
+
+static int cmd_stream(cli_ctx *ctx, int argc, char **argv) {
+  return cli_stream_export(ctx, argc, argv, LH_PATH_EXPORTS_STATEMENTS,
+                           "ftm-lakehouse -d DATASET statements stream [-o OUT]",
+                           "Write the exported exports/statements.csv (decompressed) as it is.\n\n"
+                           "Options:\n  -o OUT   Output file (default: - for stdout)\n");
+}
+
+static const char *IMPORT_HELP =
+    "Import statements CSV straight into the statement store, bypassing the journal. Columns\n"
+    "are found by header name (the lakehouse statements.csv and the nomenklatura v4 CSV;\n"
+    "entity_id, schema, prop and value are required, fragment and origin honoured); a file\n"
+    "without a header in the 11-column pack format (entity_id, Schema:prop, value, ...) is\n"
+    "recognised too. Statement ids are recomputed under the dataset. A malformed row stops\n"
+    "the import with its line number; everything before it is kept.\n\n"
+    "Options:\n"
+    "  -i IN              Input file (default: - for stdin)\n"
+    "  --origin ORIGIN    Origin when a row carries none (default: bulk)\n"
+    "  --override-origin  Use --origin even when a row carries its own\n"
+    "  --bulk-size N      Rows per store commit (default: LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
+    "  --last-seen TIME   last_seen when a row has neither last_seen nor first_seen\n"
+    "  --unsafe           Accepted for compatibility (rows are always checked)\n"
+    "  --journal          Write through the journal instead (then run `maintenance flush`)\n";
+
+static int cmd_import(cli_ctx *ctx, int argc, char **argv) {
+  return cli_import(ctx, argc, argv, LH_IMPORT_STATEMENTS,
+                    "ftm-lakehouse -d DATASET statements import [OPTIONS]", IMPORT_HELP);
+}
+
 const cli_command CLI_STATEMENTS[] = {
+    {"iterate", "Write the live statement rows as CSV", cmd_iterate, NULL},
+    {"stream", "Write the exported statements.csv", cmd_stream, NULL},
+    {"import", "Import statements CSV into the statement store", cmd_import, NULL},
     {"explode", "Explode entity JSON into statements CSV (no storage)", cmd_explode, NULL},
     {"sql", "Run DuckDB SQL over the statement views", cmd_sql, NULL},
     {NULL, NULL, NULL, NULL},

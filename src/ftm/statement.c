@@ -7,6 +7,7 @@
 #include "core/sha1.h"
 #include "ftm/entity_internal.h"
 #include "lakehouse/buf.h"
+#include "lakehouse/conventions.h"
 #include "lakehouse/statement.h"
 #include "lakehouse/validate.h"
 
@@ -115,6 +116,25 @@ lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err) {
   x->o.origin = x->origin;
   x->o.fragment = x->fragment;
   return x;
+}
+
+int lh_exploder_set_origin(lh_exploder *x, const char *origin, bool override_origin,
+                           const char *fragment, lh_error *err) {
+  if (origin && lh_validate_origin(origin, err))
+    return LH_EINVAL;
+  char *o = strdup(origin ? origin : LH_ORIGIN_DEFAULT);
+  char *f = fragment ? strdup(fragment) : NULL;
+  if (!o || (fragment && !f)) {
+    free(o);
+    free(f);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  free(x->origin);
+  free(x->fragment);
+  x->o.origin = x->origin = o;
+  x->o.fragment = x->fragment = f;
+  x->o.override_origin = override_origin;
+  return 0;
 }
 
 void lh_exploder_free(lh_exploder *x) {

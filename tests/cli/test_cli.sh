@@ -30,7 +30,7 @@ run "$BIN" -d catalog ls
 expect_rc 1 "reserved -d"; expect_err "reserved"
 run "$BIN" --uri "$TMP/lake" -d demo --dataset-uri "$TMP/x" --settings
 expect_rc 0 --settings
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]["dataset"]=="demo", d; assert d["settings"]["grace_period_days"]==30; assert d["settings"]["resolved_journal_uri"].endswith("/data/journal.db")' <"$TMP/out" \
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]["dataset"]=="demo", d; assert d["settings"]["grace_period_days"]==30; assert d["settings"]["resolved_journal_uri"].endswith("/lake/journal.db")' <"$TMP/out" \
   || fail "--settings JSON"
 LAKEHOUSE_GRACE_PERIOD_DAYS=soon run "$BIN" ls
 expect_rc 1 "bad setting"; expect_err "LAKEHOUSE_GRACE_PERIOD_DAYS"

@@ -376,13 +376,18 @@ int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
   return rc;
 }
 
-int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
-                           lh_error *err) {
+int lh__store_views(lh_statement_store *st, lh_error *err) {
   int rc = lh__store_refresh(st, err);
   if (rc == 0)
     rc = lh__delta_check_read(&st->snap, err);
   if (rc == 0)
     rc = build_views(st, err);
+  return rc;
+}
+
+int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
+                           lh_error *err) {
+  int rc = lh__store_views(st, err);
   if (rc == 0)
     rc = lh__duck_each_row(&st->duck, sql, fn, ctx, err);
   return lh__explain_io_error(st, rc, err);

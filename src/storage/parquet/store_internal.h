@@ -38,6 +38,8 @@ struct lh_statement_store {
 
 /* Bring the snapshot up to date (full load the first time). */
 int lh__store_refresh(lh_statement_store *st, lh_error *err);
+/* Refresh and (re)build the statement / statement_raw views over the current files. */
+int lh__store_views(lh_statement_store *st, lh_error *err);
 /* Create the table when missing; then check we may write it. */
 int lh__store_ensure_table(lh_statement_store *st, lh_error *err);
 

@@ -1,0 +1,154 @@
+/* The entity repository of a dataset (inventory §7.3-7.5, §8): writes go through the SQL
+ * journal and reach the statement store on flush; bulk imports go straight into the store;
+ * reads use the store's live view. */
+#ifndef LAKEHOUSE_ENTITIES_H
+#define LAKEHOUSE_ENTITIES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lakehouse/aggregate.h"
+#include "lakehouse/dataset.h"
+#include "lakehouse/entity_buffer.h"
+#include "lakehouse/journal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- writing through the journal -------------------------------------------------------- */
+
+/* Rows a writer buffers before it inserts them into the journal (Python WRITE_BATCH_SIZE). */
+#define LH_WRITE_BATCH_SIZE 10000
+
+typedef struct lh_entity_writer lh_entity_writer;
+
+/* A writer with a default origin (NULL: "default"). */
+int lh_entities_writer(lh_dataset *ds, const char *origin, lh_entity_writer **out, lh_error *err);
+/* The same with buffer options (origin, override_origin, last_seen, now; dataset, shards
+ * and max_rows are the writer's own). */
+int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entity_writer **out,
+                            lh_error *err);
+/* Set the batch size (rows buffered before an insert; tests use tiny ones). */
+void lh_entity_writer_set_batch_size(lh_entity_writer *w, size_t rows);
+/* As lh_entity_buffer_add_entity / _add_statement; a full batch is inserted afterwards,
+ * so an entity never splits from its BASE row. */
+int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,
+                                const char *fragment, lh_error *err);
+int lh_entity_writer_add_statement(lh_entity_writer *w, const lh_statement *st, lh_time deleted_at,
+                                   const char *fragment, const char *origin, lh_error *err);
+/* Insert what is buffered. */
+int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err);
+/* Rows inserted into the journal by this writer so far. */
+uint64_t lh_entity_writer_inserted(const lh_entity_writer *w);
+/* Finish: insert the rest, stamp journal/last_updated, free. */
+int lh_entity_writer_close(lh_entity_writer *w, lh_error *err);
+/* Give up: drop what is still buffered (earlier inserts stay), free. */
+void lh_entity_writer_abort(lh_entity_writer *w);
+
+/* add_many: one writer for all entities. */
+int lh_entities_add(lh_dataset *ds, lh_entity *const *entities, size_t n, const char *origin,
+                    const char *fragment, lh_error *err);
+
+typedef struct lh_flush_result {
+  uint64_t rows;
+  size_t segments;
+  bool busy; /* another flush of the dataset was running: nothing done */
+} lh_flush_result;
+/* Drain the journal into the statement store (inventory §7.4). */
+int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err);
+/* Rows waiting in the journal. */
+int lh_entities_journal_count(lh_dataset *ds, uint64_t *n, lh_error *err);
+
+/* Tombstone every live statement of an entity (store and journal, inventory §8.5); takes
+ * effect in reads after flush. *n: tombstones written (0: unknown entity). */
+int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_error *err);
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+typedef struct lh_prop_filter {
+  const char *prop; /* property name, or a type group ("countries", "names", ...) */
+  const char *value;
+} lh_prop_filter;
+
+/* Entity filters; lists are OR-ed within, different fields AND-ed. */
+typedef struct lh_entity_query {
+  const char *const *schema; /* exact schema names */
+  size_t nschema;
+  const char *const *schemata; /* schema or any descendant (is-a) */
+  size_t nschemata;
+  const char *const *entity_ids;
+  size_t nentity_ids;
+  const lh_prop_filter *props;
+  size_t nprops;
+  const char *const *origins; /* only statements of these origins */
+  size_t norigins;
+  int64_t limit; /* entities; < 0: all (a zeroed query: set it) */
+  int64_t offset;
+  void *storage; /* owned strings of a parsed query */
+} lh_entity_query;
+
+/* Parse an Aleph-style filter string ("filter:schema=Person&filter:countries=de&limit=5").
+ * Keys: filter:schema, filter:schemata, filter:id / filter:entity_id, filter:origin,
+ * filter:PROP, filter:properties.PROP, filter:group.GROUP / filter:GROUP, limit, offset.
+ * Values may be URL-encoded. Free with lh_entity_query_free. */
+int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err);
+void lh_entity_query_free(lh_entity_query *q);
+
+/* Entities matching q (NULL: all), aggregated (inventory §8.6), ordered by id. */
+int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
+                      lh_error *err);
+/* Their live statement rows, ordered by (entity_id, prop, id). */
+int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_row_fn fn, void *ctx,
+                                 lh_error *err);
+/* One entity; fn is not called when it does not exist (*found false). */
+int lh_entities_get(lh_dataset *ds, const char *entity_id, lh_entity_fn fn, void *ctx, bool *found,
+                    lh_error *err);
+
+typedef struct lh_entity_stats {
+  uint64_t entities;
+  uint64_t statements;
+} lh_entity_stats;
+int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err);
+/* Whether the statement store exists (has a Delta log). */
+int lh_entities_exists(lh_dataset *ds, bool *exists, lh_error *err);
+/* 1 when partitions were written since their last merge. */
+int lh_entities_needs_merge(lh_dataset *ds, lh_error *err);
+
+/* ---- bulk import (inventory §2.3, §2.4, §8.2) ----------------------------------------------- */
+
+typedef enum lh_import_format {
+  LH_IMPORT_ENTITIES = 0, /* FtM entity JSON lines (delta envelopes too: DEL lines skipped) */
+  LH_IMPORT_STATEMENTS    /* statements CSV: lakehouse, nomenklatura v4, or the pack format */
+} lh_import_format;
+
+typedef struct lh_import_opts {
+  lh_import_format format;
+  const char *origin;   /* default origin (NULL: "bulk") */
+  bool override_origin; /* --override-origin */
+  size_t bulk_size;     /* rows per store commit (0: LAKEHOUSE_MAX_BUFFER_ROWS) */
+  lh_time last_seen;    /* --last-seen (LH_TIME_NULL: now) */
+  bool unsafe;          /* --unsafe: unknown properties are skipped instead of failing */
+  bool journal;         /* write through the journal instead of into the store */
+  const char *name;     /* the input's name in messages */
+  /* progress: called every few thousand items */
+  void (*progress)(void *ctx, uint64_t items, uint64_t rows);
+  void *progress_ctx;
+} lh_import_opts;
+
+typedef struct lh_import_result {
+  uint64_t items;   /* entities or statement lines accepted */
+  uint64_t rows;    /* statement rows written (before the store's deduplication) */
+  uint64_t commits; /* store commits (journal inserts when opts.journal) */
+  uint64_t skipped; /* delete operations and statements without an entity */
+} lh_import_result;
+
+/* Import from fd. On a bad line the error names the input and line; everything before it
+ * is committed (or in the journal), nothing of the bad line is. */
+int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *opts, lh_import_result *res,
+                       lh_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

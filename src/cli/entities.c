@@ -1,0 +1,360 @@
+/* ftm-lakehouse entities ...: read and write FtM entities; and the import / stream plumbing
+ * `statements` shares. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "cli/cli.h"
+#include "core/progress.h"
+
+#define FLUSH_AT ((size_t)1 << 20)
+
+/* ---- import (entities and statements) ----------------------------------------------------------
+ */
+
+static void import_progress(void *ctx, uint64_t items, uint64_t rows) {
+  (void)rows;
+  lh__progress_set(ctx, items);
+}
+
+int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, const char *usage,
+               const char *help) {
+  static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
+                                       {"origin", required_argument, NULL, 'O'},
+                                       {"override-origin", no_argument, NULL, 'R'},
+                                       {"no-override-origin", no_argument, NULL, 'N'},
+                                       {"bulk-size", required_argument, NULL, 'b'},
+                                       {"last-seen", required_argument, NULL, 'L'},
+                                       {"unsafe", no_argument, NULL, 'U'},
+                                       {"journal", no_argument, NULL, 'J'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *in = "-", *last_seen = NULL;
+  lh_import_opts o = {.format = format, .origin = LH_ORIGIN_BULK, .last_seen = LH_TIME_NULL};
+  int c;
+  while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i': in = optarg; break;
+    case 'O': o.origin = optarg; break;
+    case 'R': o.override_origin = true; break;
+    case 'N': o.override_origin = false; break;
+    case 'b': {
+      char *end;
+      long long v = strtoll(optarg, &end, 10);
+      if (!*optarg || *end || v < 1)
+        return cli_usage(ctx, "--bulk-size: expected a positive number of rows, got '%s'", optarg);
+      o.bulk_size = (size_t)v;
+      break;
+    }
+    case 'L': last_seen = optarg; break;
+    case 'U': o.unsafe = true; break;
+    case 'J': o.journal = true; break;
+    case 'h': cli_print_help(usage, help); return CLI_OK;
+    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  lh_error err = {0};
+  if (lh_validate_origin(o.origin, &err))
+    return cli_fail("--origin: %s", err.message);
+  if (last_seen && lh_time_parse_iso(last_seen, (size_t)-1, &o.last_seen, &err))
+    return cli_fail("--last-seen: %s", err.message);
+  lh_dataset *ds;
+  if (cli_open_dataset(ctx, &ds))
+    return CLI_FAIL;
+  int fd = cli_open_input(in);
+  if (fd < 0)
+    return CLI_FAIL;
+  o.name = strcmp(in, "-") == 0 ? "<stdin>" : in;
+  const char *unit = format == LH_IMPORT_STATEMENTS ? "statements" : "entities";
+  lh__progress *bar = lh__progress_start("import", 0, unit);
+  o.progress = import_progress;
+  o.progress_ctx = bar;
+  lh_import_result r;
+  int rc = lh_entities_import(ds, fd, &o, &r, &err);
+  lh__progress_finish(bar);
+  cli_close_fd(fd);
+  if (rc) {
+    if (r.rows)
+      fprintf(stderr, "Kept %llu statement rows read before the error (%s).\n",
+              (unsigned long long)r.rows, o.journal ? "in the journal" : "committed to the store");
+    return cli_fail_err(&err);
+  }
+  fprintf(stderr, "Imported %llu %s as %llu statement rows %s%s.\n", (unsigned long long)r.items,
+          unit, (unsigned long long)r.rows,
+          o.journal ? "into the journal (run `maintenance flush`)" : "into the statement store",
+          r.skipped ? " (delete operations skipped)" : "");
+  return CLI_OK;
+}
+
+/* ---- stream an export -------------------------------------------------------------------------
+ */
+
+static int pipe_plain(lh_reader *rd, int fd, lh_error *err) {
+  char buf[1 << 16];
+  for (;;) {
+    size_t got;
+    int rc = lh_reader_read(rd, buf, sizeof buf, &got, err);
+    if (rc || got == 0)
+      return rc;
+    lh_buf b = {buf, got, sizeof buf, 0};
+    if (cli_flush(fd, &b))
+      return LH_EIO;
+  }
+}
+
+static int pipe_gz(lh_reader *rd, int fd, lh_error *err) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  static unsigned char in[1 << 16], out[1 << 17];
+  int rc = 0, zr = Z_OK;
+  while (!rc && zr != Z_STREAM_END) {
+    size_t got;
+    if ((rc = lh_reader_read(rd, in, sizeof in, &got, err)))
+      break;
+    if (got == 0) {
+      rc = lh_error_set(err, LH_EPARSE, "truncated gzip export");
+      break;
+    }
+    z.next_in = in;
+    z.avail_in = (uInt)got;
+    while (!rc && z.avail_in && zr != Z_STREAM_END) {
+      z.next_out = out;
+      z.avail_out = sizeof out;
+      zr = inflate(&z, Z_NO_FLUSH);
+      if (zr != Z_OK && zr != Z_STREAM_END)
+        rc = lh_error_set(err, LH_EPARSE, "corrupt gzip export: %s", z.msg ? z.msg : "?");
+      lh_buf b = {(char *)out, sizeof out - z.avail_out, sizeof out, 0};
+      if (!rc && b.len && cli_flush(fd, &b))
+        rc = LH_EIO;
+    }
+  }
+  inflateEnd(&z);
+  return rc;
+}
+
+static int pipe_zst(lh_reader *rd, int fd, lh_error *err) {
+  ZSTD_DStream *z = ZSTD_createDStream();
+  if (!z)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  static char in[1 << 16], out[1 << 17];
+  int rc = 0;
+  size_t last = 0;
+  for (;;) {
+    size_t got;
+    if ((rc = lh_reader_read(rd, in, sizeof in, &got, err)) || got == 0)
+      break;
+    ZSTD_inBuffer ib = {in, got, 0};
+    while (!rc && ib.pos < ib.size) {
+      ZSTD_outBuffer ob = {out, sizeof out, 0};
+      last = ZSTD_decompressStream(z, &ob, &ib);
+      if (ZSTD_isError(last))
+        rc = lh_error_set(err, LH_EPARSE, "corrupt zstd export: %s", ZSTD_getErrorName(last));
+      lh_buf b = {out, ob.pos, sizeof out, 0};
+      if (!rc && b.len && cli_flush(fd, &b))
+        rc = LH_EIO;
+    }
+    if (rc)
+      break;
+  }
+  if (!rc && last != 0)
+    rc = lh_error_set(err, LH_EPARSE, "truncated zstd export");
+  ZSTD_freeDStream(z);
+  return rc;
+}
+
+int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, const char *usage,
+                      const char *help) {
+  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *out = "-";
+  int c;
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'o': out = optarg; break;
+    case 'h': cli_print_help(usage, help); return CLI_OK;
+    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  lh_dataset *ds;
+  if (cli_open_dataset(ctx, &ds))
+    return CLI_FAIL;
+  lh_store *store = lh_dataset_store(ds);
+  lh_error err = {0};
+  static const char *const SUFFIXES[] = {"", ".gz", ".zst"};
+  char path[256];
+  int which = -1;
+  for (int i = 0; i < 3 && which < 0; i++) {
+    snprintf(path, sizeof path, "%s%s", key, SUFFIXES[i]);
+    int e = lh_store_exists(store, path, &err);
+    if (e < 0)
+      return cli_fail_err(&err);
+    if (e == 1)
+      which = i;
+  }
+  if (which < 0)
+    return cli_fail("FileNotFoundError: %s/%s does not exist (run `ftm-lakehouse -d %s make` "
+                    "to write the exports)",
+                    lh_dataset_name(ds), key, lh_dataset_name(ds));
+  lh_reader *rd;
+  if (lh_store_open_read(store, path, &rd, &err))
+    return cli_fail_err(&err);
+  int fd = cli_open_output(out);
+  if (fd < 0) {
+    lh_reader_close(rd);
+    return CLI_FAIL;
+  }
+  int rc = which == 0   ? pipe_plain(rd, fd, &err)
+           : which == 1 ? pipe_gz(rd, fd, &err)
+                        : pipe_zst(rd, fd, &err);
+  lh_reader_close(rd);
+  cli_close_fd(fd);
+  if (rc == LH_EIO && !err.code)
+    return CLI_FAIL;
+  return rc ? cli_fail_err(&err) : CLI_OK;
+}
+
+/* ---- entities iterate -------------------------------------------------------------------------
+ */
+
+typedef struct iterate_out {
+  lh_buf buf;
+  int fd;
+  uint64_t n;
+  bool failed;
+  lh__progress *bar;
+} iterate_out;
+
+static int write_entity(lh_entity *e, void *ctx) {
+  iterate_out *o = ctx;
+  if (lh_entity_write_json(e, LH_JSON_SORT_VALUES, &o->buf) || lh_buf_putc(&o->buf, '\n'))
+    return LH_ENOMEM;
+  o->n++;
+  lh__progress_add(o->bar, 1);
+  if (o->buf.len >= FLUSH_AT && cli_flush(o->fd, &o->buf)) {
+    o->failed = true;
+    return LH_EIO;
+  }
+  return 0;
+}
+
+/* -q / --rql handling shared by the iterate commands. */
+int cli_parse_query(const char *q, const char *rql, lh_entity_query *out, bool *have) {
+  lh_error err = {0};
+  *have = false;
+  if (q && rql)
+    return cli_fail("ValueError: use either -q or --rql, not both");
+  if (rql)
+    return cli_fail("--rql is not supported by this build; use -q with the Aleph-style filter "
+                    "string (e.g. -q 'filter:schema=Person&filter:countries=de')");
+  if (!q)
+    return CLI_OK;
+  if (lh_entity_query_parse(q, out, &err))
+    return cli_fail("-q: %s", err.message);
+  *have = true;
+  return CLI_OK;
+}
+
+static const char *ITERATE_HELP =
+    "Write the dataset's entities (aggregated from the live statement store) as FtM entity\n"
+    "JSON lines, ordered by id, property values sorted.\n\n"
+    "Options:\n"
+    "  -o OUT        Output file (default: - for stdout)\n"
+    "  -q QUERY      Aleph-style filter string: filter:schema=Person, filter:schemata=LegalEntity\n"
+    "                (is-a), filter:id=ID, filter:origin=ORIGIN, filter:PROP=VALUE,\n"
+    "                filter:countries=de (a type group), limit=N, offset=N; joined with &\n";
+
+static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                       {"query", required_argument, NULL, 'q'},
+                                       {"rql", required_argument, NULL, 'r'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *out = "-", *q = NULL, *rql = NULL;
+  int c;
+  while ((c = getopt_long(argc, argv, "o:q:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'o': out = optarg; break;
+    case 'q': q = optarg; break;
+    case 'r': rql = optarg; break;
+    case 'h':
+      cli_print_help("ftm-lakehouse -d DATASET entities iterate [-q QUERY] [-o OUT]", ITERATE_HELP);
+      return CLI_OK;
+    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  lh_entity_query query;
+  bool have = false;
+  if (cli_parse_query(q, rql, &query, &have))
+    return CLI_FAIL;
+  lh_dataset *ds;
+  if (cli_open_dataset(ctx, &ds)) {
+    if (have)
+      lh_entity_query_free(&query);
+    return CLI_FAIL;
+  }
+  int fd = cli_open_output(out);
+  if (fd < 0) {
+    if (have)
+      lh_entity_query_free(&query);
+    return CLI_FAIL;
+  }
+  iterate_out o = {LH_BUF_INIT, fd, 0, false, lh__progress_start("iterate", 0, "entities")};
+  lh_error err = {0};
+  int rc = lh_entities_query(ds, have ? &query : NULL, write_entity, &o, &err);
+  if (!rc && !o.failed && cli_flush(fd, &o.buf))
+    o.failed = true;
+  lh__progress_finish(o.bar);
+  lh_buf_free(&o.buf);
+  cli_close_fd(fd);
+  if (have)
+    lh_entity_query_free(&query);
+  if (o.failed)
+    return CLI_FAIL;
+  return rc ? cli_fail_err(&err) : CLI_OK;
+}
+
+static int cmd_stream(cli_ctx *ctx, int argc, char **argv) {
+  return cli_stream_export(ctx, argc, argv, LH_PATH_ENTITIES_JSON,
+                           "ftm-lakehouse -d DATASET entities stream [-o OUT]",
+                           "Write the exported entities.ftm.json (decompressed) as it is.\n\n"
+                           "Options:\n  -o OUT   Output file (default: - for stdout)\n");
+}
+
+static const char *IMPORT_HELP =
+    "Import FtM entity JSON lines (also followthemoney-store fragments and delta files, whose\n"
+    "DEL operations are skipped) straight into the statement store, bypassing the journal.\n"
+    "A malformed line stops the import with its line number; everything before it is kept.\n\n"
+    "Options:\n"
+    "  -i IN              Input file (default: - for stdin)\n"
+    "  --origin ORIGIN    Origin when an entity carries none (default: bulk)\n"
+    "  --override-origin  Use --origin even when an entity carries its own\n"
+    "  --bulk-size N      Rows per store commit (default: LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
+    "  --last-seen TIME   last_seen when an entity has none (ISO 8601; default: now)\n"
+    "  --unsafe           Skip unknown properties instead of failing\n"
+    "  --journal          Write through the journal instead (then run `maintenance flush`)\n";
+
+static int cmd_import(cli_ctx *ctx, int argc, char **argv) {
+  return cli_import(ctx, argc, argv, LH_IMPORT_ENTITIES,
+                    "ftm-lakehouse -d DATASET entities import [OPTIONS]", IMPORT_HELP);
+}
+
+const cli_command CLI_ENTITIES[] = {
+    {"iterate", "Write the entities as JSON lines (live from the statement store)", cmd_iterate,
+     NULL},
+    {"stream", "Write the exported entities.ftm.json", cmd_stream, NULL},
+    {"import", "Import entity JSON lines into the statement store", cmd_import, NULL},
+    {NULL, NULL, NULL, NULL}};

@@ -1,0 +1,512 @@
+/* The entity repository: journal writers, flush into the statement store, tombstones, and
+ * the read paths over the store's live view. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sql.h"
+#include "lakehouse/conventions.h"
+#include "lakehouse/entities.h"
+#include "lakehouse/log.h"
+#include "lakehouse/tags.h"
+#include "lakehouse/validate.h"
+
+/* ---- tags -------------------------------------------------------------------------------- */
+
+static int touch_tag(lh_dataset *ds, const char *key, lh_time t, lh_error *err) {
+  lh_tags *tags = lh_tags_open(lh_dataset_store(ds), NULL);
+  if (!tags)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = lh_tags_set(tags, key, t, err);
+  lh_tags_close(tags);
+  return rc;
+}
+
+/* ---- writer -------------------------------------------------------------------------------- */
+
+struct lh_entity_writer {
+  lh_dataset *ds;
+  lh_journal *journal;
+  lh_entity_buffer *buf;
+  size_t batch;
+  uint64_t inserted;
+  lh_time started;
+};
+
+int lh_entities_writer(lh_dataset *ds, const char *origin, lh_entity_writer **out, lh_error *err) {
+  lh_buffer_opts bo = {.origin = origin, .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
+  return lh_entities_writer_with(ds, &bo, out, err);
+}
+
+int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entity_writer **out,
+                            lh_error *err) {
+  *out = NULL;
+  lh_journal *j;
+  int rc = lh_dataset_journal(ds, &j, err);
+  if (rc)
+    return rc;
+  lh_entity_writer *w = calloc(1, sizeof *w);
+  if (!w)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  lh_buffer_opts bo = *opts;
+  bo.dataset = lh_dataset_name(ds);
+  bo.shards = lh_dataset_shards(ds);
+  bo.max_rows = SIZE_MAX / 2;
+  if (!(w->buf = lh_entity_buffer_new(&bo, err))) {
+    free(w);
+    return err->code ? err->code : LH_ENOMEM;
+  }
+  w->ds = ds;
+  w->journal = j;
+  w->batch = LH_WRITE_BATCH_SIZE;
+  w->started = lh_time_now();
+  *out = w;
+  return 0;
+}
+
+void lh_entity_writer_set_batch_size(lh_entity_writer *w, size_t rows) {
+  w->batch = rows ? rows : 1;
+}
+uint64_t lh_entity_writer_inserted(const lh_entity_writer *w) {
+  return w->inserted;
+}
+
+int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err) {
+  if (lh_entity_buffer_rows(w->buf) == 0) {
+    lh_entity_buffer_clear(w->buf);
+    return 0;
+  }
+  const lh_row *rows;
+  size_t n;
+  int rc = lh_entity_buffer_take(w->buf, LH_TIME_NULL, &rows, &n, err);
+  if (!rc)
+    rc = lh_journal_insert(w->journal, rows, n, err);
+  if (rc)
+    return rc;
+  w->inserted += n;
+  lh_entity_buffer_clear(w->buf);
+  return 0;
+}
+
+static int after_add(lh_entity_writer *w, int rc, lh_error *err) {
+  if (rc)
+    return rc;
+  return lh_entity_buffer_rows(w->buf) >= w->batch ? lh_entity_writer_flush(w, err) : 0;
+}
+
+int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,
+                                const char *fragment, lh_error *err) {
+  return after_add(w, lh_entity_buffer_add_entity(w->buf, e, origin, fragment, err), err);
+}
+
+int lh_entity_writer_add_statement(lh_entity_writer *w, const lh_statement *st, lh_time deleted_at,
+                                   const char *fragment, const char *origin, lh_error *err) {
+  return after_add(w, lh_entity_buffer_add_statement(w->buf, st, deleted_at, fragment, origin, err),
+                   err);
+}
+
+int lh_entity_writer_close(lh_entity_writer *w, lh_error *err) {
+  int rc = lh_entity_writer_flush(w, err);
+  if (!rc)
+    rc = touch_tag(w->ds, LH_TAG_JOURNAL_UPDATED, w->started, err);
+  if (rc) {
+    lh_entity_writer_abort(w);
+    return rc;
+  }
+  lh_entity_buffer_free(w->buf);
+  free(w);
+  return 0;
+}
+
+void lh_entity_writer_abort(lh_entity_writer *w) {
+  if (!w)
+    return;
+  lh_entity_buffer_free(w->buf);
+  free(w);
+}
+
+int lh_entities_add(lh_dataset *ds, lh_entity *const *entities, size_t n, const char *origin,
+                    const char *fragment, lh_error *err) {
+  lh_entity_writer *w;
+  int rc = lh_entities_writer(ds, origin, &w, err);
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = lh_entity_writer_add_entity(w, entities[i], NULL, fragment, err);
+  if (rc) {
+    lh_entity_writer_abort(w);
+    return rc;
+  }
+  return lh_entity_writer_close(w, err);
+}
+
+/* ---- flush ------------------------------------------------------------------------------------
+ */
+
+typedef struct flush_ctx {
+  lh_statement_store *st;
+} flush_ctx;
+
+static int drain_segment(void *ctx, const char *segment, lh_row_batch_fn next, void *next_ctx,
+                         lh_error *err) {
+  flush_ctx *f = ctx;
+  lh_append_result res;
+  int rc = lh_statement_store_append(f->st, next, next_ctx, &res, err);
+  if (!rc)
+    lh_log_debug("journal %s: %" PRIu64 " rows committed as version %" PRId64, segment, res.rows,
+                 res.version);
+  return rc;
+}
+
+int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err) {
+  lh_flush_result local;
+  if (!res)
+    res = &local;
+  memset(res, 0, sizeof *res);
+  lh_journal *j;
+  lh_statement_store *st;
+  int rc = lh_dataset_journal(ds, &j, err);
+  if (!rc)
+    rc = lh_dataset_statements(ds, &st, err);
+  if (rc)
+    return rc;
+  lh_time started = lh_time_now();
+  flush_ctx f = {st};
+  lh_journal_flush_result jr;
+  rc = lh_journal_flush(j, lh_dataset_shards(ds) > 1, drain_segment, &f, &jr, err);
+  res->rows = jr.rows;
+  res->segments = jr.segments;
+  res->busy = jr.busy;
+  if (rc)
+    return rc;
+  if (jr.busy)
+    return 0;
+  rc = touch_tag(ds, LH_TAG_JOURNAL_FLUSHED, started, err);
+  if (!rc && jr.rows == 0) {
+    /* a baseline so freshness checks work on an empty store */
+    lh_tags *tags = lh_tags_open(lh_dataset_store(ds), NULL);
+    if (!tags)
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+    rc = lh_tags_exists(tags, LH_TAG_STATEMENTS_OPTIMIZED, err);
+    if (rc == 0)
+      rc = lh_tags_set(tags, LH_TAG_STATEMENTS_OPTIMIZED, started, err);
+    else if (rc == 1)
+      rc = 0;
+    lh_tags_close(tags);
+  }
+  if (!rc)
+    lh_log_debug("flushed %" PRIu64 " statements of '%s' from %zu journal segment(s)", jr.rows,
+                 lh_dataset_name(ds), jr.segments);
+  return rc;
+}
+
+int lh_entities_journal_count(lh_dataset *ds, uint64_t *n, lh_error *err) {
+  lh_journal *j;
+  int rc = lh_dataset_journal(ds, &j, err);
+  return rc ? rc : lh_journal_count(j, n, err);
+}
+
+/* ---- delete -----------------------------------------------------------------------------------
+ */
+
+static void statement_of_row(const lh_row *r, lh_statement *st) {
+  memset(st, 0, sizeof *st);
+  snprintf(st->id, sizeof st->id, "%s", r->id);
+  st->entity_id = r->entity_id;
+  st->prop = r->prop;
+  st->prop_type = r->prop_type;
+  st->schema = r->schema;
+  st->value = r->value;
+  st->value_len = r->value_len;
+  st->dataset = r->dataset;
+  st->lang = r->lang;
+  st->original_value = r->original_value;
+  st->origin = r->origin;
+  st->fragment = r->fragment;
+  st->external = r->external;
+  st->first_seen = r->first_seen;
+  st->last_seen = r->last_seen;
+}
+
+typedef struct tomb_ctx {
+  lh_entity_buffer *buf;
+  lh_time now;
+} tomb_ctx;
+
+static int add_tombstone(void *ctx, const lh_row *r, lh_error *err) {
+  tomb_ctx *t = ctx;
+  lh_statement st;
+  statement_of_row(r, &st);
+  /* the tombstone keeps the row's origin and fragment: it shadows that supersession group */
+  return lh_entity_buffer_add_statement(t->buf, &st, t->now, r->fragment, r->origin, err);
+}
+
+int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_error *err) {
+  *n = 0;
+  lh_journal *j;
+  lh_statement_store *st;
+  int rc = lh_dataset_journal(ds, &j, err);
+  if (!rc)
+    rc = lh_dataset_statements(ds, &st, err);
+  if (rc)
+    return rc;
+  lh_buffer_opts bo = {.dataset = lh_dataset_name(ds),
+                       .shards = lh_dataset_shards(ds),
+                       .max_rows = SIZE_MAX / 2,
+                       .last_seen = LH_TIME_NULL,
+                       .now = LH_TIME_NULL};
+  lh_entity_buffer *buf = lh_entity_buffer_new(&bo, err);
+  if (!buf)
+    return err->code ? err->code : LH_ENOMEM;
+  tomb_ctx t = {buf, lh_time_now()};
+  lh_buf where = LH_BUF_INIT;
+  rc = lh_buf_puts(&where, "entity_id = ") || lh__sql_quote(&where, entity_id)
+           ? lh_error_set(err, LH_ENOMEM, "out of memory")
+           : 0;
+  int64_t version = rc ? -1 : lh_statement_store_version(st, err);
+  if (version == -2)
+    rc = err->code;
+  if (!rc && version >= 0)
+    rc = lh_statement_store_rows(st, false, where.data, NULL, -1, add_tombstone, &t, err);
+  /* journal rows come second: they override the store's (last write wins) */
+  if (!rc)
+    rc = lh_journal_iterate_entity(j, entity_id, add_tombstone, &t, err);
+  lh_buf_free(&where);
+  const lh_row *rows;
+  size_t nrows = 0;
+  if (!rc && lh_entity_buffer_rows(buf) > 0) {
+    rc = lh_entity_buffer_take(buf, t.now, &rows, &nrows, err);
+    if (!rc)
+      rc = lh_journal_insert(j, rows, nrows, err);
+    if (!rc)
+      rc = touch_tag(ds, LH_TAG_JOURNAL_UPDATED, t.now, err);
+  }
+  lh_entity_buffer_free(buf);
+  if (!rc)
+    *n = nrows;
+  return rc;
+}
+
+/* ---- queries -----------------------------------------------------------------------------------
+ */
+
+static int put_list(lh_buf *b, const char *const *items, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((i && lh_buf_puts(b, ", ")) || lh__sql_quote(b, items[i]))
+      return LH_ENOMEM;
+  return 0;
+}
+
+/* The WHERE condition of a query (NULL text when it has no filters). */
+static int query_where(const lh_entity_query *q, lh_buf *w, lh_error *err) {
+  if (!q)
+    return 0;
+  const lh_model *model = lh_model_default(err);
+  if (!model)
+    return err->code;
+  int rc = 0;
+#define AND() (w->len && lh_buf_puts(w, " AND "))
+  if (q->nentity_ids)
+    rc = AND() || lh_buf_puts(w, "entity_id IN (") || put_list(w, q->entity_ids, q->nentity_ids) ||
+         lh_buf_puts(w, ")");
+  if (!rc && q->norigins)
+    rc = AND() || lh_buf_puts(w, "origin IN (") || put_list(w, q->origins, q->norigins) ||
+         lh_buf_puts(w, ")");
+  if (!rc && q->nschema) {
+    for (size_t i = 0; i < q->nschema; i++)
+      if (!lh_model_schema(model, q->schema[i]))
+        return lh_error_set(err, LH_EINVAL, "query: unknown schema '%s'", q->schema[i]);
+    rc = AND() ||
+         lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE schema IN (") ||
+         put_list(w, q->schema, q->nschema) || lh_buf_puts(w, "))");
+  }
+  if (!rc && q->nschemata) {
+    rc = AND() || lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE schema IN (");
+    bool first = true;
+    for (size_t i = 0; !rc && i < q->nschemata; i++) {
+      const lh_schema *s = lh_model_schema(model, q->schemata[i]);
+      if (!s)
+        return lh_error_set(err, LH_EINVAL, "query: unknown schema '%s'", q->schemata[i]);
+      rc = (!first && lh_buf_puts(w, ", ")) || lh__sql_quote(w, s->name);
+      first = false;
+      for (size_t d = 0; !rc && d < s->ndescendants; d++)
+        rc = lh_buf_puts(w, ", ") || lh__sql_quote(w, s->descendants[d]->name);
+    }
+    rc = rc || lh_buf_puts(w, "))");
+  }
+  for (size_t i = 0; !rc && i < q->nprops; i++) {
+    const lh_prop_filter *f = &q->props[i];
+    /* a type group ("countries") matches by prop_type, anything else by property name */
+    const char *type = NULL;
+    for (int t = 0; t <= (int)LH_TYPE_UNKNOWN && !type; t++) {
+      const lh_type *ty = lh_model_type_by_id(model, (lh_type_id)t);
+      if (ty && ty->group && strcmp(ty->group, f->prop) == 0)
+        type = ty->name;
+    }
+    rc = AND() || lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE ") ||
+         lh_buf_puts(w, type ? "prop_type = " : "prop = ") ||
+         lh__sql_quote(w, type ? type : f->prop) || lh_buf_puts(w, " AND value = ") ||
+         lh__sql_quote(w, f->value) || lh_buf_puts(w, ")");
+  }
+#undef AND
+  return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
+}
+
+typedef struct agg_ctx {
+  lh_aggregator *agg;
+  int64_t skip, left; /* offset and limit, in entities */
+  const char *current;
+  char last[LH_ENTITY_ID_MAX + 1];
+  lh_entity_fn fn;
+  void *ctx;
+  int stop; /* the consumer's non-zero return */
+} agg_ctx;
+
+#define LIMIT_REACHED 1
+
+static int agg_entity(lh_entity *e, void *ctx) {
+  agg_ctx *a = ctx;
+  if (a->skip > 0) {
+    a->skip--;
+    return 0;
+  }
+  if (a->left == 0)
+    return LIMIT_REACHED;
+  if (a->left > 0)
+    a->left--;
+  int rc = a->fn(e, a->ctx);
+  if (rc)
+    a->stop = rc;
+  return rc;
+}
+
+static int agg_row(void *ctx, const lh_row *r, lh_error *err) {
+  agg_ctx *a = ctx;
+  lh_statement st;
+  statement_of_row(r, &st);
+  int rc = lh_aggregator_add(a->agg, &st, err);
+  if (rc == LIMIT_REACHED || (rc && a->stop))
+    return LIMIT_REACHED;
+  return rc;
+}
+
+int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
+                      lh_error *err) {
+  lh_statement_store *st;
+  int rc = lh_dataset_statements(ds, &st, err);
+  if (rc)
+    return rc;
+  int64_t version = lh_statement_store_version(st, err);
+  if (version < 0)
+    return version == -1 ? 0 : err->code;
+  const lh_model *model = lh_model_default(err);
+  if (!model)
+    return err->code;
+  lh_buf where = LH_BUF_INIT;
+  rc = query_where(q, &where, err);
+  agg_ctx a = {.skip = q ? q->offset : 0, .left = q ? q->limit : -1, .fn = fn, .ctx = ctx};
+  if (q && q->limit == 0)
+    a.left = 0;
+  if (!rc && !(a.agg = lh_aggregator_new(model, agg_entity, &a)))
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  if (!rc) {
+    rc = lh_statement_store_rows(st, false, where.len ? where.data : NULL, "entity_id, prop, id",
+                                 -1, agg_row, &a, err);
+    if (!rc)
+      rc = lh_aggregator_finish(a.agg, err);
+    if (rc == LIMIT_REACHED) {
+      lh_error_clear(err);
+      rc = 0;
+    }
+    if (a.stop)
+      rc = a.stop;
+  }
+  lh_aggregator_free(a.agg);
+  lh_buf_free(&where);
+  return rc;
+}
+
+int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_row_fn fn, void *ctx,
+                                 lh_error *err) {
+  lh_statement_store *st;
+  int rc = lh_dataset_statements(ds, &st, err);
+  if (rc)
+    return rc;
+  int64_t version = lh_statement_store_version(st, err);
+  if (version < 0)
+    return version == -1 ? 0 : err->code;
+  lh_buf where = LH_BUF_INIT;
+  rc = query_where(q, &where, err);
+  if (!rc)
+    rc = lh_statement_store_rows(st, false, where.len ? where.data : NULL, "entity_id, prop, id",
+                                 -1, fn, ctx, err);
+  lh_buf_free(&where);
+  return rc;
+}
+
+typedef struct get_ctx {
+  lh_entity_fn fn;
+  void *ctx;
+  bool found;
+} get_ctx;
+
+static int got(lh_entity *e, void *ctx) {
+  get_ctx *g = ctx;
+  g->found = true;
+  return g->fn ? g->fn(e, g->ctx) : 0;
+}
+
+int lh_entities_get(lh_dataset *ds, const char *entity_id, lh_entity_fn fn, void *ctx, bool *found,
+                    lh_error *err) {
+  lh_entity_query q = {.entity_ids = &entity_id, .nentity_ids = 1, .limit = 1};
+  get_ctx g = {fn, ctx, false};
+  int rc = lh_entities_query(ds, &q, got, &g, err);
+  if (found)
+    *found = g.found;
+  return rc;
+}
+
+typedef struct stats_ctx {
+  lh_entity_stats *out;
+} stats_ctx;
+
+static int stats_row(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                     lh_error *err) {
+  (void)names;
+  (void)err;
+  stats_ctx *s = ctx;
+  if (ncols == 2) {
+    s->out->entities = strtoull(v[0], NULL, 10);
+    s->out->statements = strtoull(v[1], NULL, 10);
+  }
+  return 0;
+}
+
+int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err) {
+  memset(out, 0, sizeof *out);
+  lh_statement_store *st;
+  int rc = lh_dataset_statements(ds, &st, err);
+  if (rc)
+    return rc;
+  int64_t version = lh_statement_store_version(st, err);
+  if (version < 0)
+    return version == -1 ? 0 : err->code;
+  stats_ctx s = {out};
+  return lh_statement_store_sql(st, "SELECT count(DISTINCT entity_id), count(*) FROM statement",
+                                stats_row, &s, err);
+}
+
+int lh_entities_exists(lh_dataset *ds, bool *exists, lh_error *err) {
+  lh_statement_store *st;
+  int rc = lh_dataset_statements(ds, &st, err);
+  if (rc)
+    return rc;
+  int64_t v = lh_statement_store_version(st, err);
+  *exists = v >= 0;
+  return v == -2 ? err->code : 0;
+}
+
+int lh_entities_needs_merge(lh_dataset *ds, lh_error *err) {
+  lh_statement_store *st;
+  int rc = lh_dataset_statements(ds, &st, err);
+  return rc ? rc : lh_statement_store_needs_merge(st, err);
+}
