@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# make demo: the main job on the embedded default. Until the statement store lands, this
-# explodes the repository's example dataset into the lakehouse statements CSV (stdout),
-# with a summary on stderr.
+# make demo: the main job on the embedded default - a local lake in ./data and its SQLite
+# journal file ./data/journal.db. The repository's example dataset is written through the
+# journal, flushed into the statement store, optimized, and read back.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN="$ROOT/$BUILD/ftm-lakehouse"
 INPUT="$ROOT/examples/demo/entities.ftm.json"
-echo "demo: exploding $(wc -l <"$INPUT") example entities of dataset 'demo' into statements" >&2
-"$ROOT/$BUILD/ftm-lakehouse" -d demo statements explode -i "$INPUT"
+export LAKEHOUSE_URI=${LAKEHOUSE_URI:-./data}
+unset LAKEHOUSE_JOURNAL_URI
+
+echo "== import $(wc -l <"$INPUT") example entities into the journal of dataset 'demo' ($LAKEHOUSE_URI/journal.db)"
+"$BIN" -d demo entities import --journal -i "$INPUT"
+echo "== flush the journal into the statement store ($LAKEHOUSE_URI/demo/statements)"
+"$BIN" -d demo maintenance flush
+echo "== optimize (merge, compact, vacuum)"
+"$BIN" -d demo maintenance optimize >/dev/null
+echo "== the dataset now holds:"
+"$BIN" -d demo statements sql \
+  "SELECT count(DISTINCT entity_id) AS entities, count(*) AS statements FROM statement"
+echo "== a few entities (ftm-lakehouse -d demo entities iterate -q 'filter:schema=Person&limit=3'):"
+"$BIN" -d demo entities iterate -q 'filter:schema=Person&limit=3'

@@ -391,6 +391,20 @@ static const lh__journal_ops SQLITE_OPS = {
     .close = sq_close,
 };
 
+/* WAL mode; switching needs a moment without other writers, so a busy database is retried
+ * (the busy handler does not cover the switch). */
+static int set_wal(sq *s, lh_error *err) {
+  int rc = 0;
+  for (int attempt = 0; attempt < 200; attempt++) {
+    rc =
+        sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+      break;
+    usleep(50000);
+  }
+  return rc == SQLITE_OK ? 0 : sq_error(s, rc, err, "PRAGMA journal_mode=WAL");
+}
+
 int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
   sq *s = calloc(1, sizeof *s);
   if (!s || !(s->path = strdup(path))) {
@@ -415,7 +429,7 @@ int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
   lh_buf ddl = LH_BUF_INIT;
   /* WAL: readers never block the writer; NORMAL sync is durable against process crashes
    * (a power loss may lose the last transactions, never corrupt the file) */
-  rc = s->memory ? 0 : sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err);
+  rc = s->memory ? 0 : set_wal(s, err);
   if (!rc)
     rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "DATETIME")
              ? lh_error_set(err, LH_ENOMEM, "out of memory")
