@@ -60,6 +60,8 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static void finish_lines(lines *l) {
+  if (l->n == 0)
+    return;
   qsort(l->v, l->n, sizeof *l->v, cmp_str);
   size_t o = 0;
   for (size_t i = 0; i < l->n; i++) {
