@@ -91,3 +91,111 @@ print(json.dumps({
     "baseline_peak_rss_mb": round(baseline_rss), "runs": runs}))
 PY
 fi
+
+if want import; then
+echo
+echo "== bench/import: ${IMPORT_STATEMENTS:=10000000} statements of entity JSON, against DuckDB SQL"
+IMPORT_RUNS=${IMPORT_RUNS:-3}
+IWORK=$(mktemp -d "${TMPDIR:-/tmp}/lh-bench-import-XXXXXX")
+PGDIR=""
+import_cleanup() {
+  [ -z "$PGDIR" ] || "$ROOT/tests/tools/pg_server.sh" stop "$PGDIR" || true
+  rm -rf "${WORK:-}" "$IWORK" # WORK: the store block's, whose trap this one replaces
+}
+trap import_cleanup EXIT
+wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$1"; }
+INPUT="$IWORK/input.ftm.json"
+"$BUILD/bench/bench_import" scale "$INPUT" --statements "$IMPORT_STATEMENTS" | tee "$OUT/import-input.json"
+LH=("$BUILD/ftm-lakehouse" --uri "$IWORK/lake" -d bench)
+# One line per run and variant: "variant run seconds peak_rss_mb" (seconds "fail" on error).
+RESULTS="$OUT/import-runs.txt"
+: >"$RESULTS"
+# record VARIANT RUN TIMEFILE...: the commands timed into TIMEFILEs ran in sequence; their
+# wall times add up and the peak RSS is the largest
+record() {
+  local variant=$1 run=$2 s=0 rss=0 f
+  shift 2
+  for f in "$@"; do
+    s=$(awk -v a="$s" -v b="$(wall_s "$f")" 'BEGIN {print a + b}')
+    rss=$(awk -v a="$rss" -v b="$(peak_rss_mb "$f")" 'BEGIN {print (b > a) ? b : a}')
+  done
+  echo "$variant $run $s $rss" >>"$RESULTS"
+  echo "  $variant: ${s}s, peak RSS ${rss} MB"
+}
+failed() { echo "$1 $2 fail 0" >>"$RESULTS"; echo "  $1: FAILED ($3)"; }
+# journal_run VARIANT RUN JOURNAL_URI: import --journal, then maintenance flush
+journal_run() {
+  local v=$1 i=$2
+  rm -rf "$IWORK/lake"
+  mkdir -p "$IWORK/lake" # SQLite creates the journal file, not its directory
+  if ! LAKEHOUSE_JOURNAL_URI=$3 /usr/bin/time -v "${LH[@]}" entities import --journal -i "$INPUT" \
+    2>"$OUT/import-$v-import.$i.time"; then
+    failed "$v" "$i" "see $OUT/import-$v-import.$i.time"
+  elif ! LAKEHOUSE_JOURNAL_URI=$3 /usr/bin/time -v "${LH[@]}" maintenance flush \
+    2>"$OUT/import-$v-flush.$i.time"; then
+    failed "$v" "$i" "see $OUT/import-$v-flush.$i.time"
+  else
+    record "$v" "$i" "$OUT/import-$v-import.$i.time" "$OUT/import-$v-flush.$i.time"
+  fi
+}
+PGURI=""
+if [ -x "$ROOT/tests/tools/pg_server.sh" ] && command -v psql >/dev/null; then
+  PGDIR="$IWORK/pg"
+  if "$ROOT/tests/tools/pg_server.sh" start "$PGDIR" >"$OUT/import-pg.log" 2>&1; then
+    PGURI=$(cat "$PGDIR/uri")
+  else
+    echo "PostgreSQL: tests/tools/pg_server.sh start failed (see $OUT/import-pg.log); skipping that variant"
+    PGDIR=""
+  fi
+else
+  echo "PostgreSQL: no tests/tools/pg_server.sh or psql; skipping that variant"
+fi
+for i in $(seq "$IMPORT_RUNS"); do
+  echo "run $i:"
+  rm -rf "$IWORK/baseline"
+  if /usr/bin/time -v "$BUILD/bench/bench_import" baseline "$INPUT" "$IWORK/baseline" --dataset bench \
+    >"$OUT/import-baseline.$i.json" 2>"$OUT/import-baseline.$i.time"; then
+    record baseline "$i" "$OUT/import-baseline.$i.time"
+  else
+    failed baseline "$i" "see $OUT/import-baseline.$i.time"
+  fi
+  rm -rf "$IWORK/baseline" "$IWORK/lake"
+  if /usr/bin/time -v "${LH[@]}" entities import -i "$INPUT" 2>"$OUT/import-direct.$i.time"; then
+    record direct "$i" "$OUT/import-direct.$i.time"
+  else
+    failed direct "$i" "see $OUT/import-direct.$i.time"
+  fi
+  journal_run sqlite_journal "$i" "sqlite:///$IWORK/lake/journal.db"
+  if [ -n "$PGURI" ]; then
+    # a fresh database per run, so no run sees another's tables or dead rows
+    db="bench_import_$i"
+    if PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$PGURI" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"; then
+      journal_run postgres_journal "$i" "${PGURI%/*}/$db"
+      psql -X -q "$PGURI" -c "DROP DATABASE IF EXISTS $db" || true
+    else
+      failed postgres_journal "$i" "cannot create database $db"
+    fi
+  fi
+  rm -rf "$IWORK/lake"
+done
+python3 - "$OUT/import-input.json" "$RESULTS" "$IMPORT_RUNS" <<'PY' | tee "$OUT/import.json"
+import json, statistics, sys
+n = json.load(open(sys.argv[1]))["statements"]
+runs = {}
+for line in open(sys.argv[2]):
+    variant, _, s, rss = line.split()
+    runs.setdefault(variant, []).append((None if s == "fail" else float(s), float(rss)))
+summary = {"statements": n, "runs": int(sys.argv[3])}
+for v in ("baseline", "direct", "sqlite_journal", "postgres_journal"):
+    ok = [r for r in runs.get(v, []) if r[0] is not None]
+    if not ok or len(ok) < len(runs[v]):  # a failed run voids the variant's figure
+        summary.update({v + "_s": None, v + "_statements_per_s": None, v + "_peak_rss_mb": None})
+        continue
+    s = statistics.median(r[0] for r in ok)
+    summary.update({v + "_s": round(s, 3), v + "_statements_per_s": round(n / s),
+                    v + "_peak_rss_mb": round(max(r[1] for r in ok))})
+b, d = summary["baseline_statements_per_s"], summary["direct_statements_per_s"]
+summary["direct_vs_baseline"] = round(d / b, 3) if b and d else None
+print(json.dumps(summary))
+PY
+fi

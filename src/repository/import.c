@@ -5,6 +5,7 @@
  * A bad line stops the import with an error naming the input and the line; what was read
  * before it is committed first, so nothing accepted is lost and nothing of the bad line
  * is written. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,48 +265,162 @@ static int next_item(importer *im, lh_error *err) {
   return r;
 }
 
-/* ---- direct: the store pulls batches ----------------------------------------------------------
- */
-
-static int feed(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
-  importer *im = ctx;
-  *n = 0;
-  lh_entity_buffer_clear(im->buf);
-  if (im->pending || im->eof || im->handed >= im->bulk)
-    return 0;
-  size_t chunk = im->bulk < CHUNK_ROWS ? im->bulk : CHUNK_ROWS;
-  while (lh_entity_buffer_rows(im->buf) < chunk) {
-    int r = next_item(im, &im->pending_err);
-    if (r == 0) {
-      im->eof = true;
-      break;
-    }
-    if (r < 0) {
-      im->pending = r; /* reported after the rows read so far are committed */
-      break;
-    }
-  }
-  int rc = lh_entity_buffer_take(im->buf, im->now, rows, n, err);
-  if (rc)
-    return rc;
-  im->handed += *n;
-  im->res->rows += *n;
-  return 0;
+/* Read the next item into buf (the direct import's current buffer). */
+static int next_item_into(importer *im, lh_entity_buffer *buf, lh_error *err) {
+  im->buf = buf;
+  return next_item(im, err);
 }
 
-static int import_direct(importer *im, lh_error *err) {
+/* ---- direct: a parser thread fills buffers, the store pulls them ------------------------------
+ *
+ * Parsing and exploding run in a thread of their own, two buffers ahead, so they overlap
+ * with the store's Parquet writers instead of running under the store's feed lock. */
+
+#define NSLOTS 2
+
+typedef struct slot {
+  lh_entity_buffer *buf;
+  const lh_row *rows;
+  size_t n;
+  bool full;
+} slot;
+
+typedef struct producer {
+  importer *im;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  slot slots[NSLOTS];
+  size_t fill, take; /* next slot to fill / to hand out */
+  bool done;         /* the parser has finished (end of input or an error) */
+  bool stop;         /* the consumer gave up */
+  int rc;            /* a failure of the parser itself (not of the input) */
+  lh_error err;
+  slot *handed; /* handed to the store, released at its next call */
+} producer;
+
+static void *produce(void *arg) {
+  producer *p = arg;
+  importer *im = p->im;
+  size_t chunk = im->bulk < CHUNK_ROWS ? im->bulk : CHUNK_ROWS;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    while (p->slots[p->fill].full && !p->stop)
+      pthread_cond_wait(&p->cv, &p->mu);
+    bool stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    if (stop)
+      break;
+    slot *s = &p->slots[p->fill];
+    lh_entity_buffer_clear(s->buf);
+    bool end = false;
+    while (lh_entity_buffer_rows(s->buf) < chunk) {
+      int r = next_item_into(im, s->buf, &im->pending_err);
+      if (r == 0) {
+        end = true;
+        break;
+      }
+      if (r < 0) {
+        im->pending = r; /* reported after the rows read so far are committed */
+        end = true;
+        break;
+      }
+    }
+    int rc = lh_entity_buffer_take(s->buf, im->now, &s->rows, &s->n, &p->err);
+    pthread_mutex_lock(&p->mu);
+    if (rc) {
+      p->rc = rc;
+      end = true;
+    } else if (s->n) {
+      s->full = true;
+      p->fill = (p->fill + 1) % NSLOTS;
+    }
+    if (end)
+      p->done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (end)
+      break;
+  }
+  return NULL;
+}
+
+static int feed(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
+  producer *p = ctx;
+  importer *im = p->im;
+  *n = 0;
+  pthread_mutex_lock(&p->mu);
+  if (p->handed) { /* the store is done with the previous batch */
+    p->handed->full = false;
+    p->handed = NULL;
+    p->take = (p->take + 1) % NSLOTS;
+    pthread_cond_broadcast(&p->cv);
+  }
+  int rc = 0;
+  if (im->handed < im->bulk) {
+    slot *s = &p->slots[p->take];
+    while (!s->full && !p->done)
+      pthread_cond_wait(&p->cv, &p->mu);
+    if (p->rc) {
+      *err = p->err;
+      rc = p->rc;
+    } else if (s->full) {
+      p->handed = s;
+      *rows = s->rows;
+      *n = s->n;
+      im->handed += s->n;
+      im->res->rows += s->n;
+    } else {
+      im->eof = true; /* done, every slot handed out */
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) {
   lh_statement_store *st;
   int rc = lh_dataset_statements(im->ds, &st, err);
-  while (!rc && !im->eof && !im->pending) {
+  if (rc)
+    return rc;
+  producer p;
+  memset(&p, 0, sizeof p);
+  p.im = im;
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_cond_init(&p.cv, NULL);
+  for (int i = 0; i < NSLOTS && !rc; i++)
+    if (!(p.slots[i].buf = lh_entity_buffer_new(bo, err)))
+      rc = err->code ? err->code : LH_ENOMEM;
+  pthread_t thread;
+  bool started = false;
+  if (!rc) {
+    if (pthread_create(&thread, NULL, produce, &p) != 0)
+      rc = lh_error_set(err, LH_ENOMEM, "cannot start the parser thread");
+    else
+      started = true;
+  }
+  while (!rc && !im->eof) {
     im->handed = 0;
     lh_append_result ar;
-    rc = lh_statement_store_append(st, feed, im, &ar, err);
+    rc = lh_statement_store_append(st, feed, &p, &ar, err);
     if (!rc && ar.version >= 0) {
       im->res->commits++;
       lh_log_debug("import: committed %llu rows as version %lld", (unsigned long long)ar.rows,
                    (long long)ar.version);
     }
+    if (!rc && ar.rows == 0)
+      break;
   }
+  if (started) {
+    pthread_mutex_lock(&p.mu);
+    p.stop = true;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    pthread_join(thread, NULL);
+  }
+  for (int i = 0; i < NSLOTS; i++)
+    lh_entity_buffer_free(p.slots[i].buf);
+  pthread_cond_destroy(&p.cv);
+  pthread_mutex_destroy(&p.mu);
   return rc;
 }
 
@@ -370,13 +485,11 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
                        .max_rows = SIZE_MAX / 2,
                        .last_seen = o->last_seen,
                        .now = o->last_seen};
-  if (!rc && !o->journal && !(im.buf = lh_entity_buffer_new(&bo, err)))
-    rc = err->code ? err->code : LH_ENOMEM;
   if (!rc && !im.eof) {
     if (o->journal) {
       rc = import_journal(&im, &bo, err);
     } else {
-      rc = import_direct(&im, err);
+      rc = import_direct(&im, &bo, err);
     }
   }
   if (!rc && im.pending) {
@@ -385,7 +498,6 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   }
   if (o->progress)
     o->progress(o->progress_ctx, res->items, res->rows);
-  lh_entity_buffer_free(im.buf);
   lh_entity_writer_abort(im.writer);
   lh_entity_free(im.e);
   if (im.lines)
