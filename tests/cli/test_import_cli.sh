@@ -50,6 +50,23 @@ expect_rc 0 "statements import csv"
 run "$BIN" "${L[@]}" -d csv statements sql "SELECT DISTINCT origin FROM statement" --format csv
 expect_out "forced"
 
+# the nomenklatura v4 statements CSV (external as t/f), made from the pack
+python3 - "$D/wd_persons/statements.pack" "$TMP/v4.csv" <<'PY'
+import csv, sys
+with open(sys.argv[1], newline="") as f, open(sys.argv[2], "w", newline="") as o:
+    w = csv.writer(o, dialect="unix")
+    w.writerow("canonical_id,entity_id,prop,prop_type,schema,value,dataset,origin,lang,original_value,external,first_seen,last_seen,id".split(","))
+    for r in csv.reader(f):
+        schema, prop = r[1].split(":", 1)
+        w.writerow([r[0], r[0], prop, "", schema, r[2], r[3], "", r[4], r[5], r[7], r[8], r[9], r[10]])
+PY
+run "$BIN" "${L[@]}" -d v4 statements import -i "$TMP/v4.csv"
+expect_rc 0 "statements import v4"; expect_err "Imported 5112 statements"
+run "$BIN" "${L[@]}" -d v4 entities iterate
+[ "$(lines)" = 281 ] || fail "v4: $(lines) entities"
+run "$BIN" "${L[@]}" -d v4 statements sql "SELECT count(*) FROM statement WHERE first_seen = TIMESTAMPTZ '2024-03-09 09:28:18+00'" --format csv
+expect_out "3185" "v4: first_seen carried over"
+
 # ---- bad input: line numbers, exit 1, earlier lines kept -----------------------------------
 head -5 "$D/wd_persons/entities.ftm.json" >"$TMP/bad.json"
 echo '{"id": "broken", "schema": "Person", "properties": {' >>"$TMP/bad.json"
