@@ -286,6 +286,15 @@ int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_er
   return rc;
 }
 
+/* The store to read: 1 when it has a table, 0 when the dataset has no statements yet. */
+static int readable_store(lh_dataset *ds, lh_statement_store **st, lh_error *err) {
+  int rc = lh_dataset_statements(ds, st, err);
+  if (rc)
+    return rc;
+  int64_t version = lh_statement_store_version(*st, err);
+  return version >= 0 ? 1 : version == -1 ? 0 : err->code;
+}
+
 /* ---- queries -----------------------------------------------------------------------------------
  */
 
@@ -392,12 +401,9 @@ static int agg_row(void *ctx, const lh_row *r, lh_error *err) {
 int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
                       lh_error *err) {
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
-  if (rc)
+  int rc = readable_store(ds, &st, err);
+  if (rc <= 0)
     return rc;
-  int64_t version = lh_statement_store_version(st, err);
-  if (version < 0)
-    return version == -1 ? 0 : err->code;
   const lh_model *model = lh_model_default(err);
   if (!model)
     return err->code;
@@ -428,12 +434,9 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
 int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_row_fn fn, void *ctx,
                                  lh_error *err) {
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
-  if (rc)
+  int rc = readable_store(ds, &st, err);
+  if (rc <= 0)
     return rc;
-  int64_t version = lh_statement_store_version(st, err);
-  if (version < 0)
-    return version == -1 ? 0 : err->code;
   lh_buf where = LH_BUF_INIT;
   rc = query_where(q, &where, err);
   if (!rc)
@@ -484,12 +487,9 @@ static int stats_row(void *ctx, size_t ncols, const char *const *names, const ch
 int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err) {
   memset(out, 0, sizeof *out);
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
-  if (rc)
+  int rc = readable_store(ds, &st, err);
+  if (rc <= 0)
     return rc;
-  int64_t version = lh_statement_store_version(st, err);
-  if (version < 0)
-    return version == -1 ? 0 : err->code;
   stats_ctx s = {out};
   return lh_statement_store_sql(st, "SELECT count(DISTINCT entity_id), count(*) FROM statement",
                                 stats_row, &s, err);

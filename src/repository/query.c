@@ -11,6 +11,18 @@ typedef struct query_storage {
   lh_prop_filter *props;
 } query_storage;
 
+static void storage_free(query_storage *s) {
+  if (!s)
+    return;
+  free(s->text);
+  free(s->schema);
+  free(s->schemata);
+  free(s->ids);
+  free(s->origins);
+  free(s->props);
+  free(s);
+}
+
 static int hexval(char c) {
   return c >= '0' && c <= '9'   ? c - '0'
          : c >= 'a' && c <= 'f' ? c - 'a' + 10
@@ -54,14 +66,7 @@ int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err) {
   if (!s || !(s->text = strdup(text)) || !(s->schema = calloc(cap, sizeof(char *))) ||
       !(s->schemata = calloc(cap, sizeof(char *))) || !(s->ids = calloc(cap, sizeof(char *))) ||
       !(s->origins = calloc(cap, sizeof(char *))) || !(s->props = calloc(cap, sizeof *s->props))) {
-    if (s) {
-      free(s->text);
-      free(s->schema);
-      free(s->schemata);
-      free(s->ids);
-      free(s->origins);
-      free(s);
-    }
+    storage_free(s);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   q->schema = s->schema;
@@ -120,14 +125,7 @@ int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err) {
     }
   }
   if (rc) {
-    q->schema = NULL;
-    free(s->text);
-    free(s->schema);
-    free(s->schemata);
-    free(s->ids);
-    free(s->origins);
-    free(s->props);
-    free(s);
+    storage_free(s);
     memset(q, 0, sizeof *q);
     return rc;
   }
@@ -136,15 +134,6 @@ int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err) {
 }
 
 void lh_entity_query_free(lh_entity_query *q) {
-  query_storage *s = q->storage;
-  if (s) {
-    free(s->text);
-    free(s->schema);
-    free(s->schemata);
-    free(s->ids);
-    free(s->origins);
-    free(s->props);
-    free(s);
-  }
+  storage_free(q->storage);
   memset(q, 0, sizeof *q);
 }
