@@ -363,8 +363,6 @@ static int query_where(const lh_entity_query *q, lh_buf *w, lh_error *err) {
 typedef struct agg_ctx {
   lh_aggregator *agg;
   int64_t skip, left; /* offset and limit, in entities */
-  const char *current;
-  char last[LH_ENTITY_ID_MAX + 1];
   lh_entity_fn fn;
   void *ctx;
   int stop; /* the consumer's non-zero return */
@@ -410,8 +408,6 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
   lh_buf where = LH_BUF_INIT;
   rc = query_where(q, &where, err);
   agg_ctx a = {.skip = q ? q->offset : 0, .left = q ? q->limit : -1, .fn = fn, .ctx = ctx};
-  if (q && q->limit == 0)
-    a.left = 0;
   if (!rc && !(a.agg = lh_aggregator_new(model, agg_entity, &a)))
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   if (!rc) {
