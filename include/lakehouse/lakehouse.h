@@ -13,6 +13,7 @@
 #include "lakehouse/aggregate.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/catalog.h"
+#include "lakehouse/codec.h"
 #include "lakehouse/conventions.h"
 #include "lakehouse/dataset.h"
 #include "lakehouse/entities.h"

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
-#include <zstd.h>
 
 #include "cli/cli.h"
 #include "core/progress.h"
@@ -96,81 +94,6 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
 /* ---- stream an export -------------------------------------------------------------------------
  */
 
-static int pipe_plain(lh_reader *rd, int fd, lh_error *err) {
-  char buf[1 << 16];
-  for (;;) {
-    size_t got;
-    int rc = lh_reader_read(rd, buf, sizeof buf, &got, err);
-    if (rc || got == 0)
-      return rc;
-    lh_buf b = {buf, got, sizeof buf, 0};
-    if (cli_flush(fd, &b))
-      return LH_EIO;
-  }
-}
-
-static int pipe_gz(lh_reader *rd, int fd, lh_error *err) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  static unsigned char in[1 << 16], out[1 << 17];
-  int rc = 0, zr = Z_OK;
-  while (!rc && zr != Z_STREAM_END) {
-    size_t got;
-    if ((rc = lh_reader_read(rd, in, sizeof in, &got, err)))
-      break;
-    if (got == 0) {
-      rc = lh_error_set(err, LH_EPARSE, "truncated gzip export");
-      break;
-    }
-    z.next_in = in;
-    z.avail_in = (uInt)got;
-    while (!rc && z.avail_in && zr != Z_STREAM_END) {
-      z.next_out = out;
-      z.avail_out = sizeof out;
-      zr = inflate(&z, Z_NO_FLUSH);
-      if (zr != Z_OK && zr != Z_STREAM_END)
-        rc = lh_error_set(err, LH_EPARSE, "corrupt gzip export: %s", z.msg ? z.msg : "?");
-      lh_buf b = {(char *)out, sizeof out - z.avail_out, sizeof out, 0};
-      if (!rc && b.len && cli_flush(fd, &b))
-        rc = LH_EIO;
-    }
-  }
-  inflateEnd(&z);
-  return rc;
-}
-
-static int pipe_zst(lh_reader *rd, int fd, lh_error *err) {
-  ZSTD_DStream *z = ZSTD_createDStream();
-  if (!z)
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  static char in[1 << 16], out[1 << 17];
-  int rc = 0;
-  size_t last = 0;
-  for (;;) {
-    size_t got;
-    if ((rc = lh_reader_read(rd, in, sizeof in, &got, err)) || got == 0)
-      break;
-    ZSTD_inBuffer ib = {in, got, 0};
-    while (!rc && ib.pos < ib.size) {
-      ZSTD_outBuffer ob = {out, sizeof out, 0};
-      last = ZSTD_decompressStream(z, &ob, &ib);
-      if (ZSTD_isError(last))
-        rc = lh_error_set(err, LH_EPARSE, "corrupt zstd export: %s", ZSTD_getErrorName(last));
-      lh_buf b = {out, ob.pos, sizeof out, 0};
-      if (!rc && b.len && cli_flush(fd, &b))
-        rc = LH_EIO;
-    }
-    if (rc)
-      break;
-  }
-  if (!rc && last != 0)
-    rc = lh_error_set(err, LH_EPARSE, "truncated zstd export");
-  ZSTD_freeDStream(z);
-  return rc;
-}
-
 int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, const char *usage,
                       const char *help) {
   static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
@@ -190,35 +113,38 @@ int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, cons
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
-  lh_store *store = lh_dataset_store(ds);
   lh_error err = {0};
-  static const char *const SUFFIXES[] = {"", ".gz", ".zst"};
-  char path[256];
-  int which = -1;
-  for (int i = 0; i < 3 && which < 0; i++) {
-    snprintf(path, sizeof path, "%s%s", key, SUFFIXES[i]);
-    int e = lh_store_exists(store, path, &err);
-    if (e < 0)
-      return cli_fail_err(&err);
-    if (e == 1)
-      which = i;
-  }
-  if (which < 0)
+  char *path;
+  lh_codec codec;
+  int rc = lh_codec_find(lh_dataset_store(ds), key, &path, &codec, &err);
+  if (rc == LH_ENOTFOUND)
     return cli_fail("FileNotFoundError: %s/%s does not exist (run `ftm-lakehouse -d %s make` "
                     "to write the exports)",
                     lh_dataset_name(ds), key, lh_dataset_name(ds));
-  lh_reader *rd;
-  if (lh_store_open_read(store, path, &rd, &err))
+  if (rc)
+    return cli_fail_err(&err);
+  lh_creader *rd;
+  rc = lh_creader_open(lh_dataset_store(ds), path, codec, &rd, &err);
+  free(path);
+  if (rc)
     return cli_fail_err(&err);
   int fd = cli_open_output(out);
   if (fd < 0) {
-    lh_reader_close(rd);
+    lh_creader_close(rd);
     return CLI_FAIL;
   }
-  int rc = which == 0   ? pipe_plain(rd, fd, &err)
-           : which == 1 ? pipe_gz(rd, fd, &err)
-                        : pipe_zst(rd, fd, &err);
-  lh_reader_close(rd);
+  static char chunk[1 << 17];
+  for (;;) {
+    size_t got;
+    if ((rc = lh_creader_read(rd, chunk, sizeof chunk, &got, &err)) || got == 0)
+      break;
+    lh_buf b = {chunk, got, sizeof chunk, 0};
+    if (cli_flush(fd, &b)) {
+      rc = LH_EIO;
+      break;
+    }
+  }
+  lh_creader_close(rd);
   cli_close_fd(fd);
   if (rc == LH_EIO && !err.code)
     return CLI_FAIL;
