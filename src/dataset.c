@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 
 #include <jansson.h>
 
@@ -11,6 +12,8 @@
 #include "lakehouse/fence.h"
 #include "lakehouse/journal.h"
 #include "lakehouse/validate.h"
+#include "lakehouse/versions.h"
+#include "model/dataset_config.h"
 #include "operation/operation.h"
 
 struct lh_dataset {
@@ -18,11 +21,45 @@ struct lh_dataset {
   lh_store *store;
   const lh_settings *settings;
   int shards;
+  lh_codec codec;
+  json_t *config; /* config.yml as checked (without name and uri) */
   lh_statement_store *statements;
   lh_journal *journal;
 };
 
-static int read_shards(lh_dataset *ds, lh_error *err) {
+/* Parse and check config.yml text; an empty document is an empty mapping. */
+static int parse_config(const char *name, const char *text, size_t len, const char *where,
+                        json_t **out, lh_error *err) {
+  json_t *cfg = NULL;
+  int rc = lh__yaml_to_json(text, len, &cfg, err);
+  if (rc) {
+    lh_error_prefix(err, "%s", where);
+    return rc;
+  }
+  if (json_is_null(cfg)) {
+    json_decref(cfg);
+    cfg = json_object();
+  }
+  if ((rc = lh__config_check(cfg, where, err))) {
+    json_decref(cfg);
+    return rc;
+  }
+  (void)name;
+  *out = cfg;
+  return 0;
+}
+
+/* Take shards / compression from the (checked) config into the dataset. */
+static void apply_config(lh_dataset *ds, json_t *cfg) {
+  json_decref(ds->config);
+  ds->config = cfg;
+  json_t *shards = json_object_get(cfg, "shards");
+  ds->shards = json_is_integer(shards) ? (int)json_integer_value(shards) : 0;
+  json_t *codec = json_object_get(cfg, "compression");
+  lh_codec_parse(json_is_string(codec) ? json_string_value(codec) : NULL, &ds->codec, NULL);
+}
+
+static int load_config(lh_dataset *ds, lh_error *err) {
   lh_buf text = LH_BUF_INIT;
   int rc = lh_store_get(ds->store, LH_PATH_CONFIG, &text, err);
   if (rc == LH_ENOTFOUND) {
@@ -34,29 +71,21 @@ static int read_shards(lh_dataset *ds, lh_error *err) {
     rc = lh_store_create(ds->store, LH_PATH_CONFIG, yml, (size_t)n, err);
     if (rc == LH_EEXIST) {
       lh_error_clear(err);
-      return read_shards(ds, err);
+      return load_config(ds, err);
     }
+    if (rc == 0)
+      apply_config(ds, json_object());
     return rc;
   }
   if (rc)
     return rc;
+  char where[320];
+  snprintf(where, sizeof where, "%s/%s", ds->name, LH_PATH_CONFIG);
   json_t *cfg = NULL;
-  rc = lh__yaml_to_json(text.data ? text.data : "", text.len, &cfg, err);
-  if (rc) {
-    lh_error_prefix(err, "%s/%s", ds->name, LH_PATH_CONFIG);
-  } else {
-    json_t *shards = json_object_get(cfg, "shards");
-    if (shards && !json_is_null(shards)) {
-      if (!json_is_integer(shards) || json_integer_value(shards) < 0 ||
-          json_integer_value(shards) > LH_SHARDS_MAX)
-        rc = lh_error_set(err, LH_EINVAL, "%s/%s: 'shards' must be an integer between 0 and %d",
-                          ds->name, LH_PATH_CONFIG, LH_SHARDS_MAX);
-      else
-        ds->shards = (int)json_integer_value(shards);
-    }
-  }
-  json_decref(cfg);
+  rc = parse_config(ds->name, text.data ? text.data : "", text.len, where, &cfg, err);
   lh_buf_free(&text);
+  if (rc == 0)
+    apply_config(ds, cfg);
   return rc;
 }
 
@@ -77,7 +106,7 @@ int lh_dataset_open(lh_catalog *catalog, const char *name, const char *uri,
   else
     rc = lh_store_sub(lh_catalog_store(catalog), name, &ds->store, err);
   if (rc == 0)
-    rc = read_shards(ds, err);
+    rc = load_config(ds, err);
   if (rc) {
     lh_dataset_close(ds);
     return rc;
@@ -92,6 +121,7 @@ void lh_dataset_close(lh_dataset *ds) {
   lh_statement_store_close(ds->statements);
   lh_journal_close(ds->journal);
   lh_store_close(ds->store);
+  json_decref(ds->config);
   free(ds->name);
   free(ds);
 }
@@ -148,4 +178,110 @@ int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimiz
 
 int lh_dataset_unlock(lh_dataset *ds, bool *released, lh_error *err) {
   return lh_fence_unlock(ds->store, released, err);
+}
+
+lh_codec lh_dataset_compression(const lh_dataset *ds) {
+  return ds->codec;
+}
+
+char *lh_dataset_public_prefix(const lh_dataset *ds) {
+  json_t *own = json_object_get(ds->config, "public_url_prefix");
+  const char *tpl = json_is_string(own) ? json_string_value(own)
+                                        : ds->settings ? ds->settings->public_url_prefix : NULL;
+  if (!tpl || !*tpl)
+    return NULL;
+  /* string.Template.safe_substitute of ${dataset} */
+  lh_buf b = LH_BUF_INIT;
+  for (const char *p = tpl; *p;) {
+    if (!strncmp(p, "${dataset}", 10)) {
+      lh_buf_puts(&b, ds->name);
+      p += 10;
+    } else if (!strncmp(p, "$dataset", 8) && !(isalnum((unsigned char)p[8]) || p[8] == '_')) {
+      lh_buf_puts(&b, ds->name);
+      p += 8;
+    } else {
+      lh_buf_putc(&b, *p++);
+    }
+  }
+  if (lh_buf_putc(&b, 0)) {
+    lh_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+int lh_dataset_config_json(lh_dataset *ds, lh_buf *out, lh_error *err) {
+  json_t *cfg = json_deep_copy(ds->config);
+  if (!cfg)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  json_t *full = json_object();
+  json_object_set_new(full, "name", json_string(ds->name));
+  if (!json_is_string(json_object_get(cfg, "title")))
+    json_object_set_new(full, "title", json_string(ds->name));
+  json_object_update(full, cfg);
+  json_decref(cfg);
+  json_object_set_new(full, "uri", json_string(lh_store_uri(ds->store)));
+  char *dump = json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(full);
+  int rc = dump ? lh_buf_puts(out, dump) : LH_ENOMEM;
+  free(dump);
+  return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
+}
+
+int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const char *where,
+                         bool *changed, lh_error *err) {
+  if (changed)
+    *changed = false;
+  json_t *update = NULL, *merged = NULL;
+  lh_buf text = LH_BUF_INIT;
+  int rc = parse_config(ds->name, yaml, len, where ? where : LH_PATH_CONFIG, &update, err);
+  if (rc)
+    return rc;
+  if (!(merged = json_deep_copy(ds->config)) || lh__config_merge(merged, update)) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
+  json_t *shards = json_object_get(merged, "shards");
+  int want = json_is_integer(shards) ? (int)json_integer_value(shards) : 0;
+  if (want != ds->shards) {
+    lh_statement_store *st;
+    if ((rc = lh_dataset_statements(ds, &st, err)))
+      goto done;
+    int64_t v = lh_statement_store_version(st, err);
+    if (v < -1) {
+      rc = err ? err->code : LH_EIO;
+      goto done;
+    }
+    if (v >= 0) {
+      rc = lh_error_set(err, LH_EINVAL,
+                        "%s: 'shards' cannot change from %d to %d: dataset '%s' already holds "
+                        "statements, which are placed by the shard count. Import the data into "
+                        "a new dataset configured with the shards you want.",
+                        where ? where : LH_PATH_CONFIG, ds->shards, want, ds->name);
+      goto done;
+    }
+  }
+  json_t *file = json_object();
+  json_object_set_new(file, "name", json_string(ds->name));
+  if (!json_is_string(json_object_get(merged, "title")))
+    json_object_set_new(file, "title", json_string(ds->name));
+  json_object_update(file, merged);
+  rc = lh__yaml_dump(file, &text, err);
+  json_decref(file);
+  if (rc)
+    goto done;
+  if ((rc = lh_versions_make(ds->store, LH_PATH_CONFIG, text.data, text.len, changed, err)))
+    goto done;
+  if (ds->statements && want != ds->shards) {
+    /* reopened on next use with the new shard count */
+    lh_statement_store_close(ds->statements);
+    ds->statements = NULL;
+  }
+  apply_config(ds, merged);
+  merged = NULL;
+done:
+  lh_buf_free(&text);
+  json_decref(update);
+  json_decref(merged);
+  return rc;
 }

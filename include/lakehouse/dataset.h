@@ -4,6 +4,7 @@
 #define LAKEHOUSE_DATASET_H
 
 #include "lakehouse/catalog.h"
+#include "lakehouse/codec.h"
 #include "lakehouse/settings.h"
 #include "lakehouse/statement_store.h"
 
@@ -22,6 +23,19 @@ const char *lh_dataset_name(const lh_dataset *ds);
 lh_store *lh_dataset_store(lh_dataset *ds);
 /* Shard count from config.yml (`shards`, default 0). */
 int lh_dataset_shards(const lh_dataset *ds);
+/* Export compression from config.yml (`compression`, default none). */
+lh_codec lh_dataset_compression(const lh_dataset *ds);
+/* The public URL prefix: config.yml `public_url_prefix`, else LAKEHOUSE_PUBLIC_URL_PREFIX,
+ * with ${dataset} replaced by the name; NULL when neither is set. Caller frees. */
+char *lh_dataset_public_prefix(const lh_dataset *ds);
+/* config.yml as one compact JSON object, with `name`, `title` (default: the name) and `uri`. */
+int lh_dataset_config_json(lh_dataset *ds, lh_buf *out, lh_error *err);
+/* Merge the YAML text into config.yml (inventory §4.2: lists united, nulls ignored; `name`
+ * and `uri` in the text are ignored) and write it with a versioned snapshot. Invalid keys
+ * are refused naming `where` and the key, and nothing is written; so is a change of `shards`
+ * once the dataset holds statements. *changed: whether a new version was written. */
+int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const char *where,
+                         bool *changed, lh_error *err);
 /* The statement store, opened on first use (owned by the dataset). */
 int lh_dataset_statements(lh_dataset *ds, lh_statement_store **out, lh_error *err);
 

@@ -16,15 +16,18 @@
 #include "lakehouse/codec.h"
 #include "lakehouse/conventions.h"
 #include "lakehouse/dataset.h"
+#include "lakehouse/documents.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/entity.h"
 #include "lakehouse/entity_buffer.h"
 #include "lakehouse/error.h"
 #include "lakehouse/fence.h"
+#include "lakehouse/jobs.h"
 #include "lakehouse/ftm.h"
 #include "lakehouse/journal.h"
 #include "lakehouse/log.h"
 #include "lakehouse/merge.h"
+#include "lakehouse/operations.h"
 #include "lakehouse/row.h"
 #include "lakehouse/settings.h"
 #include "lakehouse/statement.h"
@@ -34,6 +37,7 @@
 #include "lakehouse/tags.h"
 #include "lakehouse/util.h"
 #include "lakehouse/validate.h"
+#include "lakehouse/versions.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -110,6 +110,31 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
                             const char *order_by, int64_t limit, lh_row_fn fn, void *ctx,
                             lh_error *err);
 
+/* ---- reads for the exports ------------------------------------------------------------ */
+
+/* Write the live statements, globally sorted by (entity_id, prop, id), as the rows of
+ * exports/statements.csv without its header line to the local file `path`. */
+int lh_statement_store_export_csv(lh_statement_store *st, const char *path, uint64_t *rows,
+                                  lh_error *err);
+
+typedef int (*lh_count_fn)(void *ctx, const char *key, uint64_t count, lh_error *err);
+/* Live entities per schema (key = schema name). */
+int lh_statement_store_schema_counts(lh_statement_store *st, lh_count_fn fn, void *ctx,
+                                     lh_error *err);
+/* Live entities per country value among the entities of these schemata. */
+int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata,
+                                      size_t n, lh_count_fn fn, void *ctx, lh_error *err);
+/* Live entity count and the smallest / largest date value (NULL when none; caller frees). */
+int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char **min_date,
+                               char **max_date, lh_error *err);
+
+typedef int (*lh_string_fn)(void *ctx, const char *s, size_t n, lh_error *err);
+/* Distinct entity ids, sorted, of the stored rows (tombstones included) first seen or
+ * deleted at or after `since`, optionally only of these schemata. */
+int lh_statement_store_changed_ids(lh_statement_store *st, lh_time since,
+                                   const char *const *schemata, size_t nschemata, lh_string_fn fn,
+                                   void *ctx, lh_error *err);
+
 /* Target size of merged and compacted files (ftmq TARGET_SIZE). */
 #define LH_TARGET_FILE_SIZE 524288000LL
 

@@ -69,5 +69,8 @@ extern const cli_command CLI_MAINTENANCE[];
 
 int cli_cmd_ls(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_datasets(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_configure(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_make(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_export(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -12,6 +12,10 @@
 static const cli_command ROOT[] = {
     {"ls", "List the datasets of the lakehouse", cli_cmd_ls, NULL},
     {"datasets", "Show the dataset configurations as JSON lines", cli_cmd_datasets, NULL},
+    {"configure", "Merge a YAML config into the dataset's config.yml", cli_cmd_configure, NULL},
+    {"make", "Flush, optimize and write the exports that are out of date", cli_cmd_make, NULL},
+    {"export", "Write one export (statements, entities, documents, statistics, index)",
+     cli_cmd_export, NULL},
     {"entities", "Read and write FtM entities", NULL, CLI_ENTITIES},
     {"statements", "Read and write raw FtM statements", NULL, CLI_STATEMENTS},
     {"maintenance", "Dataset maintenance operations", NULL, CLI_MAINTENANCE},

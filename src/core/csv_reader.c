@@ -12,6 +12,8 @@
 
 struct lh__csv {
   int fd;
+  lh__read_fn read_fn; /* instead of fd when set */
+  void *read_ctx;
   const char *mem;
   size_t mem_len, mem_pos;
   char *in;
@@ -49,6 +51,15 @@ lh__csv *lh__csv_open_fd(int fd, size_t max_record) {
   return c;
 }
 
+lh__csv *lh__csv_open_reader(lh__read_fn fn, void *ctx, size_t max_record) {
+  lh__csv *c = lh__csv_open_fd(-1, max_record);
+  if (c) {
+    c->read_fn = fn;
+    c->read_ctx = ctx;
+  }
+  return c;
+}
+
 lh__csv *lh__csv_open_mem(const char *data, size_t len, size_t max_record) {
   lh__csv *c = alloc(max_record);
   if (!c)
@@ -77,6 +88,18 @@ static int next_byte(lh__csv *c, lh_error *err) {
   if (c->in_pos == c->in_len) {
     if (c->eof)
       return -1;
+    if (c->read_fn) {
+      size_t got;
+      if (c->read_fn(c->read_ctx, c->in, CHUNK, &got, err))
+        return -2;
+      if (got == 0) {
+        c->eof = true;
+        return -1;
+      }
+      c->in_len = got;
+      c->in_pos = 0;
+      return (unsigned char)c->in[c->in_pos++];
+    }
     for (;;) {
       ssize_t n = read(c->fd, c->in, CHUNK);
       if (n < 0 && errno == EINTR)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "lakehouse/error.h"
+#include "core/lines.h"
 
 typedef struct lh__csv lh__csv;
 
@@ -19,6 +20,8 @@ typedef struct lh__csv_record {
 } lh__csv_record;
 
 lh__csv *lh__csv_open_fd(int fd, size_t max_record);
+/* Parse what fn reads (fn returns 0 or a negative code; *got == 0 at the end). */
+lh__csv *lh__csv_open_reader(lh__read_fn fn, void *ctx, size_t max_record);
 /* Parse from memory instead of a file descriptor (the buffer must outlive the reader). */
 lh__csv *lh__csv_open_mem(const char *data, size_t len, size_t max_record);
 void lh__csv_close(lh__csv *c);

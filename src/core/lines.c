@@ -8,6 +8,8 @@
 
 struct lh__lines {
   int fd;
+  lh__read_fn read_fn; /* instead of fd when set */
+  void *read_ctx;
   char *buf;
   size_t cap, start, end, max_line;
   uint64_t lineno, consumed;
@@ -27,6 +29,15 @@ lh__lines *lh__lines_open_fd(int fd, size_t max_line) {
   if (!l->buf) {
     free(l);
     return NULL;
+  }
+  return l;
+}
+
+lh__lines *lh__lines_open_reader(lh__read_fn fn, void *ctx, size_t max_line) {
+  lh__lines *l = lh__lines_open_fd(-1, max_line);
+  if (l) {
+    l->read_fn = fn;
+    l->read_ctx = ctx;
   }
   return l;
 }
@@ -59,6 +70,16 @@ static int fill(lh__lines *l, lh_error *err) {
       return lh_error_set(err, LH_ENOMEM, "out of memory reading input");
     l->buf = nb;
     l->cap = cap;
+  }
+  if (l->read_fn) {
+    size_t got;
+    int rc = l->read_fn(l->read_ctx, l->buf + l->end, l->cap - l->end, &got, err);
+    if (rc)
+      return rc;
+    if (got == 0)
+      l->eof = 1;
+    l->end += got;
+    return 0;
   }
   for (;;) {
     ssize_t n = read(l->fd, l->buf + l->end, l->cap - l->end);

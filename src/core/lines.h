@@ -14,6 +14,10 @@
 typedef struct lh__lines lh__lines;
 
 lh__lines *lh__lines_open_fd(int fd, size_t max_line);
+/* A reader of bytes: 0 or a negative code; *got == 0 at the end of input. */
+typedef int (*lh__read_fn)(void *ctx, void *buf, size_t n, size_t *got, lh_error *err);
+/* Lines of what fn reads. */
+lh__lines *lh__lines_open_reader(lh__read_fn fn, void *ctx, size_t max_line);
 void lh__lines_close(lh__lines *l); /* does not close the fd */
 /* Next line without its terminator (NUL-terminated; valid until the next call).
  * Returns 1 with a line, 0 at end of input, or a negative code (LH_ELIMIT for a line

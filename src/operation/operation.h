@@ -3,8 +3,34 @@
 #define LH_OPERATION_H
 
 #include "lakehouse/dataset.h"
+#include "lakehouse/jobs.h"
+#include "lakehouse/operations.h"
+#include "lakehouse/tags.h"
 
 int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimize_result *res,
                            lh_error *err);
+
+/* One run of an operation (inventory §9.1): prepare, the freshness check, then handle
+ * inside a job record; the target tag gets the time handle started, on success only. */
+typedef struct lh__op lh__op;
+struct lh__op {
+  lh_dataset *ds;
+  lh_tags *tags;
+  const char *label;  /* for messages: "export statements" */
+  const char *target; /* tag key, NULL: none */
+  const char *const *deps;
+  size_t ndeps;
+  lh_job job;
+  int (*prepare)(lh__op *op, lh_error *err);          /* NULL: nothing */
+  int (*is_fresh)(lh__op *op, lh_error *err);         /* NULL: target newer than deps */
+  int (*handle)(lh__op *op, bool force, lh_error *err); /* sets job.done */
+  void *ctx;
+};
+
+int lh__op_run(lh__op *op, bool force, lh_op_result *res, lh_error *err);
+
+/* Exports (export.c). */
+int lh__export_prepare(lh__op *op, lh_error *err);
+int lh__export_handle(lh__op *op, bool force, lh_error *err);
 
 #endif

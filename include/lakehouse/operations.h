@@ -1,0 +1,51 @@
+/* Operations over a dataset (inventory §9): the exports, optimize and make, each a job run
+ * with a freshness target. A run whose target is newer than all its dependencies is
+ * skipped ("already up-to-date") unless forced, and writes no job record. */
+#ifndef LAKEHOUSE_OPERATIONS_H
+#define LAKEHOUSE_OPERATIONS_H
+
+#include <stdbool.h>
+
+#include "lakehouse/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lh_export_kind {
+  LH_EXPORT_STATEMENTS = 0, /* exports/statements.csv[.gz|.zst] */
+  LH_EXPORT_ENTITIES,       /* entities.ftm.json[.gz|.zst] (+ diffs/entities.ftm.json/) */
+  LH_EXPORT_DOCUMENTS,      /* exports/documents.csv (+ diffs/exports/documents.csv/) */
+  LH_EXPORT_STATISTICS,     /* exports/statistics.json (versioned) */
+  LH_EXPORT_INDEX,          /* index.json (versioned) */
+  LH_EXPORT_KIND_COUNT
+} lh_export_kind;
+
+/* "statements", "entities", "documents", "statistics", "index". */
+int lh_export_kind_parse(const char *name, lh_export_kind *out, lh_error *err);
+const char *lh_export_kind_name(lh_export_kind k);
+
+typedef struct lh_op_result {
+  bool skipped; /* fresh: nothing was done */
+  lh_buf job;   /* the job record (JSON) of a run; free with lh_buf_free */
+  int runs;     /* make: exports that ran (not skipped) */
+} lh_op_result;
+
+/* Run one export (ExportJob). force: also when fresh. */
+int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_result *res,
+                      lh_error *err);
+/* The optimize operation (OptimizeJob, done == 3): skipped when no partition needs a merge
+ * unless opts->force. */
+int lh_dataset_optimize_op(lh_dataset *ds, const lh_optimize_opts *opts, lh_op_result *res,
+                           lh_error *err);
+/* make (MakeJob): flush, then every export in order (statements, entities, documents,
+ * statistics, index); skipped when nothing changed since the last make. force: every
+ * export runs. */
+int lh_dataset_make(lh_dataset *ds, bool force, lh_op_result *res, lh_error *err);
+/* The published index.json, else the dataset config (as `datasets` shows it). */
+int lh_dataset_index(lh_dataset *ds, lh_buf *out, lh_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,164 @@
+/* Reads of the statement store that the exports need: the statements.csv body, the
+ * aggregates of statistics.json, and the entity ids a diff must look at. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sql.h"
+#include "storage/parquet/store_internal.h"
+
+/* The columns of exports/statements.csv (STATEMENT_CSV_COLUMNS) as the CSV writes them:
+ * timestamps as pyarrow's UTC text, strings quoted (FORCE_QUOTE below). */
+static const char *const CSV_SELECT =
+    "SELECT id, entity_id, canonical_id, prop, prop_type, schema, value, original_value, "
+    "dataset, origin, lang, external, strftime(first_seen, '%Y-%m-%d %H:%M:%S.%fZ') AS "
+    "first_seen, strftime(last_seen, '%Y-%m-%d %H:%M:%S.%fZ') AS last_seen, fragment "
+    "FROM statement ORDER BY entity_id, prop, id";
+
+int lh_statement_store_export_csv(lh_statement_store *st, const char *path, uint64_t *rows,
+                                  lh_error *err) {
+  if (rows)
+    *rows = 0;
+  int rc = lh__store_views(st, err);
+  if (rc)
+    return rc;
+  lh_buf sql = LH_BUF_INIT;
+  rc = lh_buf_printf(&sql, "COPY (%s) TO ", CSV_SELECT);
+  rc = rc ? rc : lh__sql_quote(&sql, path);
+  rc = rc ? rc
+          : lh_buf_puts(&sql, " (FORMAT csv, HEADER false, FORCE_QUOTE (id, entity_id, "
+                              "canonical_id, prop, prop_type, schema, value, original_value, "
+                              "dataset, origin, lang, fragment))");
+  if (rc) {
+    lh_buf_free(&sql);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  duckdb_result res;
+  rc = lh__duck_query(&st->duck, sql.data, &res, err);
+  lh_buf_free(&sql);
+  if (rc)
+    return lh__explain_io_error(st, rc, err);
+  if (rows)
+    *rows = duckdb_value_uint64(&res, 0, 0);
+  duckdb_destroy_result(&res);
+  return 0;
+}
+
+typedef struct count_ctx {
+  lh_count_fn fn;
+  void *ctx;
+} count_ctx;
+
+/* Rows of (key VARCHAR, count BIGINT). */
+static int run_counts(lh_statement_store *st, const char *sql, lh_count_fn fn, void *ctx,
+                      lh_error *err) {
+  int rc = lh__store_views(st, err);
+  if (rc)
+    return rc;
+  duckdb_result res;
+  if ((rc = lh__duck_query(&st->duck, sql, &res, err)) != 0)
+    return lh__explain_io_error(st, rc, err);
+  idx_t n = duckdb_row_count(&res);
+  for (idx_t i = 0; i < n && rc == 0; i++) {
+    char *key = duckdb_value_varchar(&res, 0, i);
+    rc = fn(ctx, key ? key : "", duckdb_value_uint64(&res, 1, i), err);
+    duckdb_free(key);
+  }
+  duckdb_destroy_result(&res);
+  return rc;
+}
+
+static int in_list(lh_buf *sql, const char *col, const char *const *values, size_t n) {
+  int rc = lh_buf_printf(sql, "%s IN (", col);
+  for (size_t i = 0; i < n && !rc; i++) {
+    rc = i ? lh_buf_putc(sql, ',') : 0;
+    rc = rc ? rc : lh__sql_quote(sql, values[i]);
+  }
+  return rc ? rc : lh_buf_putc(sql, ')');
+}
+
+int lh_statement_store_schema_counts(lh_statement_store *st, lh_count_fn fn, void *ctx,
+                                     lh_error *err) {
+  return run_counts(st,
+                    "SELECT schema, count(DISTINCT entity_id) FROM statement GROUP BY schema "
+                    "ORDER BY schema",
+                    fn, ctx, err);
+}
+
+int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata,
+                                      size_t n, lh_count_fn fn, void *ctx, lh_error *err) {
+  if (n == 0)
+    return 0;
+  lh_buf sql = LH_BUF_INIT;
+  int rc = lh_buf_puts(&sql, "SELECT value, count(DISTINCT entity_id) FROM statement WHERE "
+                             "prop_type = 'country' AND ");
+  rc = rc ? rc : in_list(&sql, "schema", schemata, n);
+  rc = rc ? rc : lh_buf_puts(&sql, " GROUP BY value ORDER BY value");
+  rc = rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : run_counts(st, sql.data, fn, ctx, err);
+  lh_buf_free(&sql);
+  return rc;
+}
+
+typedef struct range_ctx {
+  char **min, **max;
+} range_ctx;
+
+int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char **min_date,
+                               char **max_date, lh_error *err) {
+  *min_date = *max_date = NULL;
+  *entities = 0;
+  int rc = lh__store_views(st, err);
+  if (rc)
+    return rc;
+  duckdb_result res;
+  rc = lh__duck_query(&st->duck,
+                      "SELECT (SELECT count(DISTINCT entity_id) FROM statement), min(value), "
+                      "max(value) FROM statement WHERE prop_type = 'date'",
+                      &res, err);
+  if (rc)
+    return lh__explain_io_error(st, rc, err);
+  *entities = duckdb_value_uint64(&res, 0, 0);
+  char *a = duckdb_value_is_null(&res, 1, 0) ? NULL : duckdb_value_varchar(&res, 1, 0);
+  char *b = duckdb_value_is_null(&res, 2, 0) ? NULL : duckdb_value_varchar(&res, 2, 0);
+  *min_date = a ? strdup(a) : NULL;
+  *max_date = b ? strdup(b) : NULL;
+  duckdb_free(a);
+  duckdb_free(b);
+  duckdb_destroy_result(&res);
+  return 0;
+}
+
+typedef struct ids_ctx {
+  lh_string_fn fn;
+  void *ctx;
+} ids_ctx;
+
+static int on_id(void *ctx, const char *s, size_t n, lh_error *err) {
+  ids_ctx *c = ctx;
+  return c->fn(c->ctx, s, n, err);
+}
+
+int lh_statement_store_changed_ids(lh_statement_store *st, lh_time since,
+                                   const char *const *schemata, size_t nschemata, lh_string_fn fn,
+                                   void *ctx, lh_error *err) {
+  int rc = lh__store_views(st, err);
+  if (rc)
+    return rc;
+  lh_buf sql = LH_BUF_INIT;
+  char iso[LH_ISO_SIZE];
+  lh_time_format_iso(since, iso);
+  rc = lh_buf_printf(&sql,
+                     "SELECT DISTINCT entity_id FROM statement_raw WHERE (first_seen >= "
+                     "'%s'::TIMESTAMPTZ OR deleted_at >= '%s'::TIMESTAMPTZ)",
+                     iso, iso);
+  if (!rc && nschemata) {
+    rc = lh_buf_puts(&sql, " AND ");
+    rc = rc ? rc : in_list(&sql, "schema", schemata, nschemata);
+  }
+  rc = rc ? rc : lh_buf_puts(&sql, " ORDER BY entity_id");
+  ids_ctx c = {fn, ctx};
+  rc = rc ? lh_error_set(err, LH_ENOMEM, "out of memory")
+          : lh__duck_each_string(&st->duck, sql.data, on_id, &c, err);
+  lh_buf_free(&sql);
+  return lh__explain_io_error(st, rc, err);
+}
