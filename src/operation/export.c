@@ -983,9 +983,28 @@ int lh__export_handle(lh__op *op, bool force, lh_error *err) {
   return rc;
 }
 
+/* Fresh: the target is newer than the dependencies and, for the compressed exports, the
+ * file exists with the dataset's current compression (a `compression` change reruns them). */
+static int export_fresh(lh__op *op, lh_error *err) {
+  int fresh = lh_tags_is_latest(op->tags, op->target, op->deps, op->ndeps, err);
+  lh_export_kind kind = *(const lh_export_kind *)op->ctx;
+  if (fresh <= 0 || (kind != LH_EXPORT_STATEMENTS && kind != LH_EXPORT_ENTITIES))
+    return fresh;
+  const char *sfx = lh_codec_suffix(lh_dataset_compression(op->ds));
+  char *key = kind == LH_EXPORT_STATEMENTS ? lh_path_exports_statements(sfx)
+                                           : lh_path_entities_json(sfx);
+  if (!key)
+    return nomem(err);
+  int e = lh_store_exists(lh_dataset_store(op->ds), key, err);
+  free(key);
+  return e;
+}
+
 int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_result *res,
                       lh_error *err) {
   static const char *const DEPS[] = {LH_TAG_STATEMENTS_OPTIMIZED};
+  /* documents.csv carries public URLs: the config's public_url_prefix */
+  static const char *const DOCUMENT_DEPS[] = {LH_TAG_STATEMENTS_OPTIMIZED, LH_PATH_CONFIG};
   static const char *const INDEX_DEPS[] = {LH_PATH_CONFIG, LH_PATH_EXPORTS_STATISTICS,
                                            LH_PATH_ENTITIES_JSON, LH_PATH_EXPORTS_DOCUMENTS};
   if (kind >= LH_EXPORT_KIND_COUNT)
@@ -997,8 +1016,11 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
                .tags = lh_tags_open(lh_dataset_store(ds), NULL),
                .label = label,
                .target = KINDS[kind].target,
-               .deps = kind == LH_EXPORT_INDEX ? INDEX_DEPS : DEPS,
-               .ndeps = kind == LH_EXPORT_INDEX ? 4 : 1,
+               .deps = kind == LH_EXPORT_INDEX       ? INDEX_DEPS
+                       : kind == LH_EXPORT_DOCUMENTS ? DOCUMENT_DEPS
+                                                     : DEPS,
+               .ndeps = kind == LH_EXPORT_INDEX ? 4 : kind == LH_EXPORT_DOCUMENTS ? 2 : 1,
+               .is_fresh = export_fresh,
                .prepare = kind == LH_EXPORT_INDEX ? NULL : lh__export_prepare,
                .handle = lh__export_handle,
                .ctx = &kind};
