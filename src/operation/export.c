@@ -355,11 +355,16 @@ static int export_documents(lh_dataset *ds, lh_error *err) {
   if (rc == LH_ENOMEM && err && !err->message[0])
     nomem(err);
   if (!rc && o.items == 0) {
-    /* no documents: no file (Python short-circuits) */
+    /* no documents: no file (Python short-circuits), and none left from earlier ones */
     lh_cwriter_abort(o.w);
     lh_buf_free(&o.buf);
     lh_log_info("%s: no documents to export", lh_dataset_name(ds));
-    return 0;
+    rc = lh_store_delete(lh_dataset_store(ds), LH_PATH_EXPORTS_DOCUMENTS, err);
+    if (rc == LH_ENOTFOUND) {
+      lh_error_clear(err);
+      rc = 0;
+    }
+    return rc;
   }
   rc = out_close(&o, rc, err);
   if (!rc)
@@ -971,7 +976,9 @@ int lh__export_handle(lh__op *op, bool force, lh_error *err) {
     break;
   case LH_EXPORT_DOCUMENTS:
     rc = export_documents(op->ds, err);
-    if (!rc && lh_store_exists(lh_dataset_store(op->ds), LH_PATH_EXPORTS_DOCUMENTS, err) == 1)
+    /* a diff once there are documents, or were (their deletion is a change) */
+    if (!rc && (lh_store_exists(lh_dataset_store(op->ds), LH_PATH_EXPORTS_DOCUMENTS, err) == 1 ||
+                lh_tags_exists(op->tags, LH_PATH_DIFFS_DOCUMENTS "-current", err) == 1))
       rc = export_diff(op->ds, op->tags, true, err);
     break;
   case LH_EXPORT_STATISTICS: rc = export_statistics(op->ds, err); break;

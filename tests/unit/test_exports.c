@@ -1,0 +1,522 @@
+/* Exports and their machinery: codecs, versions, job records, config.yml writing, and the
+ * entity and document diffs after add, modify and delete (inventory §5.4, §5.5, §9.3). */
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/yaml.h"
+#include "testutil.h"
+
+typedef struct lake {
+  char *dir;
+  lh_settings settings;
+  lh_catalog *catalog;
+} lake;
+
+static void lake_open(lake *l) {
+  l->dir = tu_tempdir();
+  setenv("LAKEHOUSE_URI", l->dir, 1);
+  unsetenv("LAKEHOUSE_JOURNAL_URI");
+  unsetenv("LAKEHOUSE_PUBLIC_URL_PREFIX");
+  lh_error err = {0};
+  assert_int_equal(lh_settings_load(&l->settings, &err), 0);
+  assert_int_equal(lh_catalog_open(l->dir, &l->catalog, &err), 0);
+}
+
+static void lake_close(lake *l) {
+  lh_catalog_close(l->catalog);
+  lh_settings_free(&l->settings);
+  tu_rmtree(l->dir);
+  free(l->dir);
+}
+
+static lh_dataset *dataset(lake *l, const char *name) {
+  lh_dataset *ds;
+  lh_error err = {0};
+  if (lh_dataset_open(l->catalog, name, NULL, &l->settings, &ds, &err))
+    fail_msg("open %s: %s", name, err.message);
+  return ds;
+}
+
+static char *path_in(lake *l, const char *rel) {
+  char *p;
+  assert_true(asprintf(&p, "%s/%s", l->dir, rel) > 0);
+  return p;
+}
+
+/* ---- codecs ----------------------------------------------------------------------------------- */
+
+static void roundtrip(lh_store *s, lh_codec c, const char *data, size_t len) {
+  lh_error err = {0};
+  lh_cwriter *w;
+  assert_int_equal(lh_cwriter_open(s, "x.bin", c, &w, &err), 0);
+  /* in uneven pieces */
+  for (size_t at = 0; at < len;) {
+    size_t n = len - at < 77777 ? len - at : 77777;
+    assert_int_equal(lh_cwriter_write(w, data + at, n, &err), 0);
+    at += n;
+  }
+  assert_int_equal(lh_cwriter_commit(w, &err), 0);
+  lh_creader *r;
+  assert_int_equal(lh_creader_open(s, "x.bin", c, &r, &err), 0);
+  lh_buf got = LH_BUF_INIT;
+  char chunk[4096];
+  for (;;) {
+    size_t n;
+    assert_int_equal(lh_creader_read(r, chunk, sizeof chunk, &n, &err), 0);
+    if (!n)
+      break;
+    lh_buf_append(&got, chunk, n);
+  }
+  lh_creader_close(r);
+  assert_int_equal(got.len, len);
+  assert_memory_equal(got.data, data, len);
+  lh_buf_free(&got);
+  lh_store_info info;
+  assert_int_equal(lh_store_stat(s, "x.bin", &info, &err), 0);
+  if (c != LH_CODEC_NONE)
+    assert_true(info.size < (int64_t)len / 3); /* real compression of FtM JSON */
+}
+
+static void test_codecs(void **state) {
+  (void)state;
+  size_t len;
+  char *data = tu_read_file(tu_shared("data/wd_persons/entities.ftm.json"), &len);
+  char *dir = tu_tempdir();
+  lh_store *s;
+  lh_error err = {0};
+  assert_int_equal(lh_store_open(dir, &s, &err), 0);
+  roundtrip(s, LH_CODEC_NONE, data, len);
+  roundtrip(s, LH_CODEC_GZ, data, len);
+  roundtrip(s, LH_CODEC_ZST, data, len);
+  /* a truncated zstd stream is an error, not a short read */
+  lh_buf whole = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(s, "x.bin", &whole, &err), 0);
+  assert_int_equal(lh_store_put(s, "cut.zst", whole.data, whole.len / 2, &err), 0);
+  lh_creader *r;
+  assert_int_equal(lh_creader_open(s, "cut.zst", LH_CODEC_ZST, &r, &err), 0);
+  char chunk[65536];
+  size_t n;
+  int rc;
+  while ((rc = lh_creader_read(r, chunk, sizeof chunk, &n, &err)) == 0 && n)
+    ;
+  assert_int_equal(rc, LH_EPARSE);
+  assert_non_null(strstr(err.message, "cut.zst: truncated zstd stream"));
+  lh_creader_close(r);
+  /* garbage as gzip */
+  assert_int_equal(lh_store_put(s, "bad.gz", "not gzip at all", 15, &err), 0);
+  assert_int_equal(lh_creader_open(s, "bad.gz", LH_CODEC_GZ, &r, &err), 0);
+  assert_int_equal(lh_creader_read(r, chunk, sizeof chunk, &n, &err), LH_EPARSE);
+  assert_non_null(strstr(err.message, "bad.gz: corrupt gzip stream"));
+  lh_creader_close(r);
+  lh_codec c;
+  assert_int_equal(lh_codec_parse("bz2", &c, &err), LH_EINVAL);
+  assert_non_null(strstr(err.message, "unknown compression 'bz2'"));
+  char *key;
+  assert_int_equal(lh_codec_find(s, "cut", &key, &c, &err), 0);
+  assert_string_equal(key, "cut.zst");
+  assert_int_equal(c, LH_CODEC_ZST);
+  free(key);
+  assert_int_equal(lh_codec_find(s, "nothing", &key, &c, &err), LH_ENOTFOUND);
+  lh_buf_free(&whole);
+  lh_store_close(s);
+  tu_rmtree(dir);
+  free(dir);
+  free(data);
+}
+
+/* ---- versions, jobs ----------------------------------------------------------------------------- */
+
+typedef struct keys {
+  char *v[16];
+  size_t n;
+} keys;
+
+static int add_key(const char *key, void *ctx) {
+  keys *k = ctx;
+  if (k->n < 16)
+    k->v[k->n++] = strdup(key);
+  return 0;
+}
+
+static void test_versions(void **state) {
+  (void)state;
+  char *dir = tu_tempdir();
+  lh_store *s;
+  lh_error err = {0};
+  assert_int_equal(lh_store_open(dir, &s, &err), 0);
+  bool changed;
+  assert_int_equal(lh_versions_make(s, "exports/statistics.json", "{\"a\":1}\n", 8, &changed, &err),
+                   0);
+  assert_true(changed);
+  assert_int_equal(lh_versions_make(s, "exports/statistics.json", "{\"a\":1}\n", 8, &changed, &err),
+                   0);
+  assert_false(changed); /* identical content: no new version */
+  usleep(1000);
+  assert_int_equal(lh_versions_make(s, "exports/statistics.json", "{\"a\":2}\n", 8, &changed, &err),
+                   0);
+  assert_true(changed);
+  assert_int_equal(lh_versions_make(s, "index.json", "{}\n", 3, &changed, &err), 0);
+  keys k = {0};
+  assert_int_equal(lh_versions_list(s, "exports/statistics.json", add_key, &k, &err), 0);
+  assert_int_equal(k.n, 2);
+  regex_t re;
+  assert_int_equal(regcomp(&re, "^versions/[0-9]{4}/[0-9]{2}/[0-9]{8}T[0-9]{12}Z/exports/statistics.json$",
+                           REG_EXTENDED | REG_NOSUB),
+                   0);
+  for (size_t i = 0; i < k.n; i++)
+    assert_int_equal(regexec(&re, k.v[i], 0, NULL, 0), 0);
+  regfree(&re);
+  assert_true(strcmp(k.v[0], k.v[1]) < 0);
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(s, k.v[0], &b, &err), 0);
+  assert_memory_equal(b.data, "{\"a\":1}\n", 8); /* old versions are kept */
+  lh_buf_reset(&b);
+  assert_int_equal(lh_store_get(s, "exports/statistics.json", &b, &err), 0);
+  assert_memory_equal(b.data, "{\"a\":2}\n", 8);
+  lh_tags *t = lh_tags_open(s, NULL);
+  assert_int_equal(lh_tags_exists(t, "exports/statistics.json", &err), 1);
+  lh_tags_close(t);
+  for (size_t i = 0; i < k.n; i++)
+    free(k.v[i]);
+  lh_buf_free(&b);
+  lh_store_close(s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+static void test_jobs(void **state) {
+  (void)state;
+  char *dir = tu_tempdir();
+  lh_store *s;
+  lh_error err = {0};
+  assert_int_equal(lh_store_open(dir, &s, &err), 0);
+  lh_job a, b;
+  lh_job_init(&a, "ExportJob", "leaks");
+  a.extra[a.nextra++] = (lh_job_field){"kind", "\"statements\""};
+  assert_int_equal(lh_job_start(s, &a, &err), 0);
+  lh_buf j = LH_BUF_INIT;
+  assert_int_equal(lh_jobs_latest(s, "ExportJob", &j, &err), 0);
+  json_t *rec = json_loadb(j.data, j.len, 0, NULL);
+  assert_non_null(rec);
+  assert_true(json_is_true(json_object_get(rec, "running")));
+  assert_true(json_is_null(json_object_get(rec, "stopped")));
+  json_decref(rec);
+  a.done = 1;
+  assert_int_equal(lh_job_stop(s, &a, NULL, &err), 0);
+  usleep(2000);
+  lh_job_init(&b, "ExportJob", "leaks");
+  assert_int_equal(lh_job_start(s, &b, &err), 0);
+  assert_int_equal(lh_job_stop(s, &b, "boom: disk full", &err), 0);
+  assert_true(strcmp(a.run_id, b.run_id) < 0); /* UUIDv7: time-ordered */
+  lh_buf_reset(&j);
+  assert_int_equal(lh_jobs_latest(s, "ExportJob", &j, &err), 0);
+  rec = json_loadb(j.data, j.len, 0, NULL);
+  assert_string_equal(json_string_value(json_object_get(rec, "run_id")), b.run_id);
+  assert_string_equal(json_string_value(json_object_get(rec, "exc")), "boom: disk full");
+  assert_string_equal(json_string_value(json_object_get(rec, "name")), "ExportJob");
+  assert_string_equal(json_string_value(json_object_get(rec, "dataset")), "leaks");
+  assert_non_null(strstr(json_string_value(json_object_get(rec, "took")), "PT0."));
+  json_decref(rec);
+  /* the first run: a success has exc null, and its fields in order */
+  char path[512];
+  snprintf(path, sizeof path, "%s/jobs/runs/ExportJob/%s.json", dir, a.run_id);
+  char *text = tu_read_file(path, NULL);
+  assert_non_null(strstr(text, "\"done\":1,\"errors\":0,\"running\":false,\"exc\":null,\"took\":"));
+  assert_non_null(strstr(text, "\"dataset\":\"leaks\",\"kind\":\"statements\",\"name\":\"ExportJob\"}"));
+  free(text);
+  assert_int_equal(lh_jobs_latest(s, "MakeJob", &j, &err), LH_ENOTFOUND);
+  lh_buf_free(&j);
+  lh_store_close(s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* ---- config.yml ----------------------------------------------------------------------------- */
+
+static void test_yaml_dump(void **state) {
+  (void)state;
+  const char *json = "{\"title\":\"Leaks\",\"b\":[\"yes\",\"123\",\"2024-01-01\",\"null\",\"x: y\","
+                     "\"plain\",\"\"],\"a\":{\"n\":3,\"f\":1.5,\"t\":true,\"z\":null},"
+                     "\"empty\":[],\"uni\":\"Łódź\"}";
+  json_t *in = json_loads(json, 0, NULL), *back = NULL;
+  lh_buf y = LH_BUF_INIT;
+  lh_error err = {0};
+  assert_int_equal(lh__yaml_dump(in, &y, &err), 0);
+  lh_buf_putc(&y, 0);
+  /* keys sorted, ambiguous strings quoted, PyYAML's layout */
+  assert_non_null(strstr(y.data, "a:\n  f: 1.5\n  n: 3\n  t: true\n  z: null\nb:\n- 'yes'\n- '123'\n"
+                                 "- '2024-01-01'\n- 'null'\n- 'x: y'\n- plain\n- ''\nempty: []\n"));
+  assert_non_null(strstr(y.data, "title: Leaks\nuni: Łódź\n"));
+  assert_int_equal(lh__yaml_to_json(y.data, y.len - 1, &back, &err), 0);
+  assert_true(json_equal(in, back));
+  json_decref(in);
+  json_decref(back);
+  lh_buf_free(&y);
+}
+
+static void test_configure(void **state) {
+  (void)state;
+  lake l;
+  lake_open(&l);
+  lh_dataset *ds = dataset(&l, "leaks");
+  lh_error err = {0};
+  bool changed;
+  const char *yml = "title: Leaks\ntags: [a, b]\ncompression: zst\nname: ignored\nuri: x\n"
+                    "publisher:\n  name: Desk\n";
+  assert_int_equal(lh_dataset_configure(ds, yml, strlen(yml), "in.yml", &changed, &err), 0);
+  assert_true(changed);
+  assert_int_equal(lh_dataset_compression(ds), LH_CODEC_ZST);
+  /* merge: lists united, scalars replaced, nulls ignored, mappings merged */
+  const char *more = "tags: [b, c]\ntitle: null\nsummary: S\npublisher:\n  url: https://x.org\n";
+  assert_int_equal(lh_dataset_configure(ds, more, strlen(more), "more.yml", &changed, &err), 0);
+  lh_buf out = LH_BUF_INIT;
+  assert_int_equal(lh_dataset_config_json(ds, &out, &err), 0);
+  json_t *cfg = json_loadb(out.data, out.len, 0, NULL);
+  assert_string_equal(json_string_value(json_object_get(cfg, "name")), "leaks");
+  assert_string_equal(json_string_value(json_object_get(cfg, "title")), "Leaks");
+  assert_string_equal(json_string_value(json_object_get(cfg, "summary")), "S");
+  json_t *tags = json_object_get(cfg, "tags");
+  assert_int_equal(json_array_size(tags), 3);
+  assert_string_equal(json_string_value(json_array_get(tags, 2)), "c");
+  json_t *pub = json_object_get(cfg, "publisher");
+  assert_string_equal(json_string_value(json_object_get(pub, "name")), "Desk");
+  assert_string_equal(json_string_value(json_object_get(pub, "url")), "https://x.org");
+  assert_non_null(strstr(json_string_value(json_object_get(cfg, "uri")), l.dir));
+  json_decref(cfg);
+  /* the same again: no new version */
+  assert_int_equal(lh_dataset_configure(ds, more, strlen(more), "more.yml", &changed, &err), 0);
+  assert_false(changed);
+  /* the file on disk: sorted YAML without uri, readable by a fresh open */
+  char *p = path_in(&l, "leaks/config.yml");
+  char *text = tu_read_file(p, NULL);
+  assert_null(strstr(text, "uri:"));
+  assert_non_null(strstr(text, "compression: zst\n"));
+  assert_true(strstr(text, "compression") < strstr(text, "title"));
+  free(text);
+  free(p);
+  lh_dataset_close(ds);
+  ds = dataset(&l, "leaks");
+  assert_int_equal(lh_dataset_compression(ds), LH_CODEC_ZST);
+  /* the dataset public prefix, with ${dataset} replaced */
+  const char *pre = "public_url_prefix: https://data.example.org/${dataset}/\n";
+  assert_int_equal(lh_dataset_configure(ds, pre, strlen(pre), "p.yml", NULL, &err), 0);
+  char *prefix = lh_dataset_public_prefix(ds);
+  assert_string_equal(prefix, "https://data.example.org/leaks/");
+  free(prefix);
+  /* refused: nothing written */
+  const char *bad = "entity_count: -3\n";
+  assert_int_equal(lh_dataset_configure(ds, bad, strlen(bad), "bad.yml", NULL, &err), LH_EINVAL);
+  assert_string_equal(err.message, "bad.yml: 'entity_count' must be a non-negative integer (got -3)");
+  const char *notmap = "- a\n- b\n";
+  assert_int_equal(lh_dataset_configure(ds, notmap, strlen(notmap), "list.yml", NULL, &err),
+                   LH_EINVAL);
+  assert_non_null(strstr(err.message, "list.yml: must be a mapping"));
+  lh_buf_free(&out);
+  lh_dataset_close(ds);
+  lake_close(&l);
+}
+
+/* ---- diffs --------------------------------------------------------------------------------- */
+
+static void add_json(lh_dataset *ds, const char *json) {
+  lh_entity *e = lh_entity_new(tu_model());
+  lh_error err = {0};
+  lh_delta_op op;
+  assert_int_equal(lh_entity_parse_json(e, json, strlen(json), 0, &op, &err), 0);
+  lh_entity *list[1] = {e};
+  assert_int_equal(lh_entities_add(ds, list, 1, "crawl", NULL, &err), 0);
+  lh_entity_free(e);
+}
+
+static void make(lh_dataset *ds) {
+  lh_error err = {0};
+  lh_op_result r = {0};
+  lh_optimize_opts oo = {0};
+  usleep(2000); /* tags are microsecond timestamps: keep them apart */
+  if (lh_entities_flush(ds, &(lh_flush_result){0}, &err) ||
+      lh_dataset_optimize_op(ds, &oo, &r, &err) || lh_dataset_make(ds, false, &r, &err))
+    fail_msg("make: %s", err.message);
+  lh_buf_free(&r.job);
+}
+
+typedef struct listing {
+  char *v[32];
+  size_t n;
+} listing;
+
+static int list_key(const char *key, void *ctx) {
+  listing *l = ctx;
+  if (l->n < 32)
+    l->v[l->n++] = strdup(key);
+  return 0;
+}
+
+static void listing_free(listing *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  l->n = 0;
+}
+
+/* The lines of the newest file under prefix, and how many files there are. */
+static size_t newest(lh_dataset *ds, const char *prefix, char **text) {
+  listing l = {0};
+  lh_error err = {0};
+  assert_int_equal(lh_store_iterate(lh_dataset_store(ds), prefix, NULL, list_key, &l, &err), 0);
+  size_t n = l.n;
+  *text = NULL;
+  if (n) {
+    lh_buf b = LH_BUF_INIT;
+    assert_int_equal(lh_store_get(lh_dataset_store(ds), l.v[n - 1], &b, &err), 0);
+    lh_buf_putc(&b, 0);
+    *text = b.data;
+  }
+  listing_free(&l);
+  return n;
+}
+
+static size_t count_lines(const char *s) {
+  size_t n = 0;
+  for (; s && *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+static void test_diffs(void **state) {
+  (void)state;
+  lake l;
+  lake_open(&l);
+  lh_dataset *ds = dataset(&l, "leaks");
+  char sum[LH_SHA256_HEX_SIZE];
+  lh_sha256_hex("blob", 4, sum);
+  char doc[512];
+  snprintf(doc, sizeof doc,
+           "{\"id\":\"doc-1\",\"schema\":\"Pages\",\"properties\":{\"fileName\":[\"a.pdf\"],"
+           "\"contentHash\":[\"%s\"]}}",
+           sum);
+  add_json(ds, "{\"id\":\"p-1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Ana\"]}}");
+  add_json(ds, "{\"id\":\"p-2\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Bo\"]}}");
+  add_json(ds, doc);
+  make(ds);
+  char *text;
+  /* the first diff: everything as ADD */
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 1);
+  assert_int_equal(count_lines(text), 3);
+  assert_non_null(strstr(text, "{\"op\":\"ADD\",\"entity\":{\"id\":\"p-1\""));
+  free(text);
+  assert_int_equal(newest(ds, "diffs/exports/documents.csv", &text), 1);
+  assert_non_null(strstr(text, "op,id,checksum,name,mimetype,path,size,updated_at,public_url\r\n"
+                               "ADD,doc-1,"));
+  free(text);
+
+  /* add: only the new entity */
+  add_json(ds, "{\"id\":\"p-3\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Cy\"]}}");
+  make(ds);
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 2);
+  assert_int_equal(count_lines(text), 1);
+  assert_non_null(strstr(text, "{\"op\":\"ADD\",\"entity\":{\"id\":\"p-3\""));
+  free(text);
+  /* the documents did not change: no documents diff */
+  assert_int_equal(newest(ds, "diffs/exports/documents.csv", &text), 1);
+  free(text);
+
+  /* modify: the whole entity, new value included */
+  add_json(ds, "{\"id\":\"p-1\",\"schema\":\"Person\",\"properties\":{\"nationality\":[\"de\"]}}");
+  make(ds);
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 3);
+  assert_int_equal(count_lines(text), 1);
+  assert_non_null(strstr(text, "\"id\":\"p-1\""));
+  assert_non_null(strstr(text, "\"name\":[\"Ana\"]"));
+  assert_non_null(strstr(text, "\"nationality\":[\"de\"]"));
+  free(text);
+
+  /* an unchanged re-add: no diff after the merge */
+  add_json(ds, "{\"id\":\"p-2\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Bo\"]}}");
+  make(ds);
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 3);
+  free(text);
+
+  /* delete: DEL lines, in the documents diff too */
+  lh_error err = {0};
+  uint64_t tombs;
+  assert_int_equal(lh_entities_delete(ds, "p-2", &tombs, &err), 0);
+  assert_true(tombs > 0);
+  assert_int_equal(lh_entities_delete(ds, "doc-1", &tombs, &err), 0);
+  make(ds);
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 4);
+  assert_int_equal(count_lines(text), 2);
+  assert_non_null(strstr(text, "{\"op\":\"DEL\",\"entity\":{\"id\":\"doc-1\"}}\n"));
+  assert_non_null(strstr(text, "{\"op\":\"DEL\",\"entity\":{\"id\":\"p-2\"}}\n"));
+  free(text);
+  assert_int_equal(newest(ds, "diffs/exports/documents.csv", &text), 2);
+  assert_non_null(strstr(text, "\r\nDEL,doc-1,,,,,,,\r\n"));
+  free(text);
+  /* no documents left: no documents.csv either */
+  assert_int_equal(lh_store_exists(lh_dataset_store(ds), "exports/documents.csv", NULL), 0);
+  /* and the entities export no longer has them */
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(lh_dataset_store(ds), "entities.ftm.json", &b, &err), 0);
+  lh_buf_putc(&b, 0);
+  assert_null(strstr(b.data, "\"p-2\""));
+  assert_non_null(strstr(b.data, "\"p-3\""));
+  lh_buf_free(&b);
+  lh_dataset_close(ds);
+  lake_close(&l);
+}
+
+/* A failed export records the failure in its job and does not stamp its target. */
+static void test_failed_export(void **state) {
+  (void)state;
+  lake l;
+  lake_open(&l);
+  lh_dataset *ds = dataset(&l, "leaks");
+  add_json(ds, "{\"id\":\"p-1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Ana\"]}}");
+  /* a folder where the export file must go */
+  char *p = path_in(&l, "leaks/entities.ftm.json");
+  assert_int_equal(mkdir(p, 0755), 0);
+  char *inner = path_in(&l, "leaks/entities.ftm.json/keep");
+  FILE *f = fopen(inner, "w");
+  assert_non_null(f);
+  fclose(f);
+  lh_error err = {0};
+  lh_op_result r = {0};
+  assert_true(lh_dataset_export(ds, LH_EXPORT_ENTITIES, false, &r, &err) < 0);
+  assert_non_null(strstr(err.message, "entities.ftm.json"));
+  lh_buf j = LH_BUF_INIT;
+  assert_int_equal(lh_jobs_latest(lh_dataset_store(ds), "ExportJob", &j, &err), 0);
+  json_t *rec = json_loadb(j.data, j.len, 0, NULL);
+  assert_true(json_is_string(json_object_get(rec, "exc")));
+  assert_int_equal(json_integer_value(json_object_get(rec, "done")), 0);
+  json_decref(rec);
+  lh_tags *t = lh_tags_open(lh_dataset_store(ds), NULL);
+  assert_int_equal(lh_tags_exists(t, "entities.ftm.json", &err), 0);
+  lh_tags_close(t);
+  /* fixed: the next run succeeds */
+  tu_rmtree(p);
+  assert_int_equal(lh_dataset_export(ds, LH_EXPORT_ENTITIES, false, &r, &err), 0);
+  assert_false(r.skipped);
+  assert_int_equal(lh_dataset_export(ds, LH_EXPORT_ENTITIES, false, &r, &err), 0);
+  assert_true(r.skipped);
+  lh_buf_free(&r.job);
+  lh_buf_free(&j);
+  free(inner);
+  free(p);
+  lh_dataset_close(ds);
+  lake_close(&l);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_codecs),    cmocka_unit_test(test_versions),
+      cmocka_unit_test(test_jobs),      cmocka_unit_test(test_yaml_dump),
+      cmocka_unit_test(test_configure), cmocka_unit_test(test_diffs),
+      cmocka_unit_test(test_failed_export),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
