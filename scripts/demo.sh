@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the main job on the embedded default - a local lake in ./data and its SQLite
 # journal file ./data/journal.db. The repository's example dataset is written through the
-# journal, flushed into the statement store, optimized, and read back.
+# journal, flushed into the statement store, optimized, read back, and published with
+# `make` (statements.csv, entities.ftm.json, documents.csv, statistics, index, diffs).
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,3 +22,14 @@ echo "== the dataset now holds:"
   "SELECT count(DISTINCT entity_id) AS entities, count(*) AS statements FROM statement"
 echo "== a few entities (ftm-lakehouse -d demo entities iterate -q 'filter:schema=Person&limit=3'):"
 "$BIN" -d demo entities iterate -q 'filter:schema=Person&limit=3'
+echo "== make: flush, optimize, and write the exports (the index is printed; here its head)"
+"$BIN" -d demo make | head -12
+echo "   ..."
+DS="$LAKEHOUSE_URI/demo"
+echo "== the exports of dataset 'demo':"
+for f in exports/statements.csv entities.ftm.json exports/documents.csv exports/statistics.json index.json; do
+  [ -f "$DS/$f" ] && printf '   %-60s %8s bytes\n' "$DS/$f" "$(wc -c <"$DS/$f")"
+done
+ls "$DS"/diffs/entities.ftm.json/ | sed "s|^|   $DS/diffs/entities.ftm.json/|"
+echo "== a second make finds nothing to do:"
+"$BIN" -d demo make >/dev/null
