@@ -173,7 +173,7 @@ int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimiz
   if (!res)
     res = &local;
   memset(res, 0, sizeof *res);
-  return lh__operation_optimize(ds, opts, res, err);
+  return lh__optimize_run(ds, opts, true, res, NULL, err);
 }
 
 int lh_dataset_unlock(lh_dataset *ds, bool *released, lh_error *err) {

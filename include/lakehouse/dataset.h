@@ -59,7 +59,9 @@ typedef struct lh_optimize_result {
   int64_t version;
 } lh_optimize_result;
 
-/* Merge -> compact -> vacuum the statement store (`maintenance optimize`). */
+/* Merge -> compact -> vacuum the statement store (`maintenance optimize`), recorded as an
+ * OptimizeJob run; it runs even when no partition needs a merge (compaction and vacuum may
+ * still have work). */
 int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
                         lh_error *err);
 /* Release the write fence: delete `.LOCK` and every append marker. */

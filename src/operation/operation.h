@@ -10,6 +10,9 @@
 int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimize_result *res,
                            lh_error *err);
 
+int lh__optimize_run(lh_dataset *ds, const lh_optimize_opts *opts, bool always,
+                     lh_optimize_result *result, lh_op_result *res, lh_error *err);
+
 /* One run of an operation (inventory §9.1): prepare, the freshness check, then handle
  * inside a job record; the target tag gets the time handle started, on success only. */
 typedef struct lh__op lh__op;

@@ -61,7 +61,7 @@ int lh__op_run(lh__op *op, bool force, lh_op_result *res, lh_error *err) {
 
 typedef struct optimize_ctx {
   const lh_optimize_opts *opts;
-  lh_optimize_result result;
+  lh_optimize_result *result;
 } optimize_ctx;
 
 static int optimize_fresh(lh__op *op, lh_error *err) {
@@ -70,20 +70,23 @@ static int optimize_fresh(lh__op *op, lh_error *err) {
 }
 
 static int optimize_handle(lh__op *op, bool force, lh_error *err) {
+  (void)force; /* whether to run at all; re-merging clean partitions is opts->force */
   optimize_ctx *c = op->ctx;
   lh_optimize_opts o = c->opts ? *c->opts : (lh_optimize_opts){0};
-  o.force = o.force || force;
-  int rc = lh__operation_optimize(op->ds, &o, &c->result, err);
+  int rc = lh__operation_optimize(op->ds, &o, c->result, err);
   /* merge, compact, vacuum: one step each */
   op->job.done = rc ? 0 : 3;
   return rc;
 }
 
-int lh_dataset_optimize_op(lh_dataset *ds, const lh_optimize_opts *opts, lh_op_result *res,
-                           lh_error *err) {
+/* The optimize operation; always: also when no partition needs a merge. */
+int lh__optimize_run(lh_dataset *ds, const lh_optimize_opts *opts, bool always,
+                     lh_optimize_result *result, lh_op_result *res, lh_error *err) {
   char retention[32];
   snprintf(retention, sizeof retention, "%d", opts ? opts->retention_hours : 0);
-  optimize_ctx c = {.opts = opts};
+  lh_optimize_result local;
+  memset(&local, 0, sizeof local);
+  optimize_ctx c = {opts, result ? result : &local};
   lh__op op = {.ds = ds,
                .tags = lh_tags_open(lh_dataset_store(ds), NULL),
                .label = "optimize",
@@ -94,9 +97,14 @@ int lh_dataset_optimize_op(lh_dataset *ds, const lh_optimize_opts *opts, lh_op_r
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   lh_job_init(&op.job, "OptimizeJob", lh_dataset_name(ds));
   op.job.extra[op.job.nextra++] = (lh_job_field){"retention_hours", retention};
-  int rc = lh__op_run(&op, opts && opts->force, res, err);
+  int rc = lh__op_run(&op, always || (opts && opts->force), res, err);
   lh_tags_close(op.tags);
   return rc;
+}
+
+int lh_dataset_optimize_op(lh_dataset *ds, const lh_optimize_opts *opts, lh_op_result *res,
+                           lh_error *err) {
+  return lh__optimize_run(ds, opts, false, NULL, res, err);
 }
 
 /* ---- make --------------------------------------------------------------------------------- */

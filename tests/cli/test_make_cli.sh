@@ -112,6 +112,9 @@ run "$BIN" "${L[@]}" -d demo entities import --journal -i "$TMP/new.json"
 expect_rc 0 "import into the journal"
 run "$BIN" "${L[@]}" -d demo make
 expect_rc 0 "make after an import"; expect_err "made 5 export(s)"; expect_out '"entity_count": 27'
+expect_err "optimized the statement store"
+grep -q '"done":3,"errors":0,"running":false,"exc":null' "$D"/jobs/runs/OptimizeJob/*.json \
+  || fail "an OptimizeJob record with done == 3"
 grep -q "^demo-doc-x,$SUM,\"x, final.pdf\",application/pdf,a/b,1,.*,"$'\r$' "$D/exports/documents.csv" \
   || fail "documents.csv: folder path, quoting, mime type from the name"
 [ "$(jobs_of statements demo)" = $((before_st + 1)) ] || fail "new data did not rerun statements"
