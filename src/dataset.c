@@ -1,8 +1,8 @@
 /* Public API: a dataset of the lake. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ctype.h>
 
 #include <jansson.h>
 
@@ -187,7 +187,8 @@ lh_codec lh_dataset_compression(const lh_dataset *ds) {
 char *lh_dataset_public_prefix(const lh_dataset *ds) {
   json_t *own = json_object_get(ds->config, "public_url_prefix");
   const char *tpl = json_is_string(own) ? json_string_value(own)
-                                        : ds->settings ? ds->settings->public_url_prefix : NULL;
+                    : ds->settings      ? ds->settings->public_url_prefix
+                                        : NULL;
   if (!tpl || !*tpl)
     return NULL;
   /* string.Template.safe_substitute of ${dataset} */

@@ -28,7 +28,7 @@ typedef struct lh_job {
   lh_time started, stopped, last_updated;
   int64_t pending, done, errors;
   bool running;
-  char exc[512]; /* "" on success */
+  char exc[512];                        /* "" on success */
   lh_job_field extra[LH_JOB_EXTRA_MAX]; /* job-specific fields, in this order */
   size_t nextra;
 } lh_job;

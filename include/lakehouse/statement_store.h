@@ -122,8 +122,8 @@ typedef int (*lh_count_fn)(void *ctx, const char *key, uint64_t count, lh_error 
 int lh_statement_store_schema_counts(lh_statement_store *st, lh_count_fn fn, void *ctx,
                                      lh_error *err);
 /* Live entities per country value among the entities of these schemata. */
-int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata,
-                                      size_t n, lh_count_fn fn, void *ctx, lh_error *err);
+int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata, size_t n,
+                                      lh_count_fn fn, void *ctx, lh_error *err);
 /* Live entity count and the smallest / largest date value (NULL when none; caller frees). */
 int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char **min_date,
                                char **max_date, lh_error *err);

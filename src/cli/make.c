@@ -114,8 +114,18 @@ static const char *MAKE_HELP =
     "  --force-exports        Write every export even when it is up to date\n";
 
 int cli_cmd_make(cli_ctx *ctx, int argc, char **argv) {
-  enum { O_FLUSH = 256, O_NO_FLUSH, O_EXPORTS, O_NO_EXPORTS, O_OPT, O_NO_OPT, O_FOPT, O_NO_FOPT,
-         O_FEXP, O_NO_FEXP };
+  enum {
+    O_FLUSH = 256,
+    O_NO_FLUSH,
+    O_EXPORTS,
+    O_NO_EXPORTS,
+    O_OPT,
+    O_NO_OPT,
+    O_FOPT,
+    O_NO_FOPT,
+    O_FEXP,
+    O_NO_FEXP
+  };
   static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                        {"flush", no_argument, NULL, O_FLUSH},
                                        {"no-flush", no_argument, NULL, O_NO_FLUSH},

@@ -44,8 +44,8 @@ int lh_cwriter_open(lh_store *s, const char *key, lh_codec c, lh_cwriter **out, 
   cw->codec = c;
   if (c != LH_CODEC_NONE && !(cw->out = malloc(CODEC_CHUNK)))
     goto nomem;
-  if (c == LH_CODEC_GZ && deflateInit2(&cw->z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                       Z_DEFAULT_STRATEGY) != Z_OK)
+  if (c == LH_CODEC_GZ &&
+      deflateInit2(&cw->z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     goto nomem;
   if (c == LH_CODEC_ZST) {
     if (!(cw->zc = ZSTD_createCCtx()))

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lakehouse/error.h"
 #include "core/lines.h"
+#include "lakehouse/error.h"
 
 typedef struct lh__csv lh__csv;
 

@@ -183,10 +183,9 @@ static int emit_write(void *ctx, unsigned char *data, size_t size) {
 /* A string that a plain scalar would not read back as a string (or as itself) is quoted,
  * as PyYAML's representer does. */
 static bool plain_is_ambiguous(const char *s) {
-  static const char *const words[] = {"",   "~",   "null", "Null",  "NULL",  "true", "True",
-                                      "TRUE", "yes", "Yes",  "YES",   "on",    "On",   "ON",
-                                      "false", "False", "FALSE", "no",  "No",  "NO",  "off",
-                                      "Off",  "OFF", NULL};
+  static const char *const words[] = {
+      "",   "~",  "null",  "Null",  "NULL",  "true", "True", "TRUE", "yes", "Yes", "YES", "on",
+      "On", "ON", "false", "False", "FALSE", "no",   "No",   "NO",   "off", "Off", "OFF", NULL};
   if (match_any(s, words) || is_int(s) || is_float(s))
     return true;
   /* dates and timestamps (PyYAML resolves them to datetime) */
@@ -239,9 +238,9 @@ static int emit_node(yaml_emitter_t *em, json_t *j) {
   }
   case JSON_ARRAY: {
     /* PyYAML writes an empty list in flow style: [] */
-    if (!yaml_sequence_start_event_initialize(
-            &ev, NULL, (yaml_char_t *)YAML_SEQ_TAG, 1,
-            json_array_size(j) ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE) ||
+    if (!yaml_sequence_start_event_initialize(&ev, NULL, (yaml_char_t *)YAML_SEQ_TAG, 1,
+                                              json_array_size(j) ? YAML_BLOCK_SEQUENCE_STYLE
+                                                                 : YAML_FLOW_SEQUENCE_STYLE) ||
         !yaml_emitter_emit(em, &ev))
       return -1;
     size_t i;

@@ -8,33 +8,53 @@
 #include "model/dataset_config.h"
 
 typedef enum kind {
-  K_STRING,   /* string or null */
-  K_URL,      /* http(s) URL or null */
-  K_COUNT,    /* integer >= 0 or null */
-  K_BOOL,     /* boolean */
-  K_STRINGS,  /* list of strings */
-  K_OBJECT,   /* mapping */
-  K_OBJECTS,  /* list of mappings */
-  K_SHARDS,   /* 0 .. LH_SHARDS_MAX */
-  K_CODEC,    /* gz | zst | null */
-  K_CONTENT,  /* documents | structured | mixed | null */
-  K_DROP      /* accepted and dropped */
+  K_STRING,  /* string or null */
+  K_URL,     /* http(s) URL or null */
+  K_COUNT,   /* integer >= 0 or null */
+  K_BOOL,    /* boolean */
+  K_STRINGS, /* list of strings */
+  K_OBJECT,  /* mapping */
+  K_OBJECTS, /* list of mappings */
+  K_SHARDS,  /* 0 .. LH_SHARDS_MAX */
+  K_CODEC,   /* gz | zst | null */
+  K_CONTENT, /* documents | structured | mixed | null */
+  K_DROP     /* accepted and dropped */
 } kind;
 
 static const struct {
   const char *key;
   kind kind;
 } KEYS[] = {
-    {"name", K_DROP},          {"uri", K_DROP},           {"storage", K_DROP},
-    {"title", K_STRING},       {"license", K_STRING},     {"summary", K_STRING},
-    {"description", K_STRING}, {"url", K_STRING},         {"updated_at", K_STRING},
-    {"last_export", K_STRING}, {"entity_count", K_COUNT}, {"thing_count", K_COUNT},
-    {"version", K_STRING},     {"category", K_STRING},    {"tags", K_STRINGS},
-    {"publisher", K_OBJECT},   {"coverage", K_OBJECT},    {"resources", K_OBJECTS},
-    {"children", K_STRINGS},   {"datasets", K_STRINGS},   {"scopes", K_STRINGS},
-    {"deprecation", K_STRING}, {"deprecated", K_BOOL},    {"prefix", K_STRING},
-    {"maintainer", K_OBJECT},  {"stats", K_OBJECT},       {"git_repo", K_STRING},
-    {"content_type", K_CONTENT}, {"public_url_prefix", K_URL}, {"shards", K_SHARDS},
+    {"name", K_DROP},
+    {"uri", K_DROP},
+    {"storage", K_DROP},
+    {"title", K_STRING},
+    {"license", K_STRING},
+    {"summary", K_STRING},
+    {"description", K_STRING},
+    {"url", K_STRING},
+    {"updated_at", K_STRING},
+    {"last_export", K_STRING},
+    {"entity_count", K_COUNT},
+    {"thing_count", K_COUNT},
+    {"version", K_STRING},
+    {"category", K_STRING},
+    {"tags", K_STRINGS},
+    {"publisher", K_OBJECT},
+    {"coverage", K_OBJECT},
+    {"resources", K_OBJECTS},
+    {"children", K_STRINGS},
+    {"datasets", K_STRINGS},
+    {"scopes", K_STRINGS},
+    {"deprecation", K_STRING},
+    {"deprecated", K_BOOL},
+    {"prefix", K_STRING},
+    {"maintainer", K_OBJECT},
+    {"stats", K_OBJECT},
+    {"git_repo", K_STRING},
+    {"content_type", K_CONTENT},
+    {"public_url_prefix", K_URL},
+    {"shards", K_SHARDS},
     {"compression", K_CODEC},
 };
 
@@ -65,8 +85,7 @@ static int bad(lh_error *err, const char *where, const char *key, const char *wa
 static int check_one(const char *where, const char *key, kind k, json_t *v, lh_error *err) {
   bool null = json_is_null(v);
   switch (k) {
-  case K_STRING:
-    return null || json_is_string(v) ? 0 : bad(err, where, key, "a string", v);
+  case K_STRING: return null || json_is_string(v) ? 0 : bad(err, where, key, "a string", v);
   case K_URL:
     if (null)
       return 0;
@@ -98,16 +117,15 @@ static int check_one(const char *where, const char *key, kind k, json_t *v, lh_e
   case K_SHARDS:
     if (null)
       return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        json_integer_value(v) > LH_SHARDS_MAX) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > LH_SHARDS_MAX) {
       char want[64];
       snprintf(want, sizeof want, "an integer between 0 and %d", LH_SHARDS_MAX);
       return bad(err, where, key, want, v);
     }
     return 0;
   case K_CODEC:
-    if (null || (json_is_string(v) && (!strcmp(json_string_value(v), "gz") ||
-                                       !strcmp(json_string_value(v), "zst"))))
+    if (null || (json_is_string(v) &&
+                 (!strcmp(json_string_value(v), "gz") || !strcmp(json_string_value(v), "zst"))))
       return 0;
     return bad(err, where, key, "gz, zst or null", v);
   case K_CONTENT:
@@ -123,8 +141,8 @@ static int check_one(const char *where, const char *key, kind k, json_t *v, lh_e
 
 int lh__config_check(json_t *cfg, const char *where, lh_error *err) {
   if (!json_is_object(cfg))
-    return lh_error_set(err, LH_EINVAL, "%s: must be a mapping of keys to values (got %s)",
-                        where, type_name(cfg));
+    return lh_error_set(err, LH_EINVAL, "%s: must be a mapping of keys to values (got %s)", where,
+                        type_name(cfg));
   const char *key;
   json_t *v;
   void *tmp;

@@ -31,8 +31,10 @@ static const struct {
   const char *name;
   const char *target;
 } KINDS[LH_EXPORT_KIND_COUNT] = {
-    {"statements", LH_PATH_EXPORTS_STATEMENTS}, {"entities", LH_PATH_ENTITIES_JSON},
-    {"documents", LH_PATH_EXPORTS_DOCUMENTS},   {"statistics", LH_PATH_EXPORTS_STATISTICS},
+    {"statements", LH_PATH_EXPORTS_STATEMENTS},
+    {"entities", LH_PATH_ENTITIES_JSON},
+    {"documents", LH_PATH_EXPORTS_DOCUMENTS},
+    {"statistics", LH_PATH_EXPORTS_STATISTICS},
     {"index", LH_PATH_INDEX},
 };
 
@@ -199,8 +201,23 @@ static int write_entity(lh_entity *e, void *ctx) {
 }
 
 /* The statement CSV columns the entity aggregation reads back. */
-enum { C_ID, C_ENTITY, C_PROP, C_TYPE, C_SCHEMA, C_VALUE, C_ORIG, C_DATASET, C_ORIGIN,
-       C_LANG, C_EXTERNAL, C_FIRST, C_LAST, C_FRAGMENT, C_N };
+enum {
+  C_ID,
+  C_ENTITY,
+  C_PROP,
+  C_TYPE,
+  C_SCHEMA,
+  C_VALUE,
+  C_ORIG,
+  C_DATASET,
+  C_ORIGIN,
+  C_LANG,
+  C_EXTERNAL,
+  C_FIRST,
+  C_LAST,
+  C_FRAGMENT,
+  C_N
+};
 static const int CSV_INDEX[C_N] = {0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
 
 static int read_creader(void *ctx, void *buf, size_t n, size_t *got, lh_error *err) {
@@ -446,10 +463,9 @@ static int class_stats(lh_statement_store *st, const lh_model *model, json_t *sc
   json_array_foreach(csorted, i, row) {
     const char *code = json_string_value(json_array_get(row, 0));
     const char *label = country ? lh_type_value_label(country, code) : NULL;
-    json_array_append_new(countries,
-                          json_pack("{sssIss}", "code", code, "count",
-                                    json_integer_value(json_array_get(row, 1)), "label",
-                                    label ? label : code));
+    json_array_append_new(countries, json_pack("{sssIss}", "code", code, "count",
+                                               json_integer_value(json_array_get(row, 1)), "label",
+                                               label ? label : code));
     bool have = false;
     size_t j;
     json_t *c;
@@ -546,8 +562,7 @@ static int export_statistics(lh_dataset *ds, lh_error *err) {
 /* ---- index.json ---------------------------------------------------------------------------- */
 
 /* sha256 of a stored file. */
-static int file_sha256(lh_store *s, const char *key, char out[LH_SHA256_HEX_SIZE],
-                       lh_error *err) {
+static int file_sha256(lh_store *s, const char *key, char out[LH_SHA256_HEX_SIZE], lh_error *err) {
   lh_reader *r;
   int rc = lh_store_open_read(s, key, &r, err);
   if (rc)
@@ -637,8 +652,8 @@ static int export_index(lh_dataset *ds, lh_error *err) {
     free(dump);
     bool changed = false;
     if (!rc)
-      rc = lh_versions_make(lh_dataset_store(ds), LH_PATH_INDEX, text.data, text.len, &changed,
-                            err);
+      rc =
+          lh_versions_make(lh_dataset_store(ds), LH_PATH_INDEX, text.data, text.len, &changed, err);
   }
   json_decref(stats);
   json_decref(index);
@@ -757,9 +772,8 @@ static int entity_diff_lines(lh_dataset *ds, const id_list *ids, sink *o, lh_err
     lh__strmap seen;
     lh__strmap_init(&seen);
     ent_diff d = {o, &seen};
-    lh_entity_query q = {.entity_ids = (const char *const *)ids->v + at,
-                         .nentity_ids = n,
-                         .limit = -1};
+    lh_entity_query q = {
+        .entity_ids = (const char *const *)ids->v + at, .nentity_ids = n, .limit = -1};
     rc = lh_entities_query(ds, &q, write_add, &d, err);
     for (size_t i = 0; i < n && !rc; i++) {
       if (lh__strmap_get(&seen, ids->v[at + i], NULL))
@@ -998,8 +1012,8 @@ static int export_fresh(lh__op *op, lh_error *err) {
   if (fresh <= 0 || (kind != LH_EXPORT_STATEMENTS && kind != LH_EXPORT_ENTITIES))
     return fresh;
   const char *sfx = lh_codec_suffix(lh_dataset_compression(op->ds));
-  char *key = kind == LH_EXPORT_STATEMENTS ? lh_path_exports_statements(sfx)
-                                           : lh_path_entities_json(sfx);
+  char *key =
+      kind == LH_EXPORT_STATEMENTS ? lh_path_exports_statements(sfx) : lh_path_entities_json(sfx);
   if (!key)
     return nomem(err);
   int e = lh_store_exists(lh_dataset_store(op->ds), key, err);
@@ -1026,7 +1040,9 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
                .deps = kind == LH_EXPORT_INDEX       ? INDEX_DEPS
                        : kind == LH_EXPORT_DOCUMENTS ? DOCUMENT_DEPS
                                                      : DEPS,
-               .ndeps = kind == LH_EXPORT_INDEX ? 4 : kind == LH_EXPORT_DOCUMENTS ? 2 : 1,
+               .ndeps = kind == LH_EXPORT_INDEX       ? 4
+                        : kind == LH_EXPORT_DOCUMENTS ? 2
+                                                      : 1,
                .is_fresh = export_fresh,
                .prepare = kind == LH_EXPORT_INDEX ? NULL : lh__export_prepare,
                .handle = lh__export_handle,

@@ -24,8 +24,8 @@ struct lh__op {
   const char *const *deps;
   size_t ndeps;
   lh_job job;
-  int (*prepare)(lh__op *op, lh_error *err);          /* NULL: nothing */
-  int (*is_fresh)(lh__op *op, lh_error *err);         /* NULL: target newer than deps */
+  int (*prepare)(lh__op *op, lh_error *err);            /* NULL: nothing */
+  int (*is_fresh)(lh__op *op, lh_error *err);           /* NULL: target newer than deps */
   int (*handle)(lh__op *op, bool force, lh_error *err); /* sets job.done */
   void *ctx;
 };

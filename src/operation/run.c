@@ -37,10 +37,9 @@ int lh__op_run(lh__op *op, bool force, lh_op_result *res, lh_error *err) {
   if (rc == 0 && op->target)
     rc = lh_tags_set(op->tags, op->target, started, err);
   lh_error job_err = {0};
-  int stop = lh_job_stop(store, &op->job, rc ? (err && err->message[0] ? err->message
-                                                                         : lh_strerror(rc))
-                                             : NULL,
-                         &job_err);
+  int stop =
+      lh_job_stop(store, &op->job,
+                  rc ? (err && err->message[0] ? err->message : lh_strerror(rc)) : NULL, &job_err);
   if (rc)
     return rc;
   if (stop) {

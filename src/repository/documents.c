@@ -174,9 +174,8 @@ static int emit_document(lh_entity *e, void *vctx) {
   int rc = 0;
   for (size_t i = 0; i < nparents && !rc; i++) {
     uint32_t fi;
-    const char *p = lh__strmap_get(&c->folders->by_id, parents[i], &fi)
-                        ? folder_path(c->folders, fi)
-                        : NULL;
+    const char *p =
+        lh__strmap_get(&c->folders->by_id, parents[i], &fi) ? folder_path(c->folders, fi) : NULL;
     if (!p)
       continue;
     d.path = p;
@@ -207,14 +206,11 @@ int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids, lh
   for (size_t i = 0; i < f.n && !rc; i++)
     if (lh__strmap_put(&f.by_id, f.v[i].id, (uint32_t)i))
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  docs_ctx c = {&f, model, lh_model_schema(model, "Folder"), lh_dataset_public_prefix(ds), fn,
+  docs_ctx c = {&f,  model, lh_model_schema(model, "Folder"), lh_dataset_public_prefix(ds), fn,
                 ctx, 0};
   if (!rc) {
-    lh_entity_query dq = {.schemata = DOCUMENT,
-                          .nschemata = 1,
-                          .entity_ids = ids,
-                          .nentity_ids = nids,
-                          .limit = -1};
+    lh_entity_query dq = {
+        .schemata = DOCUMENT, .nschemata = 1, .entity_ids = ids, .nentity_ids = nids, .limit = -1};
     rc = lh_entities_query(ds, &dq, emit_document, &c, err);
     if (c.stop)
       rc = c.stop;

@@ -34,12 +34,12 @@ int lh_job_json(const lh_job *job, lh_buf *out) {
   rc = rc ? rc : put_time(out, "last_updated", job->last_updated);
   rc = rc ? rc
           : lh_buf_printf(out, ",\"pending\":%lld,\"done\":%lld,\"errors\":%lld,\"running\":%s",
-                          (long long)job->pending, (long long)job->done,
-                          (long long)job->errors, job->running ? "true" : "false");
+                          (long long)job->pending, (long long)job->done, (long long)job->errors,
+                          job->running ? "true" : "false");
   rc = rc ? rc : lh_buf_puts(out, ",\"exc\":");
-  rc = rc ? rc
-          : job->exc[0] ? lh_json_write_string(out, job->exc, strlen(job->exc))
-                        : lh_buf_puts(out, "null");
+  rc = rc            ? rc
+       : job->exc[0] ? lh_json_write_string(out, job->exc, strlen(job->exc))
+                     : lh_buf_puts(out, "null");
   rc = rc ? rc : lh_buf_puts(out, ",\"took\":");
   if (!rc && job->started != LH_TIME_NULL && job->stopped != LH_TIME_NULL) {
     /* pydantic's ISO 8601 duration: PT12.345678S */

@@ -40,7 +40,8 @@ int lh_versions_make(lh_store *s, const char *key, const void *data, size_t len,
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     goto done;
   }
-  if ((rc = lh_store_put(s, snapshot, data, len, err)) || (rc = lh_store_put(s, key, data, len, err)))
+  if ((rc = lh_store_put(s, snapshot, data, len, err)) ||
+      (rc = lh_store_put(s, key, data, len, err)))
     goto done;
   if ((rc = lh_tags_set(tags, key, now, err)) || (rc = lh_tags_set(tags, dedupe, now, err)))
     goto done;

@@ -50,7 +50,8 @@ static char *path_in(lake *l, const char *rel) {
   return p;
 }
 
-/* ---- codecs ----------------------------------------------------------------------------------- */
+/* ---- codecs -----------------------------------------------------------------------------------
+ */
 
 static void roundtrip(lh_store *s, lh_codec c, const char *data, size_t len) {
   lh_error err = {0};
@@ -131,7 +132,8 @@ static void test_codecs(void **state) {
   free(data);
 }
 
-/* ---- versions, jobs ----------------------------------------------------------------------------- */
+/* ---- versions, jobs -----------------------------------------------------------------------------
+ */
 
 typedef struct keys {
   char *v[16];
@@ -167,9 +169,10 @@ static void test_versions(void **state) {
   assert_int_equal(lh_versions_list(s, "exports/statistics.json", add_key, &k, &err), 0);
   assert_int_equal(k.n, 2);
   regex_t re;
-  assert_int_equal(regcomp(&re, "^versions/[0-9]{4}/[0-9]{2}/[0-9]{8}T[0-9]{12}Z/exports/statistics.json$",
-                           REG_EXTENDED | REG_NOSUB),
-                   0);
+  assert_int_equal(
+      regcomp(&re, "^versions/[0-9]{4}/[0-9]{2}/[0-9]{8}T[0-9]{12}Z/exports/statistics.json$",
+              REG_EXTENDED | REG_NOSUB),
+      0);
   for (size_t i = 0; i < k.n; i++)
     assert_int_equal(regexec(&re, k.v[i], 0, NULL, 0), 0);
   regfree(&re);
@@ -229,7 +232,8 @@ static void test_jobs(void **state) {
   snprintf(path, sizeof path, "%s/jobs/runs/ExportJob/%s.json", dir, a.run_id);
   char *text = tu_read_file(path, NULL);
   assert_non_null(strstr(text, "\"done\":1,\"errors\":0,\"running\":false,\"exc\":null,\"took\":"));
-  assert_non_null(strstr(text, "\"dataset\":\"leaks\",\"kind\":\"statements\",\"name\":\"ExportJob\"}"));
+  assert_non_null(
+      strstr(text, "\"dataset\":\"leaks\",\"kind\":\"statements\",\"name\":\"ExportJob\"}"));
   free(text);
   assert_int_equal(lh_jobs_latest(s, "MakeJob", &j, &err), LH_ENOTFOUND);
   lh_buf_free(&j);
@@ -251,8 +255,9 @@ static void test_yaml_dump(void **state) {
   assert_int_equal(lh__yaml_dump(in, &y, &err), 0);
   lh_buf_putc(&y, 0);
   /* keys sorted, ambiguous strings quoted, PyYAML's layout */
-  assert_non_null(strstr(y.data, "a:\n  f: 1.5\n  n: 3\n  t: true\n  z: null\nb:\n- 'yes'\n- '123'\n"
-                                 "- '2024-01-01'\n- 'null'\n- 'x: y'\n- plain\n- ''\nempty: []\n"));
+  assert_non_null(strstr(y.data,
+                         "a:\n  f: 1.5\n  n: 3\n  t: true\n  z: null\nb:\n- 'yes'\n- '123'\n"
+                         "- '2024-01-01'\n- 'null'\n- 'x: y'\n- plain\n- ''\nempty: []\n"));
   assert_non_null(strstr(y.data, "title: Leaks\nuni: Łódź\n"));
   assert_int_equal(lh__yaml_to_json(y.data, y.len - 1, &back, &err), 0);
   assert_true(json_equal(in, back));
@@ -313,7 +318,8 @@ static void test_configure(void **state) {
   /* refused: nothing written */
   const char *bad = "entity_count: -3\n";
   assert_int_equal(lh_dataset_configure(ds, bad, strlen(bad), "bad.yml", NULL, &err), LH_EINVAL);
-  assert_string_equal(err.message, "bad.yml: 'entity_count' must be a non-negative integer (got -3)");
+  assert_string_equal(err.message,
+                      "bad.yml: 'entity_count' must be a non-negative integer (got -3)");
   const char *notmap = "- a\n- b\n";
   assert_int_equal(lh_dataset_configure(ds, notmap, strlen(notmap), "list.yml", NULL, &err),
                    LH_EINVAL);
@@ -513,9 +519,9 @@ static void test_failed_export(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_codecs),    cmocka_unit_test(test_versions),
-      cmocka_unit_test(test_jobs),      cmocka_unit_test(test_yaml_dump),
-      cmocka_unit_test(test_configure), cmocka_unit_test(test_diffs),
+      cmocka_unit_test(test_codecs),        cmocka_unit_test(test_versions),
+      cmocka_unit_test(test_jobs),          cmocka_unit_test(test_yaml_dump),
+      cmocka_unit_test(test_configure),     cmocka_unit_test(test_diffs),
       cmocka_unit_test(test_failed_export),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,8 +85,8 @@ int lh_statement_store_schema_counts(lh_statement_store *st, lh_count_fn fn, voi
                     fn, ctx, err);
 }
 
-int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata,
-                                      size_t n, lh_count_fn fn, void *ctx, lh_error *err) {
+int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata, size_t n,
+                                      lh_count_fn fn, void *ctx, lh_error *err) {
   if (n == 0)
     return 0;
   lh_buf sql = LH_BUF_INIT;
