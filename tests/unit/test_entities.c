@@ -10,36 +10,6 @@
 
 #include "testutil.h"
 
-typedef struct lake {
-  char *dir;
-  lh_settings settings;
-  lh_catalog *catalog;
-} lake;
-
-static void lake_open(lake *l) {
-  l->dir = tu_tempdir();
-  setenv("LAKEHOUSE_URI", l->dir, 1);
-  unsetenv("LAKEHOUSE_JOURNAL_URI");
-  lh_error err = {0};
-  assert_int_equal(lh_settings_load(&l->settings, &err), 0);
-  assert_int_equal(lh_catalog_open(l->dir, &l->catalog, &err), 0);
-}
-
-static void lake_close(lake *l) {
-  lh_catalog_close(l->catalog);
-  lh_settings_free(&l->settings);
-  tu_rmtree(l->dir);
-  free(l->dir);
-}
-
-static lh_dataset *dataset(lake *l, const char *name) {
-  lh_dataset *ds;
-  lh_error err = {0};
-  if (lh_dataset_open(l->catalog, name, NULL, &l->settings, &ds, &err))
-    fail_msg("open %s: %s", name, err.message);
-  return ds;
-}
-
 /* ---- entities as sorted "id\tprop\tvalue" lines -------------------------------------------- */
 
 typedef struct lines {
@@ -202,12 +172,12 @@ static const char *const FILES[] = {
     "data/yente-fixtures/entities.delta.json"};
 
 static void roundtrip(bool journal) {
-  lake l;
-  lake_open(&l);
+  tu_lake l;
+  tu_lake_open(&l);
   for (size_t i = 0; i < sizeof FILES / sizeof *FILES; i++) {
     char name[32];
     snprintf(name, sizeof name, "rt%zu", i);
-    lh_dataset *ds = dataset(&l, name);
+    lh_dataset *ds = tu_lake_dataset(&l, name);
     /* delta files carry several emissions per entity, possibly of more specific schemata */
     bool delta = strstr(FILES[i], "delta") != NULL;
     lines want = {0}, got = {0};
@@ -237,7 +207,7 @@ static void roundtrip(bool journal) {
     free_lines(&got);
     lh_dataset_close(ds);
   }
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 static void test_roundtrip_direct(void **state) {
@@ -253,9 +223,9 @@ static void test_roundtrip_journal(void **state) {
 /* The statements pack reproduces the entities of wd_persons (ftm.md §4.4). */
 static void test_statements_pack(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "pack");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "pack");
   lh_import_result r = import_file(ds, tu_shared("data/wd_persons/statements.pack"),
                                    (lh_import_opts){.format = LH_IMPORT_STATEMENTS});
   assert_int_equal(r.items, 5112);
@@ -267,7 +237,7 @@ static void test_statements_pack(void **state) {
   free_lines(&want);
   free_lines(&got);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* ---- safe / unsafe parity, and the statements CSV round trip -------------------------------- */
@@ -307,15 +277,15 @@ static void test_safe_unsafe_parity(void **state) {
   assert_int_equal(lh_time_parse_iso("2025-01-02T03:04:05", (size_t)-1, &fixed, &err), 0);
   lines rows[2] = {{0}, {0}};
   for (int unsafe = 0; unsafe < 2; unsafe++) {
-    lake l;
-    lake_open(&l);
-    lh_dataset *ds = dataset(&l, "parity");
+    tu_lake l;
+    tu_lake_open(&l);
+    lh_dataset *ds = tu_lake_dataset(&l, "parity");
     for (size_t i = 0; i < sizeof FILES / sizeof *FILES; i++)
       import_file(ds, tu_shared(FILES[i]),
                   (lh_import_opts){.unsafe = unsafe, .last_seen = fixed, .bulk_size = 1000});
     statement_lines(ds, &rows[unsafe]);
     lh_dataset_close(ds);
-    lake_close(&l);
+    tu_lake_close(&l);
   }
   assert_true(rows[0].n > 50000);
   assert_same_lines(&rows[0], &rows[1]);
@@ -327,9 +297,9 @@ static void test_safe_unsafe_parity(void **state) {
  * origin carried by the entity wins over --origin. */
 static void test_origins(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "origins");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "origins");
   char path[512];
   snprintf(path, sizeof path, "%s/in.json", l.dir);
   FILE *f = fopen(path, "w");
@@ -349,7 +319,7 @@ static void test_origins(void **state) {
   assert_int_equal(query_lines(ds, "filter:origin=forced", &got, false), 2);
   free_lines(&got);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* ---- the writer -------------------------------------------------------------------------------
@@ -368,9 +338,9 @@ static int count_statement(const lh_statement *st, void *ctx) {
 /* With a batch of 2 rows, every insert still holds whole entities with their BASE row. */
 static void test_writer_never_splits_entities(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "writer");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "writer");
   lh_entity_writer *w;
   lh_error err = {0};
   assert_int_equal(lh_entities_writer(ds, "default", &w, &err), 0);
@@ -404,7 +374,7 @@ static void test_writer_never_splits_entities(void **state) {
   assert_int_equal(lh_entities_journal_count(ds, &left, &err), 0);
   assert_int_equal(left, 0);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* ---- delete and re-add ------------------------------------------------------------------------
@@ -412,9 +382,9 @@ static void test_writer_never_splits_entities(void **state) {
 
 static void test_delete_and_readd(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "del");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "del");
   import_file(ds, tu_shared("data/wd_persons/entities.ftm.json"), (lh_import_opts){0});
   lh_error err = {0};
   bool found = false;
@@ -456,7 +426,7 @@ static void test_delete_and_readd(void **state) {
   free_lines(&got);
   lh_entity_free(e);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* ---- queries -----------------------------------------------------------------------------------
@@ -464,9 +434,9 @@ static void test_delete_and_readd(void **state) {
 
 static void test_queries(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "q");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "q");
   import_file(ds, tu_shared("data/wd_persons/entities.ftm.json"), (lh_import_opts){0});
   import_file(ds, tu_shared("data/yente-fixtures/zala/entities.ftm.json"), (lh_import_opts){0});
   lines all = {0}, got = {0};
@@ -515,13 +485,13 @@ static void test_queries(void **state) {
   assert_int_equal(lh_entity_query_parse("limit=x", &q, &err), LH_EINVAL);
   free_lines(&all);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* ---- bad input
  * ----------------------------------------------------------------------------------- */
 
-static char *write_file(lake *l, const char *name, const char *content) {
+static char *write_file(tu_lake *l, const char *name, const char *content) {
   char *path;
   assert_true(asprintf(&path, "%s/%s", l->dir, name) > 0);
   FILE *f = fopen(path, "w");
@@ -543,8 +513,8 @@ static int import_error(lh_dataset *ds, const char *path, lh_import_opts o, lh_e
 
 static void test_bad_input_keeps_earlier_lines(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
+  tu_lake l;
+  tu_lake_open(&l);
   char *bad_json =
       write_file(&l, "bad.json",
                  "{\"id\":\"a1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"A\"]}}\n"
@@ -553,7 +523,7 @@ static void test_bad_input_keeps_earlier_lines(void **state) {
                  "{\"id\":\"a3\",\"schema\":\"Person\",\"properties\":{\"name\":[\"C\"]\n"
                  "{\"id\":\"a4\",\"schema\":\"Person\",\"properties\":{\"name\":[\"D\"]}}\n");
   for (int journal = 0; journal < 2; journal++) {
-    lh_dataset *ds = dataset(&l, journal ? "badj" : "badd");
+    lh_dataset *ds = tu_lake_dataset(&l, journal ? "badj" : "badd");
     lh_error err = {0};
     lh_import_result r;
     assert_int_equal(import_error(ds, bad_json, (lh_import_opts){.journal = journal}, &err, &r),
@@ -575,7 +545,7 @@ static void test_bad_input_keeps_earlier_lines(void **state) {
   char *unknown = write_file(&l, "unknown.json",
                              "{\"id\":\"b1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"A\"]"
                              ",\"shoeSize\":[\"9\"]}}\n");
-  lh_dataset *ds = dataset(&l, "unknown");
+  lh_dataset *ds = tu_lake_dataset(&l, "unknown");
   lh_error err = {0};
   lh_import_result r;
   assert_int_equal(import_error(ds, unknown, (lh_import_opts){0}, &err, &r), LH_EINVAL);
@@ -625,7 +595,7 @@ static void test_bad_input_keeps_earlier_lines(void **state) {
   free(badprop);
   free(quoting);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 int main(void) {

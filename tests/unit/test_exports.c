@@ -13,38 +13,7 @@
 #include "core/yaml.h"
 #include "testutil.h"
 
-typedef struct lake {
-  char *dir;
-  lh_settings settings;
-  lh_catalog *catalog;
-} lake;
-
-static void lake_open(lake *l) {
-  l->dir = tu_tempdir();
-  setenv("LAKEHOUSE_URI", l->dir, 1);
-  unsetenv("LAKEHOUSE_JOURNAL_URI");
-  unsetenv("LAKEHOUSE_PUBLIC_URL_PREFIX");
-  lh_error err = {0};
-  assert_int_equal(lh_settings_load(&l->settings, &err), 0);
-  assert_int_equal(lh_catalog_open(l->dir, &l->catalog, &err), 0);
-}
-
-static void lake_close(lake *l) {
-  lh_catalog_close(l->catalog);
-  lh_settings_free(&l->settings);
-  tu_rmtree(l->dir);
-  free(l->dir);
-}
-
-static lh_dataset *dataset(lake *l, const char *name) {
-  lh_dataset *ds;
-  lh_error err = {0};
-  if (lh_dataset_open(l->catalog, name, NULL, &l->settings, &ds, &err))
-    fail_msg("open %s: %s", name, err.message);
-  return ds;
-}
-
-static char *path_in(lake *l, const char *rel) {
+static char *path_in(tu_lake *l, const char *rel) {
   char *p;
   assert_true(asprintf(&p, "%s/%s", l->dir, rel) > 0);
   return p;
@@ -268,9 +237,9 @@ static void test_yaml_dump(void **state) {
 
 static void test_configure(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "leaks");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "leaks");
   lh_error err = {0};
   bool changed;
   const char *yml = "title: Leaks\ntags: [a, b]\ncompression: zst\nname: ignored\nuri: x\n"
@@ -307,7 +276,7 @@ static void test_configure(void **state) {
   free(text);
   free(p);
   lh_dataset_close(ds);
-  ds = dataset(&l, "leaks");
+  ds = tu_lake_dataset(&l, "leaks");
   assert_int_equal(lh_dataset_compression(ds), LH_CODEC_ZST);
   /* the dataset public prefix, with ${dataset} replaced */
   const char *pre = "public_url_prefix: https://data.example.org/${dataset}/\n";
@@ -326,7 +295,7 @@ static void test_configure(void **state) {
   assert_non_null(strstr(err.message, "list.yml: must be a mapping"));
   lh_buf_free(&out);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* ---- diffs --------------------------------------------------------------------------------- */
@@ -396,9 +365,9 @@ static size_t count_lines(const char *s) {
 
 static void test_diffs(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "leaks");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "leaks");
   char sum[LH_SHA256_HEX_SIZE];
   lh_sha256_hex("blob", 4, sum);
   char doc[512];
@@ -473,15 +442,15 @@ static void test_diffs(void **state) {
   assert_non_null(strstr(b.data, "\"p-3\""));
   lh_buf_free(&b);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 /* A failed export records the failure in its job and does not stamp its target. */
 static void test_failed_export(void **state) {
   (void)state;
-  lake l;
-  lake_open(&l);
-  lh_dataset *ds = dataset(&l, "leaks");
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "leaks");
   add_json(ds, "{\"id\":\"p-1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Ana\"]}}");
   /* a folder where the export file must go */
   char *p = path_in(&l, "leaks/entities.ftm.json");
@@ -514,7 +483,7 @@ static void test_failed_export(void **state) {
   free(inner);
   free(p);
   lh_dataset_close(ds);
-  lake_close(&l);
+  tu_lake_close(&l);
 }
 
 int main(void) {

@@ -113,3 +113,28 @@ long long tu_shell_number(const char *cmd) {
     pclose(p);
   return n;
 }
+
+void tu_lake_open(tu_lake *l) {
+  l->dir = tu_tempdir();
+  setenv("LAKEHOUSE_URI", l->dir, 1);
+  unsetenv("LAKEHOUSE_JOURNAL_URI");
+  unsetenv("LAKEHOUSE_PUBLIC_URL_PREFIX");
+  lh_error err = {0};
+  assert_int_equal(lh_settings_load(&l->settings, &err), 0);
+  assert_int_equal(lh_catalog_open(l->dir, &l->catalog, &err), 0);
+}
+
+void tu_lake_close(tu_lake *l) {
+  lh_catalog_close(l->catalog);
+  lh_settings_free(&l->settings);
+  tu_rmtree(l->dir);
+  free(l->dir);
+}
+
+lh_dataset *tu_lake_dataset(tu_lake *l, const char *name) {
+  lh_dataset *ds;
+  lh_error err = {0};
+  if (lh_dataset_open(l->catalog, name, NULL, &l->settings, &ds, &err))
+    fail_msg("open %s: %s", name, err.message);
+  return ds;
+}

@@ -31,4 +31,16 @@ const char *tu_store_value(lh_statement_store *st, const char *sql);
 /* The same, as a number. */
 long long tu_store_number(lh_statement_store *st, const char *sql);
 
+/* A lake in a fresh temporary folder with the default settings (LAKEHOUSE_URI pointing at
+ * it, the default SQLite journal, no public URL prefix). */
+typedef struct tu_lake {
+  char *dir;
+  lh_settings settings;
+  lh_catalog *catalog;
+} tu_lake;
+void tu_lake_open(tu_lake *l);
+void tu_lake_close(tu_lake *l);
+/* Open dataset name of the lake; fails the test on error. */
+lh_dataset *tu_lake_dataset(tu_lake *l, const char *name);
+
 #endif
