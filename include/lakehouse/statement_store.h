@@ -112,10 +112,13 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
 
 /* ---- reads for the exports ------------------------------------------------------------ */
 
+/* Receives each part of the rows, in order: a local CSV file, deleted after the call. */
+typedef int (*lh_csv_part_fn)(void *ctx, const char *path, lh_error *err);
 /* Write the live statements, globally sorted by (entity_id, prop, id), as the rows of
- * exports/statements.csv without its header line to the local file `path`. */
-int lh_statement_store_export_csv(lh_statement_store *st, const char *path, uint64_t *rows,
-                                  lh_error *err);
+ * exports/statements.csv without its header line: in parts (entity-id ranges, each sorted
+ * on its own so memory stays bounded) written as temporary files in the local folder dir. */
+int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_csv_part_fn fn,
+                                  void *ctx, uint64_t *rows, lh_error *err);
 
 typedef int (*lh_count_fn)(void *ctx, const char *key, uint64_t count, lh_error *err);
 /* Live entities per schema (key = schema name). */

@@ -123,6 +123,31 @@ static int mkdirs(const char *path) {
   return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
 }
 
+/* Append a part of the statements.csv rows (a local file) to the export. */
+static int append_part(void *ctx, const char *path, lh_error *err) {
+  sink *o = ctx;
+  int rc = out_drain(o, 0, err);
+  int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+  if (!rc && fd < 0)
+    return lh_error_errno(err, errno, "cannot read %s", path);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  static char chunk[1 << 20];
+  while (!rc) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      rc = lh_error_errno(err, errno, "cannot read %s", path);
+    else if (n == 0)
+      break;
+    else
+      rc = lh_cwriter_write(o->w, chunk, (size_t)n, err);
+  }
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
 static int export_statements(lh_dataset *ds, lh_error *err) {
   lh_statement_store *st;
   int rc = lh_dataset_statements(ds, &st, err);
@@ -131,7 +156,6 @@ static int export_statements(lh_dataset *ds, lh_error *err) {
   lh_codec codec = lh_dataset_compression(ds);
   char *key = lh_path_exports_statements(lh_codec_suffix(codec));
   char *dir = lh_store_local_path(lh_dataset_store(ds), "exports");
-  char body[4200] = "";
   if (!key || !dir) {
     rc = dir ? nomem(err)
              : lh_error_set(err, LH_EINVAL, "%s: exports need a local dataset store",
@@ -142,49 +166,21 @@ static int export_statements(lh_dataset *ds, lh_error *err) {
     rc = lh_error_errno(err, errno, "cannot create %s", dir);
     goto done;
   }
-  char uuid[LH_UUID_HEX_SIZE];
-  lh_uuid4_hex(uuid);
   /* the rows come from DuckDB's parallel CSV writer; the header (quoted like pyarrow's) and
    * the compression are ours */
-  snprintf(body, sizeof body, "%s/.statements.csv.%s.tmp", dir, uuid);
-  uint64_t rows = 0;
-  if ((rc = lh_statement_store_export_csv(st, body, &rows, err)))
-    goto done;
   sink o;
   if ((rc = out_open(ds, key, codec, &o, err)))
     goto done;
   rc = lh_statement_csv_header(&o.buf) ? nomem(err) : 0;
-  int fd = rc ? -1 : open(body, O_RDONLY | O_CLOEXEC);
-  if (!rc && fd < 0)
-    rc = lh_error_errno(err, errno, "cannot read %s", body);
-  if (fd >= 0) {
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    static char chunk[1 << 20];
-    for (;;) {
-      if ((rc = out_drain(&o, 0, err)))
-        break;
-      ssize_t n = read(fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0) {
-        rc = lh_error_errno(err, errno, "cannot read %s", body);
-        break;
-      }
-      if (n == 0)
-        break;
-      if ((rc = lh_cwriter_write(o.w, chunk, (size_t)n, err)))
-        break;
-    }
-    close(fd);
-  }
+  uint64_t rows = 0;
+  if (!rc)
+    rc = lh_statement_store_export_csv(st, dir, append_part, &o, &rows, err);
   if ((rc = out_close(&o, rc, err)))
     goto done;
   rc = remove_stale(ds, LH_PATH_EXPORTS_STATEMENTS, codec, err);
   lh_log_info("%s: exported %llu statements to %s", lh_dataset_name(ds), (unsigned long long)rows,
               key);
 done:
-  if (body[0])
-    unlink(body);
   free(key);
   free(dir);
   return rc;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/sql.h"
 #include "storage/parquet/store_internal.h"
@@ -13,35 +14,74 @@ static const char *const CSV_SELECT =
     "SELECT id, entity_id, canonical_id, prop, prop_type, schema, value, original_value, "
     "dataset, origin, lang, external, strftime(first_seen, '%Y-%m-%d %H:%M:%S.%fZ') AS "
     "first_seen, strftime(last_seen, '%Y-%m-%d %H:%M:%S.%fZ') AS last_seen, fragment "
-    "FROM statement ORDER BY entity_id, prop, id";
+    "FROM statement";
+static const char *const CSV_ORDER = "ORDER BY entity_id, prop, id";
 
-int lh_statement_store_export_csv(lh_statement_store *st, const char *path, uint64_t *rows,
-                                  lh_error *err) {
+int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_csv_part_fn fn,
+                                  void *ctx, uint64_t *rows, lh_error *err) {
   if (rows)
     *rows = 0;
   int rc = lh__store_views(st, err);
   if (rc)
     return rc;
-  lh_buf sql = LH_BUF_INIT;
-  rc = lh_buf_printf(&sql, "COPY (%s) TO ", CSV_SELECT);
-  rc = rc ? rc : lh__sql_quote(&sql, path);
-  rc = rc ? rc
-          : lh_buf_puts(&sql, " (FORMAT csv, HEADER false, FORCE_QUOTE (id, entity_id, "
-                              "canonical_id, prop, prop_type, schema, value, original_value, "
-                              "dataset, origin, lang, fragment))");
-  if (rc) {
-    lh_buf_free(&sql);
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  }
-  duckdb_result res;
-  rc = lh__duck_query(&st->duck, sql.data, &res, err);
-  lh_buf_free(&sql);
-  if (rc)
+  uint64_t total = 0;
+  if ((rc = lh__duck_each_row(&st->duck, "SELECT count(*) FROM statement_raw", lh__count_rows,
+                              &total, err)) != 0)
     return lh__explain_io_error(st, rc, err);
-  if (rows)
-    *rows = duckdb_value_uint64(&res, 0, 0);
-  duckdb_destroy_result(&res);
-  return 0;
+  /* globally sorted without a global sort: entity-id ranges, each sorted on its own */
+  char **bounds = NULL;
+  size_t nbounds = 0;
+  uint64_t per = (uint64_t)st->export_slice_rows;
+  int64_t slices = (int64_t)((total + per - 1) / per);
+  if (slices > 1 &&
+      (rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices, &bounds, &nbounds,
+                             err)) != 0)
+    return lh__explain_io_error(st, rc, err);
+  lh_buf sql = LH_BUF_INIT, path = LH_BUF_INIT;
+  for (size_t i = 0; i <= nbounds && !rc; i++) {
+    const char *lo = i ? bounds[i - 1] : NULL, *hi = i < nbounds ? bounds[i] : NULL;
+    char uuid[LH_UUID_HEX_SIZE];
+    lh_uuid4_hex(uuid);
+    lh_buf_reset(&path);
+    lh_buf_reset(&sql);
+    rc = lh_buf_printf(&path, "%s/.statements-%s.csv.tmp", dir, uuid);
+    rc = rc ? rc : lh_buf_printf(&sql, "COPY (%s", CSV_SELECT);
+    if (!rc && lo) {
+      rc = lh_buf_puts(&sql, " WHERE entity_id >= ");
+      rc = rc ? rc : lh__sql_quote(&sql, lo);
+    }
+    if (!rc && hi) {
+      rc = lh_buf_puts(&sql, lo ? " AND entity_id < " : " WHERE entity_id < ");
+      rc = rc ? rc : lh__sql_quote(&sql, hi);
+    }
+    rc = rc ? rc : lh_buf_printf(&sql, " %s) TO ", CSV_ORDER);
+    rc = rc ? rc : lh__sql_quote(&sql, path.data);
+    rc = rc ? rc
+            : lh_buf_puts(&sql, " (FORMAT csv, HEADER false, FORCE_QUOTE (id, entity_id, "
+                                "canonical_id, prop, prop_type, schema, value, original_value, "
+                                "dataset, origin, lang, fragment))");
+    if (rc) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
+    }
+    duckdb_result res;
+    if ((rc = lh__duck_query(&st->duck, sql.data, &res, err)) != 0) {
+      rc = lh__explain_io_error(st, rc, err);
+      unlink(path.data);
+      break;
+    }
+    if (rows)
+      *rows += duckdb_value_uint64(&res, 0, 0);
+    duckdb_destroy_result(&res);
+    rc = fn(ctx, path.data, err);
+    unlink(path.data);
+  }
+  for (size_t i = 0; i < nbounds; i++)
+    free(bounds[i]);
+  free(bounds);
+  lh_buf_free(&sql);
+  lh_buf_free(&path);
+  return rc;
 }
 
 typedef struct count_ctx {

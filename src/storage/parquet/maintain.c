@@ -32,44 +32,6 @@ static char *part_dir(lh_statement_store *st, const lh__part *p) {
   return out;
 }
 
-typedef struct sample {
-  char **ids;
-  size_t n, cap;
-} sample;
-
-static int take_sample(void *ctx, size_t ncols, const char *const *names, const char *const *v,
-                       lh_error *err) {
-  (void)ncols;
-  (void)names;
-  sample *s = ctx;
-  json_t *j = lh__json_of(v[0]);
-  const char *id = json_string_value(j);
-  int rc = 0;
-  if (id) {
-    if (s->n == s->cap) {
-      s->cap = s->cap ? s->cap * 2 : 1024;
-      char **ni = realloc(s->ids, s->cap * sizeof *ni);
-      if (!ni)
-        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-      else
-        s->ids = ni;
-    }
-    if (!rc && !(s->ids[s->n++] = strdup(id)))
-      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  }
-  json_decref(j);
-  return rc;
-}
-
-static int count_rows(void *ctx, size_t ncols, const char *const *names, const char *const *v,
-                      lh_error *err) {
-  (void)ncols;
-  (void)names;
-  (void)err;
-  *(uint64_t *)ctx += strtoull(v[0], NULL, 10);
-  return 0;
-}
-
 /* Merge one partition into new files and commit them in place of the old ones. */
 static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_opts *o,
                       lh_time cutoff, lh_merge_result *res, lh_error *err) {
@@ -79,7 +41,6 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
   lh__delta_actions_init(&actions);
   lh__written w = {st, &actions, p, true, 0, 0, 0, NULL, 0, 0};
   int64_t version = -1;
-  sample smp = {0};
   char *tag = NULL;
   char **bounds = NULL;
   size_t nbounds = 0;
@@ -91,24 +52,15 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
   }
   uint64_t before = 0, after = 0;
   lh_buf_printf(&sql, "SELECT count(*) FROM (%s)", src.data);
-  if ((rc = lh__duck_each_row(&st->duck, sql.data, count_rows, &before, err)) != 0)
+  if ((rc = lh__duck_each_row(&st->duck, sql.data, lh__count_rows, &before, err)) != 0)
     goto done;
   bool in_c = !o || o->engine != LH_MERGE_ENGINE_SQL;
   int64_t slices = lh_merge_slice_count(
       p->bytes, st->memory_limit, o && o->spill_factor ? o->spill_factor : LH_MERGE_SPILL_FACTOR);
   if (in_c && (int64_t)((before + MERGE_SLICE_ROWS - 1) / MERGE_SLICE_ROWS) > slices)
     slices = (int64_t)((before + MERGE_SLICE_ROWS - 1) / MERGE_SLICE_ROWS);
-  if (slices > 1) {
-    lh_buf_reset(&sql);
-    lh_buf_printf(&sql, "SELECT entity_id FROM (%s) USING SAMPLE reservoir(%d ROWS)", src.data,
-                  LH_MERGE_SAMPLE_SIZE);
-    if ((rc = lh__duck_each_row(&st->duck, sql.data, take_sample, &smp, err)) != 0)
-      goto done;
-    if (lh_slice_bounds((const char *const *)smp.ids, smp.n, slices, &bounds, &nbounds)) {
-      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-      goto done;
-    }
-  }
+  if (slices > 1 && (rc = lh__slice_bounds(st, src.data, slices, &bounds, &nbounds, err)) != 0)
+    goto done;
   if (in_c) {
     uint64_t scanned = 0;
     size_t done_slices = 0;
@@ -166,9 +118,6 @@ done:
   for (size_t i = 0; i < nbounds; i++)
     free(bounds[i]);
   free(bounds);
-  for (size_t i = 0; i < smp.n; i++)
-    free(smp.ids[i]);
-  free(smp.ids);
   free(dir);
   lh_buf_free(&src);
   lh_buf_free(&sql);

@@ -2,10 +2,12 @@
  * the views, each result chunk converted once (strings copied into a per-chunk arena, as
  * DuckDB's are not NUL-terminated). */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "lakehouse/merge.h"
 #include "storage/parquet/store_internal.h"
 
 typedef struct scan_ctx {
@@ -119,4 +121,63 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
   lh__arena_free(&s.arena);
   lh_buf_free(&sql);
   return lh__explain_io_error(st, rc, err);
+}
+
+/* ---- slicing by entity id ------------------------------------------------------------------ */
+
+typedef struct sample {
+  char **ids;
+  size_t n, cap;
+} sample;
+
+static int take_sample(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                       lh_error *err) {
+  (void)ncols;
+  (void)names;
+  sample *s = ctx;
+  json_t *j = lh__json_of(v[0]);
+  const char *id = json_string_value(j);
+  int rc = 0;
+  if (id) {
+    if (s->n == s->cap) {
+      s->cap = s->cap ? s->cap * 2 : 1024;
+      char **ni = realloc(s->ids, s->cap * sizeof *ni);
+      if (!ni)
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      else
+        s->ids = ni;
+    }
+    if (!rc && !(s->ids[s->n++] = strdup(id)))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  json_decref(j);
+  return rc;
+}
+
+int lh__slice_bounds(lh_statement_store *st, const char *source, int64_t slices, char ***bounds,
+                     size_t *nbounds, lh_error *err) {
+  *bounds = NULL;
+  *nbounds = 0;
+  lh_buf sql = LH_BUF_INIT;
+  sample smp = {0};
+  int rc = lh_buf_printf(&sql, "SELECT entity_id FROM (%s) USING SAMPLE reservoir(%d ROWS)", source,
+                         LH_MERGE_SAMPLE_SIZE)
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : lh__duck_each_row(&st->duck, sql.data, take_sample, &smp, err);
+  if (!rc && lh_slice_bounds((const char *const *)smp.ids, smp.n, slices, bounds, nbounds))
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  for (size_t i = 0; i < smp.n; i++)
+    free(smp.ids[i]);
+  free(smp.ids);
+  lh_buf_free(&sql);
+  return rc;
+}
+
+int lh__count_rows(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                   lh_error *err) {
+  (void)ncols;
+  (void)names;
+  (void)err;
+  *(uint64_t *)ctx += strtoull(v[0], NULL, 10);
+  return 0;
 }

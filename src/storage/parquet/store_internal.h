@@ -29,6 +29,7 @@ struct lh_statement_store {
   char *memory_limit;
   int grace_days;
   int append_writers; /* LAKEHOUSE_APPEND_WRITERS (0: one per core) */
+  int64_t export_slice_rows; /* LAKEHOUSE_EXPORT_SLICE_ROWS */
   lh_fence_opts fence;
   lh__duck duck;
   lh__delta_snapshot snap;
@@ -91,6 +92,14 @@ int lh__merge_stream(lh_statement_store *st, const lh__part *p, const char *dir,
                      char *const *bounds, size_t nbounds, lh_time cutoff, int writers,
                      lh__written *w, uint64_t *rows_before, uint64_t *rows_after, size_t *slices,
                      lh_error *err);
+/* Inner entity-id bounds cutting the rows `source` (SQL) selects into about `slices` ranges
+ * of similar size, from a reservoir sample (see lh_slice_bounds). */
+int lh__slice_bounds(lh_statement_store *st, const char *source, int64_t slices, char ***bounds,
+                     size_t *nbounds, lh_error *err);
+/* lh__duck_row_fn adding the first column (a count) to *(uint64_t *)ctx. */
+int lh__count_rows(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                   lh_error *err);
+
 /* Parallel writers for large writes: as configured, else one per core (at most 4). */
 int lh__writer_count(const lh_statement_store *st);
 
