@@ -131,6 +131,25 @@ static int peek_byte(lh__csv *c, lh_error *err) {
   return b;
 }
 
+/* Append the run of ordinary bytes that follows in the buffered input in one go: up to the
+ * next byte the state machine must look at (quote and newline inside quotes; comma, quote,
+ * CR and newline outside). */
+static int take_run(lh__csv *c, bool quoted) {
+  const char *buf = c->mem ? c->mem : c->in;
+  size_t *pos = c->mem ? &c->mem_pos : &c->in_pos;
+  size_t len = c->mem ? c->mem_len : c->in_len, i = *pos;
+  if (quoted) {
+    while (i < len && buf[i] != '"' && buf[i] != '\n')
+      i++;
+  } else {
+    while (i < len && buf[i] != ',' && buf[i] != '"' && buf[i] != '\n' && buf[i] != '\r')
+      i++;
+  }
+  int rc = i > *pos ? lh_buf_append(&c->rec, buf + *pos, i - *pos) : 0;
+  *pos = i;
+  return rc;
+}
+
 /* Close the current field and record where the next one starts. */
 static int end_field(lh__csv *c) {
   int rc = lh_buf_putc(&c->rec, '\0');
@@ -194,6 +213,7 @@ int lh__csv_next(lh__csv *c, lh__csv_record *out, lh_error *err) {
         if (b == '\n')
           c->line++;
         rc = lh_buf_putc(&c->rec, (char)b);
+        rc = rc ? rc : take_run(c, true);
       }
     } else if (b == ',') {
       rc = end_field(c);
@@ -219,6 +239,7 @@ int lh__csv_next(lh__csv *c, lh__csv_record *out, lh_error *err) {
         return lh_error_set(err, LH_EPARSE, "line %llu: field %zu: data after the closing quote",
                             (unsigned long long)c->line, c->nfields + 1);
       rc = lh_buf_putc(&c->rec, (char)b);
+      rc = rc ? rc : take_run(c, false);
     }
     if (rc)
       return rc == LH_ELIMIT ? lh_error_set(err, rc, "line %llu: record longer than %zu bytes",

@@ -220,6 +220,25 @@ static int read_creader(void *ctx, void *buf, size_t n, size_t *got, lh_error *e
   return lh_creader_read(ctx, buf, n, got, err);
 }
 
+/* The last timestamp text parsed and its value: rows of one entity mostly share them. */
+typedef struct ts_cache {
+  char text[LH_ISO_SIZE];
+  lh_time value;
+} ts_cache;
+
+static int parse_ts_cached(ts_cache *c, const char *text, lh_time *out, lh_error *err) {
+  if (strcmp(c->text, text) != 0) {
+    int rc = lh_time_parse_iso(text, (size_t)-1, &c->value, err);
+    if (rc) {
+      c->text[0] = 0;
+      return rc;
+    }
+    snprintf(c->text, sizeof c->text, "%s", text);
+  }
+  *out = c->value;
+  return 0;
+}
+
 /* Aggregate the (entity-sorted) rows of a fresh statements.csv into entities. */
 static int entities_from_csv(lh_dataset *ds, const char *key, lh_codec codec, sink *o,
                              lh_error *err) {
@@ -235,6 +254,7 @@ static int entities_from_csv(lh_dataset *ds, const char *key, lh_codec codec, si
   if (!csv || !agg)
     rc = nomem(err);
   lh__csv_record rec;
+  ts_cache first = {"", LH_TIME_NULL}, last = {"", LH_TIME_NULL};
   bool header = true;
   while (!rc) {
     int r = lh__csv_next(csv, &rec, err);
@@ -267,8 +287,8 @@ static int entities_from_csv(lh_dataset *ds, const char *key, lh_codec codec, si
     s.lang = f[CSV_INDEX[C_LANG]][0] ? f[CSV_INDEX[C_LANG]] : NULL;
     s.external = !strcmp(f[CSV_INDEX[C_EXTERNAL]], "true");
     s.fragment = f[CSV_INDEX[C_FRAGMENT]];
-    if ((rc = lh_time_parse_iso(f[CSV_INDEX[C_FIRST]], (size_t)-1, &s.first_seen, err)) ||
-        (rc = lh_time_parse_iso(f[CSV_INDEX[C_LAST]], (size_t)-1, &s.last_seen, err)) ||
+    if ((rc = parse_ts_cached(&first, f[CSV_INDEX[C_FIRST]], &s.first_seen, err)) ||
+        (rc = parse_ts_cached(&last, f[CSV_INDEX[C_LAST]], &s.last_seen, err)) ||
         (rc = lh_aggregator_add(agg, &s, err))) {
       lh_error_prefix(err, "%s line %llu", key, (unsigned long long)rec.line);
       break;
