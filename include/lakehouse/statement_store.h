@@ -112,13 +112,14 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
 
 /* ---- reads for the exports ------------------------------------------------------------ */
 
-/* Receives each part of the rows, in order: a local CSV file, deleted after the call. */
-typedef int (*lh_csv_part_fn)(void *ctx, const char *path, lh_error *err);
+/* Receives the bytes of an export in order (from a thread of the store's: one call at a
+ * time, never concurrently with itself). Non-zero stops the export. */
+typedef int (*lh_bytes_fn)(void *ctx, const void *data, size_t len, lh_error *err);
 /* Write the live statements, globally sorted by (entity_id, prop, id), as the rows of
- * exports/statements.csv without its header line: in parts (entity-id ranges, each sorted
- * on its own so memory stays bounded) written as temporary files in the local folder dir. */
-int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_csv_part_fn fn,
-                                  void *ctx, uint64_t *rows, lh_error *err);
+ * exports/statements.csv without its header line. They are sorted in entity-id ranges of
+ * about LAKEHOUSE_EXPORT_SLICE_ROWS rows, so memory stays bounded. */
+int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx,
+                                  uint64_t *rows, lh_error *err);
 
 typedef int (*lh_count_fn)(void *ctx, const char *key, uint64_t count, lh_error *err);
 /* Live entities per schema (key = schema name). */

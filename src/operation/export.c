@@ -1,13 +1,9 @@
 /* The export operations (inventory §9.3): statements.csv, entities.ftm.json, documents.csv,
  * statistics.json and index.json, with the entity and document diffs. Each export is one
  * ExportJob run whose target tag is the artifact key. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -110,42 +106,9 @@ static int remove_stale(lh_dataset *ds, const char *base, lh_codec keep, lh_erro
 
 /* ---- statements.csv ---------------------------------------------------------------------- */
 
-static int mkdirs(const char *path) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = 0;
-      if (mkdir(tmp, 0777) && errno != EEXIST)
-        return -1;
-      *p = '/';
-    }
-  return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
-}
 
-/* Append a part of the statements.csv rows (a local file) to the export. */
-static int append_part(void *ctx, const char *path, lh_error *err) {
-  sink *o = ctx;
-  int rc = out_drain(o, 0, err);
-  int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC);
-  if (!rc && fd < 0)
-    return lh_error_errno(err, errno, "cannot read %s", path);
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  static char chunk[1 << 20];
-  while (!rc) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      rc = lh_error_errno(err, errno, "cannot read %s", path);
-    else if (n == 0)
-      break;
-    else
-      rc = lh_cwriter_write(o->w, chunk, (size_t)n, err);
-  }
-  if (fd >= 0)
-    close(fd);
-  return rc;
+static int write_rows(void *ctx, const void *data, size_t len, lh_error *err) {
+  return lh_cwriter_write(ctx, data, len, err);
 }
 
 static int export_statements(lh_dataset *ds, lh_error *err) {
@@ -155,34 +118,25 @@ static int export_statements(lh_dataset *ds, lh_error *err) {
     return rc;
   lh_codec codec = lh_dataset_compression(ds);
   char *key = lh_path_exports_statements(lh_codec_suffix(codec));
-  char *dir = lh_store_local_path(lh_dataset_store(ds), "exports");
-  if (!key || !dir) {
-    rc = dir ? nomem(err)
-             : lh_error_set(err, LH_EINVAL, "%s: exports need a local dataset store",
-                            lh_dataset_name(ds));
-    goto done;
-  }
-  if (mkdirs(dir)) {
-    rc = lh_error_errno(err, errno, "cannot create %s", dir);
-    goto done;
-  }
+  if (!key)
+    return nomem(err);
   /* the rows come from DuckDB's parallel CSV writer; the header (quoted like pyarrow's) and
    * the compression are ours */
   sink o;
-  if ((rc = out_open(ds, key, codec, &o, err)))
-    goto done;
-  rc = lh_statement_csv_header(&o.buf) ? nomem(err) : 0;
+  if ((rc = out_open(ds, key, codec, &o, err))) {
+    free(key);
+    return rc;
+  }
+  rc = lh_statement_csv_header(&o.buf) ? nomem(err) : out_drain(&o, 0, err);
   uint64_t rows = 0;
   if (!rc)
-    rc = lh_statement_store_export_csv(st, dir, append_part, &o, &rows, err);
-  if ((rc = out_close(&o, rc, err)))
-    goto done;
-  rc = remove_stale(ds, LH_PATH_EXPORTS_STATEMENTS, codec, err);
-  lh_log_info("%s: exported %llu statements to %s", lh_dataset_name(ds), (unsigned long long)rows,
-              key);
-done:
+    rc = lh_statement_store_export_csv(st, write_rows, o.w, &rows, err);
+  if (!(rc = out_close(&o, rc, err)))
+    rc = remove_stale(ds, LH_PATH_EXPORTS_STATEMENTS, codec, err);
+  if (!rc)
+    lh_log_info("%s: exported %llu statements to %s", lh_dataset_name(ds),
+                (unsigned long long)rows, key);
   free(key);
-  free(dir);
   return rc;
 }
 

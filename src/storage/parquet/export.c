@@ -1,5 +1,8 @@
 /* Reads of the statement store that the exports need: the statements.csv body, the
  * aggregates of statistics.json, and the entity ids a diff must look at. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +20,45 @@ static const char *const CSV_SELECT =
     "FROM statement";
 static const char *const CSV_ORDER = "ORDER BY entity_id, prop, id";
 
-int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_csv_part_fn fn,
-                                  void *ctx, uint64_t *rows, lh_error *err) {
+/* The reading end of the pipe DuckDB writes the CSV into: hands the bytes on, in order. */
+typedef struct pipe_reader {
+  int fd;
+  lh_bytes_fn fn;
+  void *ctx;
+  int rc; /* the first failure of fn (later bytes are drained and dropped) */
+  lh_error err;
+} pipe_reader;
+
+static void *read_pipe(void *arg) {
+  pipe_reader *p = arg;
+  size_t cap = 1 << 20;
+  char *buf = malloc(cap);
+  if (!buf)
+    p->rc = lh_error_set(&p->err, LH_ENOMEM, "out of memory");
+  for (;;) {
+    ssize_t n = read(p->fd, buf ? buf : (char[4096]){0}, buf ? cap : 4096);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n < 0 && !p->rc)
+        p->rc = lh_error_errno(&p->err, errno, "statements export: reading DuckDB's output");
+      break;
+    }
+    /* after a failure keep draining, so DuckDB never blocks on a full pipe */
+    if (!p->rc)
+      p->rc = p->fn(p->ctx, buf, (size_t)n, &p->err);
+  }
+  free(buf);
+  return NULL;
+}
+
+int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx,
+                                  uint64_t *rows, lh_error *err) {
   if (rows)
     *rows = 0;
   int rc = lh__store_views(st, err);
   if (rc)
-    return rc;
+    return lh__explain_io_error(st, rc, err);
   uint64_t total = 0;
   if ((rc = lh__duck_each_row(&st->duck, "SELECT count(*) FROM statement_raw", lh__count_rows,
                               &total, err)) != 0)
@@ -37,15 +72,29 @@ int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_cs
       (rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices, &bounds, &nbounds,
                              err)) != 0)
     return lh__explain_io_error(st, rc, err);
-  lh_buf sql = LH_BUF_INIT, path = LH_BUF_INIT;
+  /* DuckDB's parallel CSV writer writes into a pipe that a thread of ours drains: no
+   * temporary file, and fn (compression) runs beside DuckDB */
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC)) {
+    rc = lh_error_errno(err, errno, "statements export: pipe");
+    goto done;
+  }
+  fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+  pipe_reader reader = {fds[0], fn, ctx, 0, {0}};
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, read_pipe, &reader)) {
+    close(fds[0]);
+    close(fds[1]);
+    rc = lh_error_set(err, LH_ENOMEM, "statements export: cannot start a thread");
+    goto done;
+  }
+  char target[64];
+  snprintf(target, sizeof target, "/dev/fd/%d", fds[1]);
+  lh_buf sql = LH_BUF_INIT;
   for (size_t i = 0; i <= nbounds && !rc; i++) {
     const char *lo = i ? bounds[i - 1] : NULL, *hi = i < nbounds ? bounds[i] : NULL;
-    char uuid[LH_UUID_HEX_SIZE];
-    lh_uuid4_hex(uuid);
-    lh_buf_reset(&path);
     lh_buf_reset(&sql);
-    rc = lh_buf_printf(&path, "%s/.statements-%s.csv.tmp", dir, uuid);
-    rc = rc ? rc : lh_buf_printf(&sql, "COPY (%s", CSV_SELECT);
+    rc = lh_buf_printf(&sql, "COPY (%s", CSV_SELECT);
     if (!rc && lo) {
       rc = lh_buf_puts(&sql, " WHERE entity_id >= ");
       rc = rc ? rc : lh__sql_quote(&sql, lo);
@@ -54,12 +103,11 @@ int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_cs
       rc = lh_buf_puts(&sql, lo ? " AND entity_id < " : " WHERE entity_id < ");
       rc = rc ? rc : lh__sql_quote(&sql, hi);
     }
-    rc = rc ? rc : lh_buf_printf(&sql, " %s) TO ", CSV_ORDER);
-    rc = rc ? rc : lh__sql_quote(&sql, path.data);
+    rc = rc ? rc : lh_buf_printf(&sql, " %s) TO '%s'", CSV_ORDER, target);
     rc = rc ? rc
-            : lh_buf_puts(&sql, " (FORMAT csv, HEADER false, FORCE_QUOTE (id, entity_id, "
-                                "canonical_id, prop, prop_type, schema, value, original_value, "
-                                "dataset, origin, lang, fragment))");
+            : lh_buf_puts(&sql, " (FORMAT csv, HEADER false, USE_TMP_FILE false, FORCE_QUOTE (id, "
+                                "entity_id, canonical_id, prop, prop_type, schema, value, "
+                                "original_value, dataset, origin, lang, fragment))");
     if (rc) {
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
       break;
@@ -67,20 +115,27 @@ int lh_statement_store_export_csv(lh_statement_store *st, const char *dir, lh_cs
     duckdb_result res;
     if ((rc = lh__duck_query(&st->duck, sql.data, &res, err)) != 0) {
       rc = lh__explain_io_error(st, rc, err);
-      unlink(path.data);
       break;
     }
     if (rows)
       *rows += duckdb_value_uint64(&res, 0, 0);
     duckdb_destroy_result(&res);
-    rc = fn(ctx, path.data, err);
-    unlink(path.data);
+    if (reader.rc) /* the consumer failed: stop early */
+      break;
   }
+  lh_buf_free(&sql);
+  close(fds[1]); /* EOF for the reader once DuckDB's own descriptors are closed too */
+  pthread_join(thread, NULL);
+  close(fds[0]);
+  if (!rc && reader.rc) {
+    rc = reader.rc;
+    if (err)
+      *err = reader.err;
+  }
+done:
   for (size_t i = 0; i < nbounds; i++)
     free(bounds[i]);
   free(bounds);
-  lh_buf_free(&sql);
-  lh_buf_free(&path);
   return rc;
 }
 
@@ -94,7 +149,7 @@ static int run_counts(lh_statement_store *st, const char *sql, lh_count_fn fn, v
                       lh_error *err) {
   int rc = lh__store_views(st, err);
   if (rc)
-    return rc;
+    return lh__explain_io_error(st, rc, err);
   duckdb_result res;
   if ((rc = lh__duck_query(&st->duck, sql, &res, err)) != 0)
     return lh__explain_io_error(st, rc, err);
@@ -149,7 +204,7 @@ int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char 
   *entities = 0;
   int rc = lh__store_views(st, err);
   if (rc)
-    return rc;
+    return lh__explain_io_error(st, rc, err);
   duckdb_result res;
   rc = lh__duck_query(&st->duck,
                       "SELECT (SELECT count(DISTINCT entity_id) FROM statement), min(value), "
@@ -183,7 +238,7 @@ int lh_statement_store_changed_ids(lh_statement_store *st, lh_time since,
                                    void *ctx, lh_error *err) {
   int rc = lh__store_views(st, err);
   if (rc)
-    return rc;
+    return lh__explain_io_error(st, rc, err);
   lh_buf sql = LH_BUF_INIT;
   char iso[LH_ISO_SIZE];
   lh_time_format_iso(since, iso);
