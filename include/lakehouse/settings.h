@@ -23,7 +23,7 @@ typedef struct lh_settings {
                                       for this long is taken over */
   int append_writers;               /* LAKEHOUSE_APPEND_WRITERS, 0: one Parquet writer per core
                                       (at most 4) for large appends */
-  int64_t export_slice_rows;        /* LAKEHOUSE_EXPORT_SLICE_ROWS, 1000000: rows sorted at a time
+  int64_t export_slice_rows;        /* LAKEHOUSE_EXPORT_SLICE_ROWS, 250000: rows sorted at a time
                                       by the statements.csv export (bounds its memory) */
   char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB" */
   char *duckdb_temp_directory;      /* LAKEHOUSE_DUCKDB_TEMP_DIRECTORY */

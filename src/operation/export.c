@@ -106,7 +106,6 @@ static int remove_stale(lh_dataset *ds, const char *base, lh_codec keep, lh_erro
 
 /* ---- statements.csv ---------------------------------------------------------------------- */
 
-
 static int write_rows(void *ctx, const void *data, size_t len, lh_error *err) {
   return lh_cwriter_write(ctx, data, len, err);
 }
@@ -134,8 +133,8 @@ static int export_statements(lh_dataset *ds, lh_error *err) {
   if (!(rc = out_close(&o, rc, err)))
     rc = remove_stale(ds, LH_PATH_EXPORTS_STATEMENTS, codec, err);
   if (!rc)
-    lh_log_info("%s: exported %llu statements to %s", lh_dataset_name(ds),
-                (unsigned long long)rows, key);
+    lh_log_info("%s: exported %llu statements to %s", lh_dataset_name(ds), (unsigned long long)rows,
+                key);
   free(key);
   return rc;
 }
@@ -800,6 +799,33 @@ static int entity_diff_initial(lh_dataset *ds, sink *o, lh_error *err) {
   return rc;
 }
 
+/* The first documents diff: every row of the documents.csv just written, as ADD. */
+static int documents_copy_added(lh_dataset *ds, sink *o, lh_error *err) {
+  lh_creader *rd;
+  int rc =
+      lh_creader_open(lh_dataset_store(ds), LH_PATH_EXPORTS_DOCUMENTS, LH_CODEC_NONE, &rd, err);
+  if (rc)
+    return rc;
+  lh__csv *csv = lh__csv_open_reader(read_creader, rd, 0);
+  lh__csv_record rec;
+  rc = csv ? lh__csv_next(csv, &rec, err) : nomem(err); /* the header */
+  while (rc == 1) {
+    if ((rc = lh__csv_next(csv, &rec, err)) != 1)
+      break;
+    int w = lh_buf_puts(&o->buf, "ADD");
+    for (size_t i = 0; i < rec.nfields && !w; i++)
+      w = lh_buf_putc(&o->buf, ',') || lh_csv_write_minimal(&o->buf, rec.fields[i]);
+    w = w || lh_buf_puts(&o->buf, "\r\n");
+    o->items++;
+    rc = w ? nomem(err) : out_drain(o, OUT_CHUNK, err);
+    if (!rc)
+      rc = 1;
+  }
+  lh__csv_close(csv);
+  lh_creader_close(rd);
+  return rc < 0 ? rc : 0;
+}
+
 static int documents_diff_lines(lh_dataset *ds, const id_list *ids, sink *o, lh_error *err) {
   lh__strmap seen;
   lh__strmap_init(&seen);
@@ -808,7 +834,7 @@ static int documents_diff_lines(lh_dataset *ds, const id_list *ids, sink *o, lh_
   if (!rc && ids)
     rc = lh_documents_iterate(ds, (const char *const *)ids->v, ids->n, write_document, &x, err);
   else if (!rc)
-    rc = lh_documents_iterate(ds, NULL, 0, write_document, &x, err);
+    rc = documents_copy_added(ds, o, err);
   for (size_t i = 0; ids && i < ids->n && !rc; i++) {
     if (lh__strmap_get(&seen, ids->v[i], NULL))
       continue;

@@ -52,8 +52,8 @@ static void *read_pipe(void *arg) {
   return NULL;
 }
 
-int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx,
-                                  uint64_t *rows, lh_error *err) {
+int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_t *rows,
+                                  lh_error *err) {
   if (rows)
     *rows = 0;
   int rc = lh__store_views(st, err);
@@ -68,9 +68,8 @@ int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *
   size_t nbounds = 0;
   uint64_t per = (uint64_t)st->export_slice_rows;
   int64_t slices = (int64_t)((total + per - 1) / per);
-  if (slices > 1 &&
-      (rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices, &bounds, &nbounds,
-                             err)) != 0)
+  if (slices > 1 && (rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices,
+                                           &bounds, &nbounds, err)) != 0)
     return lh__explain_io_error(st, rc, err);
   /* DuckDB's parallel CSV writer writes into a pipe that a thread of ours drains: no
    * temporary file, and fn (compression) runs beside DuckDB */

@@ -289,7 +289,13 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
         break;
       }
       w.fixed = p;
-      if ((rc = lh__duck_each_row(&st->duck, sql.data, lh__on_written, &w, err)) != 0)
+      /* rows may leave in any order (compaction keeps the rows, not their order): DuckDB then
+       * streams the bin instead of buffering it, which halves the peak memory */
+      rc = lh__duck_exec(&st->duck, "SET preserve_insertion_order = false", err);
+      rc = rc ? rc : lh__duck_each_row(&st->duck, sql.data, lh__on_written, &w, err);
+      int reset = lh__duck_exec(&st->duck, "SET preserve_insertion_order = true", NULL);
+      rc = rc ? rc : reset;
+      if (rc)
         break;
       for (size_t j = 0; j < nb && !rc; j++)
         if (lh__delta_actions_remove(&actions, &st->snap, &st->snap.files[bin[j]],

@@ -2,8 +2,8 @@
  * the views, each result chunk converted once (strings copied into a per-chunk arena, as
  * DuckDB's are not NUL-terminated). */
 #include <inttypes.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"

@@ -58,8 +58,8 @@ int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int sha
   st->shards = shards;
   st->grace_days = settings ? settings->grace_period_days : 30;
   st->append_writers = settings ? settings->append_writers : 0;
-  st->export_slice_rows = settings && settings->export_slice_rows > 0 ? settings->export_slice_rows
-                                                                      : 1000000;
+  st->export_slice_rows =
+      settings && settings->export_slice_rows > 0 ? settings->export_slice_rows : 250000;
   lh__delta_snapshot_init(&st->snap);
   st->name = strdup(dataset_name);
   st->memory_limit =
