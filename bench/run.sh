@@ -17,6 +17,9 @@ want() { [ -z "${BENCH:-}" ] || [[ ",$BENCH," == *",$1,"* ]]; }
 
 peak_rss_mb() { awk '/Maximum resident set size/ {printf "%.0f", $NF / 1024}' "$1"; }
 
+# wall_s TIMEFILE: the elapsed seconds /usr/bin/time -v recorded
+wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$1"; }
+
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 if want explode; then
@@ -103,7 +106,6 @@ import_cleanup() {
   rm -rf "${WORK:-}" "$IWORK" # WORK: the store block's, whose trap this one replaces
 }
 trap import_cleanup EXIT
-wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$1"; }
 INPUT="$IWORK/input.ftm.json"
 "$BUILD/bench/bench_import" scale "$INPUT" --statements "$IMPORT_STATEMENTS" | tee "$OUT/import-input.json"
 LH=("$BUILD/ftm-lakehouse" --uri "$IWORK/lake" -d bench)
@@ -197,5 +199,151 @@ for v in ("baseline", "direct", "sqlite_journal", "postgres_journal"):
 b, d = summary["baseline_statements_per_s"], summary["direct_statements_per_s"]
 summary["direct_vs_baseline"] = round(d / b, 3) if b and d else None
 print(json.dumps(summary))
+PY
+fi
+
+if want make; then
+echo
+echo "== bench/make: make on ${MAKE_STATEMENTS:=10000000} statements, against DuckDB SQL COPY"
+MAKE_RUNS=${MAKE_RUNS:-3}
+MWORK=$(mktemp -d "${TMPDIR:-/tmp}/lh-bench-make-XXXXXX")
+make_cleanup() {
+  rm -rf "$MWORK"
+  if declare -F import_cleanup >/dev/null; then import_cleanup; else rm -rf "${WORK:-}"; fi
+}
+trap make_cleanup EXIT # and whatever the earlier blocks' traps cleaned
+unset LAKEHOUSE_JOURNAL_URI # the default journal: a SQLite file in the lake
+export LAKEHOUSE_PROGRESS=0 # only the step lines on stderr
+# stamp: prefix each line of stdin with the seconds since $1 (an EPOCHREALTIME)
+stamp() { local t0=$1 line; while IFS= read -r line; do printf '%.3f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN {print a - b}')" "$line"; done; }
+"$BUILD/bench/bench_import" scale "$MWORK/input.ftm.json" --statements "$MAKE_STATEMENTS" \
+  | tee "$OUT/make-input.json"
+# the pristine lake: imported once straight into the statement store (no journal), unmerged
+"$BUILD/ftm-lakehouse" --uri "$MWORK/pristine" -d bench entities import -i "$MWORK/input.ftm.json" \
+  2>"$OUT/make-import.log"
+rm -f "$MWORK/input.ftm.json"
+echo "pristine lake: $(du -sm "$MWORK/pristine" | cut -f1) MB"
+LH=("$BUILD/ftm-lakehouse" --uri "$MWORK/work" -d bench)
+# One line per run and variant: "variant run seconds peak_rss_mb" (seconds "fail" on error).
+MRESULTS="$OUT/make-runs.txt"
+: >"$MRESULTS"
+mrecord() { # mrecord VARIANT RUN TIMEFILE
+  local s rss
+  s=$(wall_s "$3") rss=$(peak_rss_mb "$3")
+  echo "$1 $2 $s $rss" >>"$MRESULTS"
+  printf '  %-18s %8.2fs  peak RSS %5s MB\n' "$1:" "$s" "$rss"
+}
+mfailed() { echo "$1 $2 fail 0" >>"$MRESULTS"; echo "  $1: FAILED (see $3)"; }
+: >"$OUT/make-load.txt"
+for i in $(seq "$MAKE_RUNS"); do
+  # the 1-minute load average before the run: on 2 cores anything else running shows here
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "$load" >>"$OUT/make-load.txt"
+  echo "run $i: (load average $load)"
+  rm -rf "$MWORK/work" "$MWORK/baseline"
+  cp -a --reflink=auto "$MWORK/pristine" "$MWORK/work" # make rewrites the store: a real copy
+  # the whole make: flush + optimize (merge, compact, vacuum) + every export + index; its
+  # step lines, stamped with the seconds since the start, go to make-make.$i.log
+  t0=$EPOCHREALTIME
+  if /usr/bin/time -v -o "$OUT/make-make.$i.time" "${LH[@]}" make 2>&1 >/dev/null \
+    | stamp "$t0" >"$OUT/make-make.$i.log"; then
+    mrecord make "$i" "$OUT/make-make.$i.time"
+  else
+    mfailed make "$i" "$OUT/make-make.$i.log"
+    for v in export_statements export_entities export_statistics baseline; do
+      echo "$v $i fail 0" >>"$MRESULTS" # skipped: keeps one line per run and variant
+    done
+    continue
+  fi
+  # the single exports, again, on the made lake (entities read the fresh statements.csv, as
+  # in make)
+  for kind in statements entities statistics; do
+    if /usr/bin/time -v -o "$OUT/make-export-$kind.$i.time" "${LH[@]}" export "$kind" --force \
+      >/dev/null 2>"$OUT/make-export-$kind.$i.log"; then
+      mrecord "export_$kind" "$i" "$OUT/make-export-$kind.$i.time"
+    else
+      mfailed "export_$kind" "$i" "$OUT/make-export-$kind.$i.log"
+    fi
+  done
+  # the baseline: the same exports as DuckDB SQL COPY from the made (optimized) store
+  rm -rf "$MWORK/work/bench/exports" "$MWORK/work/bench/entities.ftm.json" "$MWORK/work/bench/diffs"
+  if /usr/bin/time -v -o "$OUT/make-baseline.$i.time" "$BUILD/bench/bench_make" baseline \
+    "$MWORK/work/bench" "$MWORK/baseline" >"$OUT/make-baseline.$i.json" 2>"$OUT/make-baseline.$i.log"; then
+    mrecord baseline "$i" "$OUT/make-baseline.$i.time"
+    echo "  baseline COPYs: $(cat "$OUT/make-baseline.$i.json")"
+  else
+    mfailed baseline "$i" "$OUT/make-baseline.$i.log"
+  fi
+  rm -rf "$MWORK/work" "$MWORK/baseline"
+done
+echo "steps of make (seconds since its start, run 1):"
+sed 's/^/  /' "$OUT/make-make.1.log"
+python3 - "$OUT" "$MAKE_RUNS" <<'PY' | tee "$OUT/make.json"
+import json, re, statistics, sys
+out, nruns = sys.argv[1], int(sys.argv[2])
+runs = {}
+for line in open(f"{out}/make-runs.txt"):
+    variant, i, s, rss = line.split()
+    runs.setdefault(variant, []).append((None if s == "fail" else float(s), float(rss)))
+def fig(v):  # (median seconds, max peak RSS MB); None when a run failed or is missing
+    ok = [r for r in runs.get(v, []) if r[0] is not None]
+    if not ok or len(ok) < nruns:
+        return None, None
+    return statistics.median(r[0] for r in ok), max(r[1] for r in ok)
+base = [json.load(open(f"{out}/make-baseline.{i}.json")) for i in range(1, nruns + 1)
+        if runs.get("baseline") and len(runs["baseline"]) >= i and runs["baseline"][i - 1][0] is not None]
+def base_s(key):
+    return statistics.median(b[key] for b in base) if len(base) == nruns else None
+# the steps of make: the seconds up to each stamped stderr line, named by that line
+STEPS = [("merged ", "merge"), ("compacted ", "compact"), ("vacuumed ", "vacuum"),
+         ("optimized ", "optimize_end"), (r"exported \d+ statements", "export_statements"),
+         ("entities from ", "entities_open_csv"), (r"exported \d+ entities", "export_entities"),
+         ("diff diffs/entities", "diff_entities"), ("diff diffs/exports/documents", "diff_documents"),
+         ("documents", "export_documents"), ("statistics.json", "export_statistics"),
+         ("made ", "export_index"), ("flushed ", "flush"), ("merging ", "start_until_merge")]
+phases = {}
+for i in range(1, nruns + 1):
+    try:
+        lines = open(f"{out}/make-make.{i}.log").read().splitlines()
+    except OSError:
+        continue
+    prev = 0.0
+    for line in lines:
+        t, _, text = line.partition(" ")
+        try:
+            t = float(t)
+        except ValueError:
+            continue
+        name = next((n for pat, n in STEPS if re.search(pat, text)), text[:40])
+        phases.setdefault(name, []).append(round(t - prev, 3))
+        prev = t
+    wall = runs.get("make", [])[i - 1][0] if len(runs.get("make", [])) >= i else None
+    if wall is not None:  # after the last line: the index printed, DuckDB closed
+        phases.setdefault("index_and_exit", []).append(round(max(wall - prev, 0.0), 3))
+summary = {"statements": json.load(open(f"{out}/make-input.json"))["statements"], "runs": nruns}
+summary["statements_live"] = base[0]["statements"] if base else None
+summary["entities"] = base[0]["entities"] if base else None
+make_s, make_rss = fig("make")
+summary.update({"make_s": make_s, "make_peak_rss_mb": make_rss})
+summary["make_steps_s"] = {k: round(statistics.median(v), 3) for k, v in phases.items()}
+for kind in ("statements", "entities", "statistics"):
+    s, rss = fig("export_" + kind)
+    b = base_s(kind + "_s")
+    summary.update({f"export_{kind}_s": s, f"export_{kind}_peak_rss_mb": rss,
+                    f"baseline_{kind}_s": b,
+                    f"{kind}_export_vs_baseline": round(b / s, 3) if b and s else None})
+bp_s, bp_rss = fig("baseline")
+summary.update({"baseline_total_s": base_s("total_s"), "baseline_process_s": bp_s,
+                "baseline_peak_rss_mb": bp_rss})
+summary["load_avg_at_run_start"] = [float(x) for x in open(f"{out}/make-load.txt").read().split()]
+summary["targets"] = {
+    "make_under_60s": make_s is not None and make_s < 60,
+    "statements_export_at_least_baseline": (summary["statements_export_vs_baseline"] or 0) >= 1.0,
+    "make_peak_rss_under_1gb": make_rss is not None and make_rss < 1024}
+def rounded(x):
+    if isinstance(x, dict):
+        return {k: rounded(v) for k, v in x.items()}
+    return round(x, 3) if isinstance(x, float) else x
+print(json.dumps(rounded(summary)))
 PY
 fi
