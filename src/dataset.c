@@ -28,8 +28,8 @@ struct lh_dataset {
 };
 
 /* Parse and check config.yml text; an empty document is an empty mapping. */
-static int parse_config(const char *name, const char *text, size_t len, const char *where,
-                        json_t **out, lh_error *err) {
+static int parse_config(const char *text, size_t len, const char *where, json_t **out,
+                        lh_error *err) {
   json_t *cfg = NULL;
   int rc = lh__yaml_to_json(text, len, &cfg, err);
   if (rc) {
@@ -44,7 +44,6 @@ static int parse_config(const char *name, const char *text, size_t len, const ch
     json_decref(cfg);
     return rc;
   }
-  (void)name;
   *out = cfg;
   return 0;
 }
@@ -82,7 +81,7 @@ static int load_config(lh_dataset *ds, lh_error *err) {
   char where[320];
   snprintf(where, sizeof where, "%s/%s", ds->name, LH_PATH_CONFIG);
   json_t *cfg = NULL;
-  rc = parse_config(ds->name, text.data ? text.data : "", text.len, where, &cfg, err);
+  rc = parse_config(text.data ? text.data : "", text.len, where, &cfg, err);
   lh_buf_free(&text);
   if (rc == 0)
     apply_config(ds, cfg);
@@ -235,7 +234,7 @@ int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const cha
     *changed = false;
   json_t *update = NULL, *merged = NULL;
   lh_buf text = LH_BUF_INIT;
-  int rc = parse_config(ds->name, yaml, len, where ? where : LH_PATH_CONFIG, &update, err);
+  int rc = parse_config(yaml, len, where ? where : LH_PATH_CONFIG, &update, err);
   if (rc)
     return rc;
   if (!(merged = json_deep_copy(ds->config)) || lh__config_merge(merged, update)) {
