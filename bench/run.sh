@@ -242,6 +242,9 @@ for i in $(seq "$MAKE_RUNS"); do
   echo "run $i: (load average $load)"
   rm -rf "$MWORK/work" "$MWORK/baseline"
   cp -a --reflink=auto "$MWORK/pristine" "$MWORK/work" # make rewrites the store: a real copy
+  # every timed step starts with no dirty pages of the one before: the gigabytes a step
+  # writes would otherwise throttle the next one's writes (and skew the ratios)
+  sync
   # the whole make: flush + optimize (merge, compact, vacuum) + every export + index; its
   # step lines, stamped with the seconds since the start, go to make-make.$i.log
   t0=$EPOCHREALTIME
@@ -258,6 +261,7 @@ for i in $(seq "$MAKE_RUNS"); do
   # the single exports, again, on the made lake (entities read the fresh statements.csv, as
   # in make)
   for kind in statements entities statistics; do
+    sync
     if /usr/bin/time -v -o "$OUT/make-export-$kind.$i.time" "${LH[@]}" export "$kind" --force \
       >/dev/null 2>"$OUT/make-export-$kind.$i.log"; then
       mrecord "export_$kind" "$i" "$OUT/make-export-$kind.$i.time"
@@ -267,6 +271,7 @@ for i in $(seq "$MAKE_RUNS"); do
   done
   # the baseline: the same exports as DuckDB SQL COPY from the made (optimized) store
   rm -rf "$MWORK/work/bench/exports" "$MWORK/work/bench/entities.ftm.json" "$MWORK/work/bench/diffs"
+  sync
   if /usr/bin/time -v -o "$OUT/make-baseline.$i.time" "$BUILD/bench/bench_make" baseline \
     "$MWORK/work/bench" "$MWORK/baseline" >"$OUT/make-baseline.$i.json" 2>"$OUT/make-baseline.$i.log"; then
     mrecord baseline "$i" "$OUT/make-baseline.$i.time"
