@@ -118,8 +118,8 @@ typedef int (*lh_bytes_fn)(void *ctx, const void *data, size_t len, lh_error *er
 /* Write the live statements, globally sorted by (entity_id, prop, id), as the rows of
  * exports/statements.csv without its header line. They are sorted in entity-id ranges of
  * about LAKEHOUSE_EXPORT_SLICE_ROWS rows, so memory stays bounded. */
-int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx,
-                                  uint64_t *rows, lh_error *err);
+int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_t *rows,
+                                  lh_error *err);
 
 typedef int (*lh_count_fn)(void *ctx, const char *key, uint64_t count, lh_error *err);
 /* Live entities per schema (key = schema name). */

@@ -28,7 +28,7 @@ struct lh_statement_store {
   int shards;
   char *memory_limit;
   int grace_days;
-  int append_writers; /* LAKEHOUSE_APPEND_WRITERS (0: one per core) */
+  int append_writers;        /* LAKEHOUSE_APPEND_WRITERS (0: one per core) */
   int64_t export_slice_rows; /* LAKEHOUSE_EXPORT_SLICE_ROWS */
   lh_fence_opts fence;
   lh__duck duck;
