@@ -30,21 +30,8 @@
 
 #include "lakehouse/lakehouse.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const lh_error *err) {
-  fprintf(stderr, "bench_import: %s%s%s\n", what, err ? ": " : "", err ? err->message : "");
-  exit(1);
-}
-
-static void die_errno(const char *path) {
-  fprintf(stderr, "bench_import: %s: %s\n", path, strerror(errno));
-  exit(1);
-}
+#define BENCH_NAME "bench_import"
+#include "bench.h"
 
 /* ---- scale ------------------------------------------------------------------------------ */
 
@@ -263,29 +250,6 @@ static const char IMPORT_SQL[] =
     "  FROM statements s LEFT JOIN model m ON m.schema = s.schema AND m.prop = s.prop\n"
     ") TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (shard, bucket, origin),\n"
     "         FILENAME_PATTERN 'part-{uuid}')";
-
-static void duck_exec(duckdb_connection con, const char *sql, duckdb_result *keep) {
-  duckdb_result r;
-  if (duckdb_query(con, sql, &r) == DuckDBError) {
-    fprintf(stderr, "bench_import: %s\n%s\n", duckdb_result_error(&r), sql);
-    exit(1);
-  }
-  if (keep)
-    *keep = r;
-  else
-    duckdb_destroy_result(&r);
-}
-
-/* A SQL string literal. */
-static void quote(lh_buf *out, const char *s) {
-  lh_buf_putc(out, '\'');
-  for (; *s; s++) {
-    if (*s == '\'')
-      lh_buf_putc(out, '\'');
-    lh_buf_putc(out, *s);
-  }
-  lh_buf_putc(out, '\'');
-}
 
 static void load_model_table(duckdb_connection con, const lh_model *model) {
   duck_exec(con, MODEL_TABLE_SQL, NULL);

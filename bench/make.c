@@ -34,44 +34,8 @@
 
 #include "lakehouse/lakehouse.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const lh_error *err) {
-  fprintf(stderr, "bench_make: %s%s%s\n", what, err ? ": " : "", err ? err->message : "");
-  exit(1);
-}
-
-static void oom(int rc) {
-  if (rc)
-    die("out of memory", NULL);
-}
-
-/* A SQL string literal. */
-static void quote(lh_buf *out, const char *s) {
-  oom(lh_buf_putc(out, '\''));
-  for (; *s; s++) {
-    if (*s == '\'')
-      oom(lh_buf_putc(out, '\''));
-    oom(lh_buf_putc(out, *s));
-  }
-  oom(lh_buf_putc(out, '\''));
-}
-
-static void duck_exec(duckdb_connection con, const char *sql, duckdb_result *keep) {
-  duckdb_result r;
-  if (duckdb_query(con, sql, &r) == DuckDBError) {
-    fprintf(stderr, "bench_make: %s\n%s\n", duckdb_result_error(&r), sql);
-    exit(1);
-  }
-  if (keep)
-    *keep = r;
-  else
-    duckdb_destroy_result(&r);
-}
+#define BENCH_NAME "bench_make"
+#include "bench.h"
 
 /* Run a COPY and return its row count; *seconds += its time. */
 static long long timed_copy(duckdb_connection con, const char *sql, double *seconds) {

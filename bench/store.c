@@ -26,16 +26,8 @@
 
 #include "lakehouse/lakehouse.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const lh_error *err) {
-  fprintf(stderr, "bench_store: %s%s%s\n", what, err ? ": " : "", err ? err->message : "");
-  exit(1);
-}
+#define BENCH_NAME "bench_store"
+#include "bench.h"
 
 /* ---- the base rows -------------------------------------------------------------------------- */
 
@@ -292,15 +284,6 @@ static int cmd_merge(const char *dir) {
   return 0;
 }
 
-static void duck_exec(duckdb_connection con, const char *sql) {
-  duckdb_result r;
-  if (duckdb_query(con, sql, &r) == DuckDBError) {
-    fprintf(stderr, "bench_store: %s\n  %s\n", duckdb_result_error(&r), sql);
-    exit(1);
-  }
-  duckdb_destroy_result(&r);
-}
-
 static int cmd_baseline(const char *dir, const char *out, int level) {
   duckdb_database db;
   duckdb_connection con;
@@ -314,7 +297,7 @@ static int cmd_baseline(const char *dir, const char *out, int level) {
            "last_seen, fragment, deleted_at FROM read_parquet('%s/statements/*/*/*/*.parquet', "
            "hive_partitioning = true)",
            dir);
-  duck_exec(con, sql);
+  duck_exec(con, sql, NULL);
   char opt[64] = "";
   if (level > 0)
     snprintf(opt, sizeof opt, ", COMPRESSION_LEVEL %d", level);
@@ -323,7 +306,7 @@ static int cmd_baseline(const char *dir, const char *out, int level) {
            "origin), FILENAME_PATTERN 'part-{uuid}'%s)",
            out, opt);
   double t0 = now_s();
-  duck_exec(con, sql);
+  duck_exec(con, sql, NULL);
   double t = now_s() - t0;
   duckdb_result r;
   duckdb_query(con, "SELECT count(*) FROM t", &r);

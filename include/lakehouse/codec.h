@@ -19,6 +19,12 @@ int lh_codec_parse(const char *name, lh_codec *out, lh_error *err);
 /* The file suffix without the dot ("gz", "zst"), NULL for none. */
 const char *lh_codec_suffix(lh_codec c);
 
+/* Every codec, in the order lh_codec_find tries them. */
+#define LH_CODEC_COUNT 3
+extern const lh_codec LH_CODECS[LH_CODEC_COUNT];
+/* base, or base.{suffix} for a compressed codec. Caller frees (NULL: out of memory). */
+char *lh_codec_key(const char *base, lh_codec c);
+
 typedef struct lh_cwriter lh_cwriter;
 /* Write key (atomically published on commit), compressed with c. */
 int lh_cwriter_open(lh_store *s, const char *key, lh_codec c, lh_cwriter **out, lh_error *err);

@@ -26,6 +26,17 @@ const char *lh_codec_suffix(lh_codec c) {
   return c == LH_CODEC_GZ ? "gz" : c == LH_CODEC_ZST ? "zst" : NULL;
 }
 
+const lh_codec LH_CODECS[LH_CODEC_COUNT] = {LH_CODEC_NONE, LH_CODEC_GZ, LH_CODEC_ZST};
+
+char *lh_codec_key(const char *base, lh_codec c) {
+  const char *sfx = lh_codec_suffix(c);
+  size_t len = strlen(base) + (sfx ? strlen(sfx) + 1 : 0) + 1;
+  char *k = malloc(len);
+  if (k)
+    snprintf(k, len, "%s%s%s", base, sfx ? "." : "", sfx ? sfx : "");
+  return k;
+}
+
 /* ---- writing --------------------------------------------------------------------------- */
 
 struct lh_cwriter {
@@ -269,19 +280,15 @@ void lh_creader_close(lh_creader *cr) {
 }
 
 int lh_codec_find(lh_store *s, const char *base, char **key, lh_codec *c, lh_error *err) {
-  static const lh_codec ORDER[] = {LH_CODEC_NONE, LH_CODEC_GZ, LH_CODEC_ZST};
   *key = NULL;
-  for (size_t i = 0; i < 3; i++) {
-    const char *sfx = lh_codec_suffix(ORDER[i]);
-    size_t len = strlen(base) + (sfx ? strlen(sfx) + 1 : 0) + 1;
-    char *k = malloc(len);
+  for (size_t i = 0; i < LH_CODEC_COUNT; i++) {
+    char *k = lh_codec_key(base, LH_CODECS[i]);
     if (!k)
       return lh_error_set(err, LH_ENOMEM, "out of memory");
-    snprintf(k, len, "%s%s%s", base, sfx ? "." : "", sfx ? sfx : "");
     int e = lh_store_exists(s, k, err);
     if (e == 1) {
       *key = k;
-      *c = ORDER[i];
+      *c = LH_CODECS[i];
       return 0;
     }
     free(k);

@@ -89,14 +89,12 @@ static int out_close(sink *o, int rc, lh_error *err) {
 
 /* Remove base with the suffixes of the other codecs (left from an earlier compression). */
 static int remove_stale(lh_dataset *ds, const char *base, lh_codec keep, lh_error *err) {
-  static const lh_codec ALL[] = {LH_CODEC_NONE, LH_CODEC_GZ, LH_CODEC_ZST};
-  for (size_t i = 0; i < 3; i++) {
-    if (ALL[i] == keep)
+  for (size_t i = 0; i < LH_CODEC_COUNT; i++) {
+    if (LH_CODECS[i] == keep)
       continue;
-    const char *sfx = lh_codec_suffix(ALL[i]);
-    char key[256];
-    snprintf(key, sizeof key, "%s%s%s", base, sfx ? "." : "", sfx ? sfx : "");
-    int rc = lh_store_delete(lh_dataset_store(ds), key, err);
+    char *key = lh_codec_key(base, LH_CODECS[i]);
+    int rc = key ? lh_store_delete(lh_dataset_store(ds), key, err) : nomem(err);
+    free(key);
     if (rc && rc != LH_ENOTFOUND)
       return rc;
     lh_error_clear(err);

@@ -216,6 +216,10 @@ run "$BIN" "${L[@]}" -d demo configure
 expect_rc 2 "configure without -c"
 run "$BIN" "${L[@]}" -d demo export nope
 expect_rc 2 "unknown export kind"; expect_err "unknown export 'nope'"
+# --no-exports: only the index, from the config
+run "$BIN" "${L[@]}" -d idx make --no-exports
+expect_rc 0 "make --no-exports"; expect_out '"name": "idx"'
+[ -f "$TMP/lake/idx/index.json" ] && [ ! -e "$TMP/lake/idx/exports" ] || fail "--no-exports wrote more than index.json"
 # shards on a dataset without data are fine
 printf 'shards: 4\n' >"$TMP/s.yml"
 run "$BIN" "${L[@]}" -d fresh configure -c "$TMP/s.yml"
