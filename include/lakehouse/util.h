@@ -59,6 +59,10 @@ void lh_hasher_free(lh_hasher *h);
 /* ---- byte sizes: "1024", "8GB", "512 MiB", "1.5GB", "2TiB" (inventory §6.4) -------- */
 int lh_parse_byte_size(const char *s, int64_t *out, lh_error *err);
 
+/* ---- files -------------------------------------------------------------------------- */
+/* Create path and every missing parent directory (path is modified and restored). */
+int lh_mkdirs(char *path, lh_error *err);
+
 /* ---- identifiers -------------------------------------------------------------------- */
 #define LH_UUID_SIZE 37     /* 8-4-4-4-12 + NUL */
 #define LH_UUID_HEX_SIZE 33 /* 32 hex + NUL */

@@ -35,7 +35,7 @@ typedef struct lh__row_source {
   lh_error err;
 } lh__row_source;
 
-#define LH__DUCK_SOURCES 8
+#define LH__DUCK_SOURCES 16
 
 typedef struct lh__duck {
   duckdb_database db;

@@ -28,25 +28,6 @@ static char *key_path(const lh_store *s, const char *key) {
   return lh__uri_join(fs->root, key);
 }
 
-static int mkdirs(char *path, lh_error *err) {
-  /* create every missing directory of path (modifies and restores path) */
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-      int e = errno;
-      lh_error_errno(err, e, "cannot create directory '%s'", path);
-      *p = '/';
-      return err ? err->code : LH_EIO;
-    }
-    *p = '/';
-  }
-  if (mkdir(path, 0777) != 0 && errno != EEXIST)
-    return lh_error_errno(err, errno, "cannot create directory '%s'", path);
-  return 0;
-}
-
 /* Create a temp file next to path (creating parent dirs). Returns fd, fills tmp. */
 static int open_temp(const char *path, char **tmp, lh_error *err) {
   const char *slash = strrchr(path, '/');
@@ -60,7 +41,7 @@ static int open_temp(const char *path, char **tmp, lh_error *err) {
   size_t tlen = strlen(*tmp);
   int fd = mkstemp(*tmp);
   if (fd < 0 && errno == ENOENT) {
-    int rc = mkdirs(dir, err);
+    int rc = lh_mkdirs(dir, err);
     if (rc) {
       free(dir);
       free(*tmp);

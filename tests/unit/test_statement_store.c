@@ -480,26 +480,30 @@ static void test_engines_agree(void **state) {
 
 /* More rows than one sorted batch (131072), so that they pass through several batches and,
  * with several writers, through several COPY statements at once: every row arrives once. */
-static void test_large_append(void **state) {
-  fx *f = *state;
-  rows base = {0};
-  load_rows(&base, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
-  load_rows(&base, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
-  load_rows(&base, "data/nomenklatura-fixtures/donations.ijson", 0, NULL, T("2024-06-01"));
-  rows big = {0};
-  size_t replicas = 300000 / base.n + 1;
-  big.r = calloc(replicas * base.n, sizeof *big.r);
+/* About 300,000 rows: the shared data, replicated with new ids and entity ids. */
+static void load_big(rows *big, rows *base) {
+  load_rows(base, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  load_rows(base, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  load_rows(base, "data/nomenklatura-fixtures/donations.ijson", 0, NULL, T("2024-06-01"));
+  size_t replicas = 300000 / base->n + 1;
+  big->r = calloc(replicas * base->n, sizeof *big->r);
   for (size_t k = 0; k < replicas; k++) {
-    for (size_t i = 0; i < base.n; i++) {
-      lh_row *r = &big.r[big.n++];
-      *r = base.r[i];
+    for (size_t i = 0; i < base->n; i++) {
+      lh_row *r = &big->r[big->n++];
+      *r = base->r[i];
       char id[48], entity[256];
-      snprintf(id, sizeof id, "%08zx%s", k, base.r[i].id + 8);
-      snprintf(entity, sizeof entity, "r%zu-%s", k, base.r[i].entity_id);
-      r->id = own(&big, id, strlen(id));
-      r->entity_id = own(&big, entity, strlen(entity));
+      snprintf(id, sizeof id, "%08zx%s", k, base->r[i].id + 8);
+      snprintf(entity, sizeof entity, "r%zu-%s", k, base->r[i].entity_id);
+      r->id = own(big, id, strlen(id));
+      r->entity_id = own(big, entity, strlen(entity));
     }
   }
+}
+
+static void test_large_append(void **state) {
+  fx *f = *state;
+  rows base = {0}, big = {0};
+  load_big(&big, &base);
   char digest[3][256];
   const char *writers[] = {"1", "3", "0"};
   for (int run = 0; run < 3; run++) {
@@ -809,6 +813,34 @@ static void test_bad_rows(void **state) {
   rows_free(&rs);
 }
 
+/* A bad row after the first batches went to their files: nothing is committed and no file
+ * stays behind, the partial ones of the cancelled COPYs included. */
+static void test_bad_row_late(void **state) {
+  fx *f = *state;
+  rows base = {0}, big = {0};
+  load_big(&big, &base);
+  big.r[big.n - 1000].value = NULL;
+  src s = {&big, 0, 5000};
+  lh_error err = {0};
+  assert_int_equal(lh_statement_store_append(f->st, next_rows, &s, NULL, &err), LH_EINVAL);
+  char want[64];
+  snprintf(want, sizeof want, "row %zu: statement row: column 'value'", big.n - 999);
+  assert_non_null(strstr(err.message, want));
+  assert_int_equal(lh_statement_store_version(f->st, &err), 0);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 0);
+  assert_int_equal(count_files(f->dir, ".parquet"), 0);
+  assert_int_equal(count_files(f->dir, "LOCK*"), 0);
+  /* the store takes the same rows once the bad one is fixed */
+  big.r[big.n - 1000].value = big.r[big.n - 1001].value;
+  big.r[big.n - 1000].value_len = big.r[big.n - 1001].value_len;
+  lh_append_result res;
+  append(f, &big, &res);
+  assert_int_equal(res.rows, big.n);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), (long long)big.n);
+  rows_free(&big);
+  rows_free(&base);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_append_and_read, setup, teardown),
@@ -818,6 +850,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sliced_merge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_engines_agree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_large_append, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_row_late, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
       cmocka_unit_test_setup_teardown(test_awkward_origins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compact_and_vacuum, setup, teardown),

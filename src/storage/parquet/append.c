@@ -1,14 +1,17 @@
 /* The statement store's append (see statement_store.h and docs/internals/DELTA_LOG.md).
  *
- * The caller's rows are pulled in batches, validated, copied and sorted per partition by
- * (entity_id, prop, id), and streamed through lh_rows(slot) into DuckDB's partitioned
- * COPY. Large appends run several writers at once, each with its own DuckDB connection and
- * its own COPY statement, so that Parquet encoding and compression use every core; the
- * caller's rows are handed out to them batch by batch under a lock. Every file written
- * becomes an `add` action of ONE commit, made after all writers have finished; if anything
- * fails, nothing is committed and the files written so far are deleted. */
+ * The caller's rows are pulled in batches, validated, copied and sorted by (partition,
+ * entity_id, prop, id). Each partition's run of a batch goes to a stream of that partition:
+ * a thread with its own DuckDB connection running one COPY into one Parquet file, fed
+ * through lh_rows(slot). Busy partitions get several streams (one per core, at most
+ * MAX_WRITERS), so Parquet encoding and compression use every core, and routing rows to
+ * files ourselves spares DuckDB's partitioned write (hashing, per-row partition keys and a
+ * copy of every row). Every file written becomes an `add` action of ONE commit, made after
+ * all streams have finished; if anything fails, nothing is committed and the files written
+ * so far are deleted. */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,22 +28,85 @@
 
 #define BATCH_ROWS 131072              /* rows sorted together (one sorted run per file) */
 #define BATCH_BYTES ((size_t)64 << 20) /* ... or this much string data, whichever first */
-#define MAX_WRITERS 4
-/* DuckDB buffers this many rows per writer before flushing them to the partition files:
- * fewer means smaller row groups and slower writes, more means more memory. */
-#define FLUSH_THRESHOLD_SQL "SET partitioned_write_flush_threshold = 131072"
+#define MAX_WRITERS 4                  /* streams of one partition */
+#define MAX_STREAMS 8                  /* partition files open at once */
+#define QUEUE_RUNS 2                   /* runs waiting for a stream */
+#define CHUNK_ROWS 2048                /* rows per lh_rows() call */
 
-/* ---- the caller's rows, shared by the writers ------------------------------------------------ */
+/* ---- batches ------------------------------------------------------------------------------ */
 
-typedef struct feed {
+/* A run of consecutive input rows of one entity in one partition. */
+typedef struct group {
+  uint32_t part;
+  uint32_t start, len;
+  uint64_t prefix; /* the first 8 bytes of entity_id, big-endian */
+  const char *entity_id;
+} group;
+
+/* The sorted rows of one partition in a batch. */
+typedef struct run {
+  uint32_t part, start, n;
+} run;
+
+typedef struct batch {
+  lh_row *rows; /* as taken from the feed (strings copied into the arena) */
+  lh__row_lens *lens;
+  lh_row *sorted; /* ... and in (partition, entity_id, prop, id) order */
+  lh__row_lens *sorted_lens;
+  uint32_t *order, *idx; /* scratch */
+  uint64_t *pkey, *ikey; /* first 8 bytes of prop and id, big-endian: most comparisons */
+  group *groups;
+  run *runs;
+  uint32_t keys_part; /* the partition of the last row taken */
+  size_t n, cap, ngroups, groups_cap, nruns, runs_cap;
+  int refs; /* runs not yet consumed by their stream (guarded by feed.mu) */
+  lh__arena arena;
+} batch;
+
+/* A run queued on a stream. */
+typedef struct prun {
+  batch *b;
+  uint32_t start, n;
+} prun;
+
+typedef struct feed feed;
+
+/* One COPY into one file of one partition. Fields below `open` are guarded by feed.mu. */
+typedef struct stream {
+  feed *f;
+  uint32_t part;
+  lh__part key; /* its values (pointing into keybuf), for the add action */
+  char *keybuf, *dir;
+  duckdb_connection con;
+  lh__row_source src;
+  pthread_t thread;
+  pthread_cond_t cv; /* a run was queued, or the stream is closing */
+  bool open;         /* the slot is in use (set and cleared by the router) */
+  bool closing;      /* no more runs will come */
+  bool finished;     /* the thread is done */
+  bool has_cur;
+  prun q[QUEUE_RUNS];
+  size_t qhead, qlen;
+  prun cur; /* the run being read */
+  uint32_t pos;
+  uint64_t last_used;
+  lh_error err;
+} stream;
+
+/* ---- the caller's rows, routed by the caller's thread ---------------------------------------- */
+
+struct feed {
   pthread_mutex_t mu;
+  pthread_cond_t cv; /* for the router: a batch, queue room or a stream came free */
   lh_statement_store *st;
   lh_row_batch_fn next;
   void *ctx;
   const lh_row *pending; /* rows handed out by next() not yet taken */
   size_t npending, pos;
   bool eof;
-  bool failed; /* a writer failed: the others stop reading */
+  atomic_bool failed; /* set under mu; read without it by take_batch */
+  int rc;             /* the first failure */
+  lh_error err;
   uint64_t seen;
   /* partitions written: "shard\x1f bucket\x1f origin" -> index */
   lh__strmap parts;
@@ -51,10 +117,16 @@ typedef struct feed {
   lh_bucket last_bucket;
   char *last_origin;
   uint32_t last_part;
-  lh__written w; /* files written by every writer (guarded by mu) */
-} feed;
+  lh__written w; /* files written by every stream (guarded by mu) */
+  /* batches: all of them, and those free for the router to fill */
+  batch *batches[MAX_WRITERS + 1], *spare[MAX_WRITERS + 1];
+  int nbatches, nspare, max_batches;
+  stream streams[MAX_STREAMS];
+  int per_part; /* streams one partition may have */
+  uint64_t tick;
+};
 
-/* Index of the row's partition (registering it on first sight). Called under f->mu. */
+/* Index of the row's partition (registering it on first sight). */
 static int part_of(feed *f, const lh_row *r, uint32_t *out, lh_error *err) {
   if (f->last_origin && r->bucket == f->last_bucket && strcmp(r->shard, f->last_shard) == 0 &&
       strcmp(r->origin, f->last_origin) == 0) {
@@ -96,28 +168,7 @@ static int part_of(feed *f, const lh_row *r, uint32_t *out, lh_error *err) {
   return 0;
 }
 
-/* ---- one writer's batch ---------------------------------------------------------------------- */
-
-/* A run of consecutive input rows of one entity in one partition. */
-typedef struct group {
-  uint32_t part;
-  uint32_t start, len;
-  uint64_t prefix; /* the first 8 bytes of entity_id, big-endian */
-  const char *entity_id;
-} group;
-
-typedef struct batch {
-  lh_row *rows; /* as taken from the feed (strings copied into the arena) */
-  lh__row_lens *lens;
-  lh_row *sorted; /* ... and in (partition, entity_id, prop, id) order */
-  lh__row_lens *sorted_lens;
-  uint32_t *order;       /* scratch */
-  uint64_t *pkey, *ikey; /* first 8 bytes of prop and id, big-endian: most comparisons */
-  group *groups;
-  uint32_t keys_part; /* the partition of the last row taken */
-  size_t n, cap, ngroups, groups_cap, pos;
-  lh__arena arena;
-} batch;
+/* ---- taking a batch ------------------------------------------------------------------------- */
 
 static uint64_t prefix_of(const char *s) {
   uint64_t v = 0;
@@ -143,6 +194,7 @@ static int grow(batch *b, lh_error *err) {
   GROW(sorted);
   GROW(sorted_lens);
   GROW(order);
+  GROW(idx);
   GROW(pkey);
   GROW(ikey);
 #undef GROW
@@ -163,13 +215,12 @@ static const char *copy_str(batch *b, const char *s, size_t n, const char *prev,
   return lh__arena_strndup(&b->arena, s, n);
 }
 
-/* Take the next batch from the feed: rows are checked and copied under its lock. */
+/* Take the next batch from the feed (only the router reads it): rows are checked and copied. */
 static int take_batch(feed *f, batch *b, lh_error *err) {
-  b->n = b->pos = b->ngroups = 0;
+  b->n = b->ngroups = b->nruns = 0;
   lh__arena_reset(&b->arena);
   int rc = 0;
-  pthread_mutex_lock(&f->mu);
-  while (!f->failed && b->n < BATCH_ROWS && b->arena.total < BATCH_BYTES) {
+  while (!atomic_load(&f->failed) && b->n < BATCH_ROWS && b->arena.total < BATCH_BYTES) {
     if (f->pos == f->npending) {
       if (f->eof)
         break;
@@ -271,9 +322,6 @@ static int take_batch(feed *f, batch *b, lh_error *err) {
     }
     b->n++;
   }
-  if (rc)
-    f->failed = true;
-  pthread_mutex_unlock(&f->mu);
   return rc;
 }
 
@@ -329,10 +377,9 @@ static void sort_run(batch *b, const uint32_t *idx, size_t n, size_t out) {
 
 /* Order the batch by (partition, entity_id, prop, id): sort the entity groups, then each
  * entity's rows (several groups of one entity are sorted together). */
-static void sort_batch(batch *b) {
+static int sort_batch(batch *b, lh_error *err) {
   if (b->ngroups > 1)
     qsort(b->groups, b->ngroups, sizeof *b->groups, group_cmp);
-  uint32_t *idx = malloc((b->n ? b->n : 1) * sizeof *idx); /* row indexes of one entity */
   size_t out = 0;
   for (size_t g = 0; g < b->ngroups;) {
     size_t h = g + 1;
@@ -343,105 +390,382 @@ static void sort_batch(batch *b) {
     size_t n = 0;
     for (size_t k = g; k < h; k++)
       for (uint32_t i = 0; i < b->groups[k].len; i++)
-        idx[n++] = b->groups[k].start + i;
-    sort_run(b, idx, n, out);
+        b->idx[n++] = b->groups[k].start + i;
+    sort_run(b, b->idx, n, out);
+    /* the partition's run grows, or a new one starts */
+    run *r = b->nruns ? &b->runs[b->nruns - 1] : NULL;
+    if (r && r->part == b->groups[g].part) {
+      r->n += (uint32_t)n;
+    } else {
+      if (b->nruns == b->runs_cap) {
+        size_t cap = b->runs_cap ? b->runs_cap * 2 : 16;
+        run *nr = realloc(b->runs, cap * sizeof *nr);
+        if (!nr)
+          return lh_error_set(err, LH_ENOMEM, "out of memory");
+        b->runs = nr;
+        b->runs_cap = cap;
+      }
+      b->runs[b->nruns++] = (run){b->groups[g].part, (uint32_t)out, (uint32_t)n};
+    }
     out += n;
     g = h;
   }
-  free(idx);
-}
-
-/* ---- writers
- * ------------------------------------------------------------------------------------- */
-
-typedef struct writer {
-  feed *f;
-  duckdb_connection con; /* its own, except writer 0 (the store's) */
-  lh__row_source src;
-  batch b;
-  bool primed;         /* b holds a batch filled before the COPY started */
-  const char *copy_to; /* " TO '...' (options)" of the COPY */
-  pthread_t thread;
-  bool started;
-  int rc;
-  lh_error err;
-} writer;
-
-/* lh_rows() pulls from here: the current batch in chunks, then the next batch. */
-static int writer_next(void *ctx, const lh_row **rows, const lh__row_lens **lens, size_t *n,
-                       lh_error *err) {
-  writer *w = ctx;
-  batch *b = &w->b;
-  if (w->primed) { /* the batch filled before the COPY started */
-    w->primed = false;
-  } else if (b->pos == b->n) {
-    int rc = take_batch(w->f, b, err);
-    if (rc)
-      return rc;
-    sort_batch(b);
-  }
-  size_t take = b->n - b->pos < 2048 ? b->n - b->pos : 2048;
-  *rows = b->sorted + b->pos;
-  *lens = b->sorted_lens + b->pos;
-  *n = take;
-  b->pos += take;
   return 0;
 }
 
-static int locked_on_written(void *ctx, size_t ncols, const char *const *names,
-                             const char *const *v, lh_error *err) {
-  feed *f = ctx;
+/* ---- streams: one COPY into one file of one partition ------------------------------------------
+ *
+ * The router (the caller's thread) takes batches from the feed, sorts them and hands each
+ * partition's run of rows to a stream of that partition. A stream is a thread with its own
+ * DuckDB connection running `COPY (SELECT ... FROM lh_rows(slot)) TO 'dir/part-{uuid}.parquet'`;
+ * its lh_rows() pulls the runs queued for it until the router closes it. A batch goes back
+ * to the pool when every run of it has been consumed. */
+
+static void release_run(feed *f, prun *p) {
+  if (--p->b->refs == 0) {
+    f->spare[f->nspare++] = p->b;
+    pthread_cond_broadcast(&f->cv);
+  }
+}
+
+/* The first failure wins; everyone waiting wakes up. Called under f->mu. */
+static void fail_locked(feed *f, int rc, const lh_error *err) {
+  if (!f->failed) {
+    f->failed = true;
+    f->rc = rc;
+    f->err = *err;
+  }
+  pthread_cond_broadcast(&f->cv);
+  for (int i = 0; i < MAX_STREAMS; i++)
+    if (f->streams[i].open)
+      pthread_cond_broadcast(&f->streams[i].cv);
+}
+
+/* lh_rows() of a stream: the current run in chunks, then the next queued run. */
+static int stream_next(void *ctx, const lh_row **rows, const lh__row_lens **lens, size_t *n,
+                       lh_error *err) {
+  stream *s = ctx;
+  feed *f = s->f;
+  *n = 0;
   pthread_mutex_lock(&f->mu);
-  int rc = lh__on_written(&f->w, ncols, names, v, err);
+  if (s->has_cur && s->pos == s->cur.n) { /* DuckDB has copied the previous chunk */
+    release_run(f, &s->cur);
+    s->has_cur = false;
+    if (!s->qlen)
+      pthread_cond_broadcast(&f->cv); /* idle: the router may close it to make room */
+  }
+  if (!s->has_cur) {
+    while (!s->qlen && !s->closing && !f->failed)
+      pthread_cond_wait(&s->cv, &f->mu);
+    if (f->failed) {
+      pthread_mutex_unlock(&f->mu);
+      return lh_error_set(err, LH_EIO, "append cancelled");
+    }
+    if (!s->qlen) { /* closed: the file is complete */
+      pthread_mutex_unlock(&f->mu);
+      return 0;
+    }
+    s->cur = s->q[s->qhead];
+    s->qhead = (s->qhead + 1) % QUEUE_RUNS;
+    s->qlen--;
+    s->pos = 0;
+    s->has_cur = true;
+    pthread_cond_broadcast(&f->cv); /* room in the queue */
+  }
+  uint32_t take = s->cur.n - s->pos < CHUNK_ROWS ? s->cur.n - s->pos : CHUNK_ROWS;
+  *rows = s->cur.b->sorted + s->cur.start + s->pos;
+  *lens = s->cur.b->sorted_lens + s->cur.start + s->pos;
+  *n = take;
+  s->pos += take;
   pthread_mutex_unlock(&f->mu);
+  return 0;
+}
+
+static int stream_written(void *ctx, size_t ncols, const char *const *names, const char *const *v,
+                          lh_error *err) {
+  stream *s = ctx;
+  pthread_mutex_lock(&s->f->mu);
+  s->f->w.fixed = &s->key;
+  int rc = lh__on_written(&s->f->w, ncols, names, v, err);
+  s->f->w.fixed = NULL;
+  pthread_mutex_unlock(&s->f->mu);
   return rc;
 }
 
-static int writer_run(writer *w) {
-  lh__duck *d = &w->f->st->duck;
-  duckdb_connection con = w->con ? w->con : d->con;
-  int rc = lh__duck_source_add(d, &w->src, &w->err);
+static int stream_copy(stream *s) {
+  lh__duck *d = &s->f->st->duck;
+  int rc = lh__duck_source_add(d, &s->src, &s->err);
   if (rc)
     return rc;
-  char *sql = NULL;
-  if (asprintf(&sql, "COPY (SELECT * FROM lh_rows(%d))%s", w->src.slot, w->copy_to) < 0) {
-    lh__duck_source_remove(d, &w->src);
-    return lh_error_set(&w->err, LH_ENOMEM, "out of memory");
-  }
-  rc = lh__duck_each_row_on(d, con, sql, &w->src, locked_on_written, w->f, &w->err);
-  free(sql);
-  lh__duck_source_remove(d, &w->src);
-  if (rc) {
-    pthread_mutex_lock(&w->f->mu);
-    w->f->failed = true;
-    pthread_mutex_unlock(&w->f->mu);
-  }
+  char id[LH_UUID_SIZE];
+  lh_uuid4(id);
+  lh_buf sql = LH_BUF_INIT, target = LH_BUF_INIT;
+  rc = lh_buf_printf(&sql, "COPY (SELECT %s FROM lh_rows(%d)) TO ", LH__DATA_COLUMNS, s->src.slot);
+  rc = rc ? rc : lh_buf_printf(&target, "%s/part-%s.parquet", s->dir, id);
+  rc = rc ? rc : lh__sql_quote(&sql, target.data);
+  rc = rc ? rc
+          : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+                              "RETURN_STATS true)");
+  if (rc)
+    rc = lh_error_set(&s->err, LH_ENOMEM, "out of memory");
+  else if ((rc = lh__duck_each_row_on(d, s->con, sql.data, &s->src, stream_written, s, &s->err)) !=
+           0)
+    unlink(target.data); /* what DuckDB wrote of it before the failure */
+  lh__duck_source_remove(d, &s->src);
+  lh_buf_free(&sql);
+  lh_buf_free(&target);
   return rc;
 }
 
-static void *writer_main(void *arg) {
-  writer *w = arg;
-  w->rc = writer_run(w);
+static void *stream_main(void *arg) {
+  stream *s = arg;
+  feed *f = s->f;
+  int rc = stream_copy(s);
+  pthread_mutex_lock(&f->mu);
+  if (rc)
+    fail_locked(f, rc, &s->err); /* a cancelled stream finds f->failed already set */
+  if (s->has_cur)
+    release_run(f, &s->cur);
+  s->has_cur = false;
+  for (; s->qlen; s->qlen--, s->qhead = (s->qhead + 1) % QUEUE_RUNS)
+    release_run(f, &s->q[s->qhead]);
+  s->finished = true;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
   return NULL;
+}
+
+/* A partition value as DuckDB names hive directories: RFC 3986 unreserved characters as
+ * they are, every other byte %XX. */
+static int put_hive_value(lh_buf *b, const char *v) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    unsigned char c = *p;
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.' || c == '~';
+    char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+    int rc = plain ? lh_buf_putc(b, (char)c) : lh_buf_append(b, esc, 3);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* Start a stream for partition `part` in free slot s. Called by the router, unlocked (no
+ * other thread looks at a slot that is not open). */
+static int open_stream(feed *f, stream *s, uint32_t part, lh_error *err) {
+  memset(s, 0, sizeof *s);
+  s->f = f;
+  s->part = part;
+  s->src = (lh__row_source){stream_next, s, -1, 0, {0}};
+  char *save = NULL;
+  lh_buf dir = LH_BUF_INIT;
+  int rc = 0;
+  if (!(s->keybuf = strdup(f->part_keys[part])))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  s->key.shard = strtok_r(s->keybuf, "\x1f", &save);
+  s->key.bucket = strtok_r(NULL, "\x1f", &save);
+  s->key.origin = strtok_r(NULL, "\x1f", &save);
+  const char *values[LH_ROW_NPARTITIONS] = {s->key.shard, s->key.bucket, s->key.origin};
+  rc = lh_buf_puts(&dir, f->st->root);
+  for (int i = 0; i < LH_ROW_NPARTITIONS && !rc; i++)
+    rc = lh_buf_printf(&dir, "/%s=", LH_ROW_PARTITIONS[i]) || put_hive_value(&dir, values[i]);
+  if (rc) {
+    lh_buf_free(&dir);
+    free(s->keybuf);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  s->dir = dir.data;
+  if ((rc = lh_mkdirs(s->dir, err)) != 0 ||
+      (rc = lh__duck_connect(&f->st->duck, &s->con, err)) != 0)
+    goto fail;
+  pthread_cond_init(&s->cv, NULL);
+  pthread_mutex_lock(&f->mu);
+  s->open = true;
+  s->last_used = ++f->tick;
+  pthread_mutex_unlock(&f->mu);
+  if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
+    pthread_mutex_lock(&f->mu);
+    s->open = false;
+    pthread_mutex_unlock(&f->mu);
+    pthread_cond_destroy(&s->cv);
+    rc = lh_error_set(err, LH_EIO, "cannot start a writer thread");
+    goto fail;
+  }
+  return 0;
+fail:
+  if (s->con)
+    duckdb_disconnect(&s->con);
+  free(s->dir);
+  free(s->keybuf);
+  s->dir = s->keybuf = NULL;
+  return rc;
+}
+
+/* Join a finished stream and free its slot. Called unlocked by the router. */
+static void reap_stream(stream *s) {
+  pthread_join(s->thread, NULL);
+  pthread_mutex_lock(&s->f->mu);
+  s->open = false; /* fail_locked no longer signals its cv */
+  pthread_mutex_unlock(&s->f->mu);
+  duckdb_disconnect(&s->con);
+  pthread_cond_destroy(&s->cv);
+  free(s->dir);
+  free(s->keybuf);
+  memset(s, 0, sizeof *s);
+}
+
+/* Queue run p (rows of partition `part`) on a stream of that partition: the idlest one, a
+ * new one while all are busy (up to f->per_part of them), or, when MAX_STREAMS are open,
+ * after closing the stream idle the longest. Waits while the queues are full. */
+static int dispatch(feed *f, uint32_t part, prun p, lh_error *err) {
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    if (f->failed) {
+      pthread_mutex_unlock(&f->mu);
+      return LH_EIO; /* the failure itself is reported from f->err */
+    }
+    stream *best = NULL, *finished = NULL, *idle = NULL, *free_slot = NULL;
+    int mine = 0;
+    for (int i = 0; i < MAX_STREAMS; i++) {
+      stream *s = &f->streams[i];
+      if (!s->open) {
+        free_slot = free_slot ? free_slot : s;
+        continue;
+      }
+      if (s->finished) {
+        finished = s;
+        continue;
+      }
+      if (s->closing)
+        continue;
+      if (s->part == part) {
+        mine++;
+        if (!best || s->qlen + s->has_cur < best->qlen + best->has_cur)
+          best = s;
+      } else if (!s->qlen && !s->has_cur && (!idle || s->last_used < idle->last_used)) {
+        idle = s;
+      }
+    }
+    if (finished) { /* closed earlier to make room */
+      pthread_mutex_unlock(&f->mu);
+      reap_stream(finished);
+      pthread_mutex_lock(&f->mu);
+      continue;
+    }
+    bool busy = !best || best->qlen + best->has_cur > 0;
+    if (busy && mine < f->per_part && free_slot) {
+      pthread_mutex_unlock(&f->mu);
+      int rc = open_stream(f, free_slot, part, err);
+      if (rc) {
+        pthread_mutex_lock(&f->mu);
+        fail_locked(f, rc, err);
+        pthread_mutex_unlock(&f->mu);
+        return rc;
+      }
+      pthread_mutex_lock(&f->mu);
+      best = free_slot;
+    }
+    if (best && best->qlen < QUEUE_RUNS) {
+      best->q[(best->qhead + best->qlen) % QUEUE_RUNS] = p;
+      best->qlen++;
+      best->last_used = ++f->tick;
+      pthread_cond_signal(&best->cv);
+      pthread_mutex_unlock(&f->mu);
+      return 0;
+    }
+    if (!best && !free_slot && idle) { /* make room: that stream's file is complete */
+      idle->closing = true;
+      pthread_cond_signal(&idle->cv);
+    }
+    pthread_cond_wait(&f->cv, &f->mu);
+  }
+}
+
+/* A batch from the pool, or a new one while fewer than f->max_batches exist. */
+static batch *acquire_batch(feed *f, lh_error *err) {
+  pthread_mutex_lock(&f->mu);
+  while (!f->nspare && f->nbatches == f->max_batches && !f->failed)
+    pthread_cond_wait(&f->cv, &f->mu);
+  batch *b = NULL;
+  if (f->failed) {
+    lh_error_set(err, LH_EIO, "append failed");
+  } else if (f->nspare) {
+    b = f->spare[--f->nspare];
+  } else if ((b = calloc(1, sizeof *b)) != NULL) {
+    lh__arena_init(&b->arena, 1 << 20, 0);
+    f->batches[f->nbatches++] = b;
+  } else {
+    lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  pthread_mutex_unlock(&f->mu);
+  return b;
+}
+
+static void batch_free(batch *b) {
+  free(b->rows);
+  free(b->lens);
+  free(b->sorted);
+  free(b->sorted_lens);
+  free(b->order);
+  free(b->idx);
+  free(b->pkey);
+  free(b->ikey);
+  free(b->groups);
+  free(b->runs);
+  lh__arena_free(&b->arena);
+  free(b);
+}
+
+/* Route the feed's rows to the streams until the feed ends or something fails. */
+static int route(feed *f, lh_error *err) {
+  for (;;) {
+    batch *b = acquire_batch(f, err);
+    if (!b)
+      return err->code;
+    int rc = take_batch(f, b, err);
+    if (!rc)
+      rc = sort_batch(b, err);
+    if (rc || b->n == 0) {
+      pthread_mutex_lock(&f->mu);
+      f->spare[f->nspare++] = b;
+      if (rc)
+        fail_locked(f, rc, err);
+      pthread_mutex_unlock(&f->mu);
+      return rc;
+    }
+    b->refs = (int)b->nruns;
+    for (size_t i = 0; i < b->nruns; i++) {
+      const run *r = &b->runs[i];
+      if ((rc = dispatch(f, r->part, (prun){b, r->start, r->n}, err)) != 0) {
+        pthread_mutex_lock(&f->mu);
+        b->refs -= (int)(b->nruns - i); /* never queued */
+        if (b->refs == 0)
+          f->spare[f->nspare++] = b;
+        pthread_mutex_unlock(&f->mu);
+        return rc;
+      }
+    }
+  }
+}
+
+/* Close every stream (their files are complete) and wait for them. */
+static void close_streams(feed *f) {
+  pthread_mutex_lock(&f->mu);
+  for (int i = 0; i < MAX_STREAMS; i++)
+    if (f->streams[i].open) {
+      f->streams[i].closing = true;
+      pthread_cond_signal(&f->streams[i].cv);
+    }
+  pthread_mutex_unlock(&f->mu);
+  for (int i = 0; i < MAX_STREAMS; i++)
+    if (f->streams[i].open)
+      reap_stream(&f->streams[i]);
 }
 
 int lh__writer_count(const lh_statement_store *st) {
   long n = st->append_writers > 0 ? st->append_writers : sysconf(_SC_NPROCESSORS_ONLN);
   return n < 1 ? 1 : n > MAX_WRITERS ? MAX_WRITERS : (int)n;
-}
-
-static int connect_writer(lh__duck *d, writer *w, lh_error *err) {
-  int rc = lh__duck_connect(d, &w->con, err);
-  if (rc)
-    return rc;
-  duckdb_result res;
-  if (duckdb_query(w->con, FLUSH_THRESHOLD_SQL, &res) == DuckDBError) {
-    duckdb_destroy_result(&res);
-    duckdb_disconnect(&w->con);
-    return lh_error_set(err, LH_EIO, "cannot configure a DuckDB connection");
-  }
-  duckdb_destroy_result(&res);
-  return 0;
 }
 
 /* ---- append ------------------------------------------------------------------------------------
@@ -481,116 +805,63 @@ int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void
   lh_time start = lh_time_now();
   lh__delta_actions actions;
   lh__delta_actions_init(&actions);
-  feed f;
-  memset(&f, 0, sizeof f);
-  pthread_mutex_init(&f.mu, NULL);
-  f.st = st;
-  f.next = next;
-  f.ctx = ctx;
-  lh__strmap_init(&f.parts);
-  f.w = (lh__written){st, &actions, NULL, true, 0, 0, 0, NULL, 0, 0};
-  int nwriters = lh__writer_count(st);
-  writer ws[MAX_WRITERS];
-  memset(ws, 0, sizeof ws);
-  lh_buf sql = LH_BUF_INIT;
-  rc = lh_buf_puts(&sql, " TO ");
-  rc = rc ? rc : lh__sql_quote(&sql, st->root);
-  rc = rc ? rc
-          : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (shard, bucket, "
-                              "origin), APPEND, FILENAME_PATTERN 'part-{uuid}', RETURN_STATS true, "
-                              "COMPRESSION_LEVEL 1)");
-  if (rc) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-    goto done;
-  }
-  for (int i = 0; i < nwriters; i++) {
-    ws[i].f = &f;
-    ws[i].copy_to = sql.data;
-    ws[i].src = (lh__row_source){writer_next, &ws[i], -1, 0, {0}};
-    lh__arena_init(&ws[i].b.arena, 1 << 20, 0);
-  }
+  feed *f = calloc(1, sizeof *f);
+  if (!f)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->cv, NULL);
+  f->st = st;
+  f->next = next;
+  f->ctx = ctx;
+  lh__strmap_init(&f->parts);
+  f->w = (lh__written){st, &actions, NULL, true, 0, 0, 0, NULL, 0, 0};
+  f->per_part = lh__writer_count(st);
+  f->max_batches = f->per_part + 1;
   if ((rc = lh_fence_shared(st->dataset, &fo, &fence, err)) != 0)
     goto done;
-  if ((rc = lh__duck_exec(&st->duck, FLUSH_THRESHOLD_SQL, err)) != 0)
+  if ((rc = lh__duck_exec(&st->duck, "SET threads = 1", err)) != 0)
     goto done;
-  /* the first batch decides: if it holds every row, one writer does */
-  if ((rc = take_batch(&f, &ws[0].b, err)) != 0)
+  rc = route(f, err);
+  close_streams(f);
+  lh__duck_exec(&st->duck, "RESET threads", NULL);
+  if (f->failed) { /* the first failure, wherever it happened */
+    rc = f->rc ? f->rc : LH_EIO;
+    *err = f->err;
     goto done;
-  sort_batch(&ws[0].b);
-  ws[0].primed = true;
-  if (ws[0].b.n == 0)
-    goto done; /* nothing to append */
-  if (f.eof && f.pos == f.npending)
-    nwriters = 1;
-  for (int i = 1; i < nwriters; i++) {
-    if ((rc = connect_writer(&st->duck, &ws[i], err)) != 0 ||
-        (rc = pthread_create(&ws[i].thread, NULL, writer_main, &ws[i])) != 0) {
-      if (rc > 0)
-        rc = lh_error_set(err, LH_EIO, "cannot start a writer thread");
-      pthread_mutex_lock(&f.mu);
-      f.failed = true;
-      pthread_mutex_unlock(&f.mu);
-      break;
-    }
-    ws[i].started = true;
-  }
-  int rc0 = rc ? 0 : writer_run(&ws[0]);
-  if (rc0 && !rc) {
-    rc = rc0;
-    *err = ws[0].err;
-  }
-  for (int i = 1; i < nwriters; i++) {
-    if (!ws[i].started)
-      continue;
-    pthread_join(ws[i].thread, NULL);
-    ws[i].started = false;
-    if (ws[i].rc && !rc) {
-      rc = ws[i].rc;
-      *err = ws[i].err;
-    }
   }
   if (rc)
     goto done;
-  if (!f.eof || f.w.rows != f.seen) { /* every row taken, every row taken written */
+  if (f->seen == 0)
+    goto done;                           /* nothing to append */
+  if (!f->eof || f->w.rows != f->seen) { /* every row taken, every row taken written */
     rc = lh_error_set(err, LH_EINTERNAL, "append: %" PRIu64 " rows given but %" PRIu64 " written",
-                      f.seen, f.w.rows);
+                      f->seen, f->w.rows);
     goto done;
   }
   lh__crashpoint("append:parquet-written");
   /* partitions are dirty from now on: tags first, as the Python project does, inside the
    * fence so that no merge can slip between the tags and the commit */
-  if ((rc = tag_partitions(st, &f, start, err)) != 0)
+  if ((rc = tag_partitions(st, f, start, err)) != 0)
     goto done;
   lh__crashpoint("append:tags-set");
   rc = lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "WRITE", &res->version, err);
   if (rc == 0) {
-    res->rows = f.w.rows;
-    res->files = f.w.files;
+    res->rows = f->w.rows;
+    res->files = f->w.files;
   }
 done:
-  lh__written_discard(&f.w, res->version >= 0);
+  lh__written_discard(&f->w, res->version >= 0);
   lh_fence_release(fence);
-  for (int i = 0; i < MAX_WRITERS; i++) {
-    if (ws[i].con)
-      duckdb_disconnect(&ws[i].con);
-    free(ws[i].b.rows);
-    free(ws[i].b.lens);
-    free(ws[i].b.sorted);
-    free(ws[i].b.sorted_lens);
-    free(ws[i].b.order);
-    free(ws[i].b.pkey);
-    free(ws[i].b.ikey);
-    free(ws[i].b.groups);
-    if (ws[i].f)
-      lh__arena_free(&ws[i].b.arena);
-  }
-  lh_buf_free(&sql);
+  for (int i = 0; i < f->nbatches; i++)
+    batch_free(f->batches[i]);
   lh__delta_actions_free(&actions);
-  lh__strmap_free(&f.parts);
-  for (size_t i = 0; i < f.nparts; i++)
-    free(f.part_keys[i]);
-  free(f.part_keys);
-  free(f.last_origin);
-  pthread_mutex_destroy(&f.mu);
+  lh__strmap_free(&f->parts);
+  for (size_t i = 0; i < f->nparts; i++)
+    free(f->part_keys[i]);
+  free(f->part_keys);
+  free(f->last_origin);
+  pthread_cond_destroy(&f->cv);
+  pthread_mutex_destroy(&f->mu);
+  free(f);
   return rc;
 }
