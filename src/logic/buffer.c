@@ -23,13 +23,13 @@ struct lh_entity_buffer {
   lh__arena arena;
   lh_row *rows;
   size_t nrows, cap, adds;
-  uint32_t *slots; /* row index + 1; 0 = empty */
+  uint64_t *slots; /* high 32 bits of the key's hash, row index + 1 below; 0 = empty */
   size_t nslots;
   /* take(): rows ordered by shard */
   lh_row *sorted;
   size_t sorted_cap;
-  /* interned origins and fragments (few distinct values) */
-  const char *last_origin, *last_fragment;
+  /* the last origin, fragment and entity id copied (they repeat row after row) */
+  const char *last_origin, *last_fragment, *last_entity_id;
   lh_error add_err;
 };
 
@@ -104,7 +104,7 @@ void lh_entity_buffer_clear(lh_entity_buffer *b) {
   lh__arena_reset(&b->arena);
   b->nrows = 0;
   b->adds = 0;
-  b->last_origin = b->last_fragment = NULL;
+  b->last_origin = b->last_fragment = b->last_entity_id = NULL;
   if (b->slots)
     memset(b->slots, 0, b->nslots * sizeof *b->slots);
 }
@@ -131,16 +131,20 @@ static bool same_key(const lh_row *a, const lh_row *b) {
          strcmp(a->fragment, b->fragment) == 0;
 }
 
+#define SLOT_ROW(v) ((uint32_t)(v))
+#define SLOT_TAG(v) ((uint32_t)((v) >> 32))
+
 static int grow_index(lh_entity_buffer *b) {
   size_t n = b->nslots ? 2 * b->nslots : 1024;
-  uint32_t *slots = calloc(n, sizeof *slots);
+  uint64_t *slots = calloc(n, sizeof *slots);
   if (!slots)
     return LH_ENOMEM;
   for (size_t i = 0; i < b->nrows; i++) {
-    size_t k = (size_t)(row_hash(&b->rows[i]) & (n - 1));
+    uint64_t h = row_hash(&b->rows[i]);
+    size_t k = (size_t)(h & (n - 1));
     while (slots[k])
       k = (k + 1) & (n - 1);
-    slots[k] = (uint32_t)(i + 1);
+    slots[k] = (h >> 32 << 32) | (uint64_t)(i + 1);
   }
   free(b->slots);
   b->slots = slots;
@@ -160,6 +164,10 @@ static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
   }
   if ((b->nrows + 1) * 2 > b->nslots && grow_index(b))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
+  /* the key's slot is a cache miss: start loading it while the strings are copied */
+  uint64_t h = row_hash(src);
+  size_t k = (size_t)(h & (b->nslots - 1));
+  __builtin_prefetch(&b->slots[k]);
   lh_row r = *src;
   /* origins and fragments repeat: keep one copy while they do */
   if (!b->last_origin || strcmp(b->last_origin, r.origin) != 0)
@@ -169,7 +177,10 @@ static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
   r.origin = b->last_origin;
   r.fragment = b->last_fragment;
   r.id = keep(b, src->id);
-  r.entity_id = keep(b, src->entity_id);
+  /* so do entity ids, row after row */
+  if (!b->last_entity_id || strcmp(b->last_entity_id, src->entity_id) != 0)
+    b->last_entity_id = keep(b, src->entity_id);
+  r.entity_id = b->last_entity_id;
   r.value = lh__arena_strndup(&b->arena, src->value, src->value_len);
   if (src->original_value)
     r.original_value = keep(b, src->original_value);
@@ -180,17 +191,16 @@ static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
       (src->original_value && !r.original_value) || (src->lang && !r.lang))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   b->adds++;
-  size_t k = (size_t)(row_hash(&r) & (b->nslots - 1));
-  while (b->slots[k]) {
-    lh_row *old = &b->rows[b->slots[k] - 1];
-    if (same_key(old, &r)) {
+  for (uint64_t v; (v = b->slots[k]) != 0; k = (k + 1) & (b->nslots - 1)) {
+    /* the hash's high bits tell most other keys apart without touching their row */
+    lh_row *old = &b->rows[SLOT_ROW(v) - 1];
+    if (SLOT_TAG(v) == (uint32_t)(h >> 32) && same_key(old, &r)) {
       *old = r; /* last write wins */
       return 0;
     }
-    k = (k + 1) & (b->nslots - 1);
   }
   b->rows[b->nrows] = r;
-  b->slots[k] = (uint32_t)(++b->nrows);
+  b->slots[k] = (h >> 32 << 32) | (uint64_t)(++b->nrows);
   return 0;
 }
 

@@ -17,7 +17,7 @@
 #include "lakehouse/log.h"
 
 /* Rows handed to the store per batch (an entity is never cut). */
-#define CHUNK_ROWS 65536
+#define CHUNK_ROWS 16384
 #define PROGRESS_EVERY 4096
 
 /* Statement CSV columns the importer reads (by header name). */
