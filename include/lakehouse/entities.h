@@ -31,13 +31,18 @@ int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entit
                             lh_error *err);
 /* Set the batch size (rows buffered before an insert; tests use tiny ones). */
 void lh_entity_writer_set_batch_size(lh_entity_writer *w, size_t rows);
+/* Insert full batches from a thread of the writer's own, while the caller fills the next
+ * batch (bulk imports). An insert's failure is returned by the next add, flush or close;
+ * flush and close wait for the insert in progress. The journal handle must not be used
+ * by others meanwhile. */
+int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err);
 /* As lh_entity_buffer_add_entity / _add_statement; a full batch is inserted afterwards,
  * so an entity never splits from its BASE row. */
 int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,
                                 const char *fragment, lh_error *err);
 int lh_entity_writer_add_statement(lh_entity_writer *w, const lh_statement *st, lh_time deleted_at,
                                    const char *fragment, const char *origin, lh_error *err);
-/* Insert what is buffered. */
+/* Insert what is buffered (and wait for it). */
 int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err);
 /* Rows inserted into the journal by this writer so far. */
 uint64_t lh_entity_writer_inserted(const lh_entity_writer *w);

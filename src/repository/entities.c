@@ -1,6 +1,7 @@
 /* The entity repository: journal writers, flush into the statement store, tombstones, and
  * the read paths over the store's live view. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,37 @@ static int touch_tag(lh_dataset *ds, const char *key, lh_time t, lh_error *err) 
 struct lh_entity_writer {
   lh_dataset *ds;
   lh_journal *journal;
-  lh_entity_buffer *buf;
+  lh_entity_buffer *buf; /* being filled */
   size_t batch;
-  uint64_t inserted;
+  uint64_t inserted; /* guarded by mu when in the background */
   lh_time started;
+  lh_buffer_opts opts; /* of buf, for the spare buffer (origin: our copy) */
+  char *origin;
+  /* background inserts (lh_entity_writer_set_background) */
+  bool background;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  lh_entity_buffer *spare;   /* the other buffer, free */
+  lh_entity_buffer *pending; /* handed to the thread, its rows taken */
+  const lh_row *rows;
+  size_t nrows;
+  bool stop;
+  int bg_rc; /* the first failed insert */
+  lh_error bg_err;
 };
 
 int lh_entities_writer(lh_dataset *ds, const char *origin, lh_entity_writer **out, lh_error *err) {
   lh_buffer_opts bo = {.origin = origin, .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
   return lh_entities_writer_with(ds, &bo, out, err);
+}
+
+static lh_buffer_opts writer_buffer_opts(lh_dataset *ds, const lh_buffer_opts *opts) {
+  lh_buffer_opts bo = *opts;
+  bo.dataset = lh_dataset_name(ds);
+  bo.shards = lh_dataset_shards(ds);
+  bo.max_rows = SIZE_MAX / 2;
+  return bo;
 }
 
 int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entity_writer **out,
@@ -49,11 +72,13 @@ int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entit
   lh_entity_writer *w = calloc(1, sizeof *w);
   if (!w)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
-  lh_buffer_opts bo = *opts;
-  bo.dataset = lh_dataset_name(ds);
-  bo.shards = lh_dataset_shards(ds);
-  bo.max_rows = SIZE_MAX / 2;
-  if (!(w->buf = lh_entity_buffer_new(&bo, err))) {
+  w->opts = writer_buffer_opts(ds, opts);
+  if (opts->origin && !(w->opts.origin = w->origin = strdup(opts->origin))) {
+    free(w);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  if (!(w->buf = lh_entity_buffer_new(&w->opts, err))) {
+    free(w->origin);
     free(w);
     return err->code ? err->code : LH_ENOMEM;
   }
@@ -68,11 +93,104 @@ int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entit
 void lh_entity_writer_set_batch_size(lh_entity_writer *w, size_t rows) {
   w->batch = rows ? rows : 1;
 }
+
 uint64_t lh_entity_writer_inserted(const lh_entity_writer *w) {
-  return w->inserted;
+  if (!w->background)
+    return w->inserted;
+  pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+  uint64_t n = w->inserted;
+  pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+  return n;
+}
+
+static void *inserter_main(void *arg) {
+  lh_entity_writer *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->pending && !w->stop)
+      pthread_cond_wait(&w->cv, &w->mu);
+    if (!w->pending)
+      break; /* stopped, nothing left */
+    lh_entity_buffer *b = w->pending;
+    const lh_row *rows = w->rows;
+    size_t n = w->nrows;
+    pthread_mutex_unlock(&w->mu);
+    lh_error err = {0};
+    int rc = w->bg_rc ? 0 : lh_journal_insert(w->journal, rows, n, &err);
+    lh_entity_buffer_clear(b);
+    pthread_mutex_lock(&w->mu);
+    if (rc && !w->bg_rc) {
+      w->bg_rc = rc;
+      w->bg_err = err;
+    } else if (!rc) {
+      w->inserted += n;
+    }
+    w->spare = b;
+    w->pending = NULL;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err) {
+  if (w->background)
+    return 0;
+  if (!(w->spare = lh_entity_buffer_new(&w->opts, err)))
+    return err->code ? err->code : LH_ENOMEM;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  if (pthread_create(&w->thread, NULL, inserter_main, w) != 0) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    lh_entity_buffer_free(w->spare);
+    w->spare = NULL;
+    return lh_error_set(err, LH_EIO, "cannot start the journal inserter thread");
+  }
+  w->background = true;
+  return 0;
+}
+
+/* Wait until the thread is idle; its failure, if any, becomes ours. Called under mu. */
+static int wait_idle(lh_entity_writer *w, lh_error *err) {
+  while (w->pending)
+    pthread_cond_wait(&w->cv, &w->mu);
+  if (w->bg_rc) {
+    *err = w->bg_err;
+    return w->bg_rc;
+  }
+  return 0;
+}
+
+/* Hand the buffer's rows to the thread and go on with the spare buffer. */
+static int hand_over(lh_entity_writer *w, lh_error *err) {
+  const lh_row *rows;
+  size_t n;
+  pthread_mutex_lock(&w->mu);
+  int rc = wait_idle(w, err);
+  if (!rc)
+    rc = lh_entity_buffer_take(w->buf, LH_TIME_NULL, &rows, &n, err);
+  if (!rc) {
+    w->pending = w->buf;
+    w->rows = rows;
+    w->nrows = n;
+    w->buf = w->spare;
+    w->spare = NULL;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return rc;
 }
 
 int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err) {
+  if (w->background) {
+    int rc = lh_entity_buffer_rows(w->buf) ? hand_over(w, err) : 0;
+    pthread_mutex_lock(&w->mu);
+    if (!rc)
+      rc = wait_idle(w, err);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+  }
   if (lh_entity_buffer_rows(w->buf) == 0) {
     lh_entity_buffer_clear(w->buf);
     return 0;
@@ -90,9 +208,25 @@ int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err) {
 }
 
 static int after_add(lh_entity_writer *w, int rc, lh_error *err) {
-  if (rc)
+  if (rc || lh_entity_buffer_rows(w->buf) < w->batch)
     return rc;
-  return lh_entity_buffer_rows(w->buf) >= w->batch ? lh_entity_writer_flush(w, err) : 0;
+  return w->background ? hand_over(w, err) : lh_entity_writer_flush(w, err);
+}
+
+/* Stop the background thread (after the insert in progress). */
+static void stop_background(lh_entity_writer *w) {
+  if (!w->background)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->stop = true;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->thread, NULL);
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  lh_entity_buffer_free(w->spare);
+  w->spare = NULL;
+  w->background = false;
 }
 
 int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,
@@ -114,7 +248,9 @@ int lh_entity_writer_close(lh_entity_writer *w, lh_error *err) {
     lh_entity_writer_abort(w);
     return rc;
   }
+  stop_background(w);
   lh_entity_buffer_free(w->buf);
+  free(w->origin);
   free(w);
   return 0;
 }
@@ -122,7 +258,9 @@ int lh_entity_writer_close(lh_entity_writer *w, lh_error *err) {
 void lh_entity_writer_abort(lh_entity_writer *w) {
   if (!w)
     return;
+  stop_background(w);
   lh_entity_buffer_free(w->buf);
+  free(w->origin);
   free(w);
 }
 

@@ -428,6 +428,10 @@ static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) 
 
 static int import_journal(importer *im, const lh_buffer_opts *bo, lh_error *err) {
   int rc = lh_entities_writer_with(im->ds, bo, &im->writer, err);
+  if (!rc) { /* parse the next batch while the last one is inserted */
+    lh_entity_writer_set_batch_size(im->writer, CHUNK_ROWS);
+    rc = lh_entity_writer_set_background(im->writer, err);
+  }
   while (!rc) {
     uint64_t before = lh_entity_writer_inserted(im->writer);
     int r = next_item(im, &im->pending_err);

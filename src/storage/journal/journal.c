@@ -1,6 +1,7 @@
 /* The journal, backend independent: opening by URI, row checks, segment names, and the
  * flush of inventory §7.4 (lock, rotate, drain segments in name order, drop each only
  * after its rows were stored). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,24 @@ static int parse_ts(const char *s, size_t n, lh_time *out, lh_error *err) {
   return lh_time_parse_iso(s, n, out, err);
 }
 
+/* The string of text column c (LH_ROW_COLUMNS order) of a row, NULL if none. */
+static const char *column_text(const lh_row *r, int c) {
+  switch (c) {
+  case 1: return r->id;
+  case 2: return r->entity_id;
+  case 3: return r->dataset;
+  case 5: return r->origin;
+  case 6: return r->source;
+  case 7: return r->schema;
+  case 8: return r->prop;
+  case 9: return r->prop_type;
+  case 11: return r->original_value;
+  case 12: return r->lang;
+  case 16: return r->fragment;
+  default: return NULL;
+  }
+}
+
 int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t *lens,
                            const char *table, lh_error *err) {
   if (b->n == b->cap || !b->rows) {
@@ -89,11 +108,19 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
     }
   }
   lh_row *row = &b->rows[b->n];
+  const lh_row *prev = b->n ? &b->rows[b->n - 1] : NULL;
   memset(row, 0, sizeof *row);
   const char *s[LH_ROW_NCOLUMNS];
   for (int i = 0; i < LH_ROW_NCOLUMNS; i++) {
     s[i] = NULL;
     if (v[i] && i != 0 && i != 4 && i != 13 && i != 14 && i != 15 && i != 17) {
+      /* entity ids, datasets, origins, schemata ... repeat row after row: one copy, and
+       * the append sees the same pointer and skips its own check and copy */
+      const char *p = prev ? column_text(prev, i) : NULL;
+      if (i != 10 && p && strnlen(p, lens[i] + 1) == lens[i] && memcmp(p, v[i], lens[i]) == 0) {
+        s[i] = p;
+        continue;
+      }
       char *c = lh__arena_strndup(&b->arena, v[i], lens[i]);
       if (!c)
         return lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -130,8 +157,23 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
   const int tcol[3] = {14, 15, 17};
   for (int i = 0; i < 3; i++) {
     *ts[i] = LH_TIME_NULL;
-    if (v[tcol[i]] && parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err))
+    if (!v[tcol[i]])
+      continue;
+    /* timestamps repeat too: the last text parsed per column is remembered */
+    char *last = b->ts_text[i];
+    size_t n = lens[tcol[i]];
+    if (n && n < sizeof b->ts_text[i] && strnlen(last, n + 1) == n &&
+        memcmp(last, v[tcol[i]], n) == 0) {
+      *ts[i] = b->ts_value[i];
+      continue;
+    }
+    if (parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err))
       return lh_error_prefix(err, "%s: column '%s'", table, LH_ROW_COLUMNS[tcol[i]]);
+    if (lens[tcol[i]] < sizeof b->ts_text[i]) {
+      memcpy(last, v[tcol[i]], lens[tcol[i]]);
+      last[lens[tcol[i]]] = '\0';
+      b->ts_value[i] = *ts[i];
+    }
   }
   row->fragment = s[16];
   int rc = lh_row_check_required(row, err);
@@ -338,18 +380,92 @@ static int make_segment_name(lh_journal *j, char *out, size_t cap, lh_error *err
   return 0;
 }
 
+/* A segment's rows, read one batch ahead by a thread of their own while the caller (the
+ * statement store's append) takes the previous batch. */
 typedef struct drain_source {
   lh_journal *j;
   lh__journal_scan *scan;
   uint64_t rows;
+  pthread_t thread;
+  bool inited, started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool want, ready, stop; /* the reader is asked for / has the next batch / must end */
+  const lh_row *next_rows;
+  size_t next_n;
+  int rc;
+  lh_error err;
 } drain_source;
+
+static void *reader_main(void *arg) {
+  drain_source *d = arg;
+  pthread_mutex_lock(&d->mu);
+  for (;;) {
+    while (!d->want && !d->stop)
+      pthread_cond_wait(&d->cv, &d->mu);
+    if (d->stop)
+      break;
+    d->want = false;
+    pthread_mutex_unlock(&d->mu);
+    const lh_row *rows = NULL;
+    size_t n = 0;
+    lh_error err = {0};
+    int rc = d->j->ops->scan_next(d->scan, &rows, &n, &err);
+    pthread_mutex_lock(&d->mu);
+    d->next_rows = rows;
+    d->next_n = n;
+    d->rc = rc;
+    d->err = err;
+    d->ready = true;
+    pthread_cond_broadcast(&d->cv);
+  }
+  pthread_mutex_unlock(&d->mu);
+  return NULL;
+}
 
 static int drain_next(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
   drain_source *d = ctx;
-  int rc = d->j->ops->scan_next(d->scan, rows, n, err);
-  if (!rc)
+  pthread_mutex_lock(&d->mu);
+  while (!d->ready)
+    pthread_cond_wait(&d->cv, &d->mu);
+  d->ready = false;
+  int rc = d->rc;
+  if (rc) {
+    *err = d->err;
+  } else {
+    *rows = d->next_rows;
+    *n = d->next_n;
     d->rows += *n;
+    d->want = *n > 0; /* read ahead while these are taken */
+    pthread_cond_broadcast(&d->cv);
+  }
+  pthread_mutex_unlock(&d->mu);
   return rc;
+}
+
+static int drain_start(drain_source *d, lh_error *err) {
+  pthread_mutex_init(&d->mu, NULL);
+  pthread_cond_init(&d->cv, NULL);
+  d->inited = true;
+  d->want = true;
+  if (pthread_create(&d->thread, NULL, reader_main, d) != 0)
+    return lh_error_set(err, LH_EIO, "journal: cannot start the reader thread");
+  d->started = true;
+  return 0;
+}
+
+static void drain_stop(drain_source *d) {
+  if (!d->inited)
+    return;
+  if (d->started) { /* a read in progress runs to its end */
+    pthread_mutex_lock(&d->mu);
+    d->stop = true;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+  }
+  pthread_cond_destroy(&d->cv);
+  pthread_mutex_destroy(&d->mu);
 }
 
 int lh_journal_flush(lh_journal *j, bool ordered, lh_journal_drain_fn drain, void *ctx,
@@ -377,11 +493,16 @@ int lh_journal_flush(lh_journal *j, bool ordered, lh_journal_drain_fn drain, voi
   if (!rc)
     rc = lh_journal_segments(j, &segs, &nsegs, err);
   for (size_t i = 0; !rc && i < nsegs; i++) {
-    drain_source d = {j, NULL, 0};
+    drain_source d;
+    memset(&d, 0, sizeof d);
+    d.j = j;
     rc = j->ops->scan(j, segs[i], NULL, ordered, &d.scan, err);
     lh__crashpoint("journal:draining");
     if (!rc)
+      rc = drain_start(&d, err);
+    if (!rc)
       rc = drain(ctx, segs[i], drain_next, &d, err);
+    drain_stop(&d);
     if (d.scan)
       j->ops->scan_close(d.scan);
     if (rc) {

@@ -13,6 +13,9 @@ typedef struct lh__row_batch {
   lh__arena arena;
   lh_row *rows;
   size_t n, cap;
+  /* the last first_seen, last_seen and deleted_at texts parsed, and their values */
+  char ts_text[3][40];
+  lh_time ts_value[3];
 } lh__row_batch;
 
 void lh__row_batch_init(lh__row_batch *b, size_t cap);
@@ -48,7 +51,8 @@ typedef struct lh__journal_ops {
   /* Read a table: every row (ordered by shard when asked), or the live rows of one entity. */
   int (*scan)(lh_journal *j, const char *table, const char *entity_id, bool ordered,
               lh__journal_scan **out, lh_error *err);
-  /* The next rows (*n == 0 at the end), valid until the following call. */
+  /* The next rows (*n == 0 at the end), valid until the call after the following one (so a
+   * reader thread can fetch the next rows while the caller still uses these). */
   int (*scan_next)(lh__journal_scan *s, const lh_row **rows, size_t *n, lh_error *err);
   void (*scan_close)(lh__journal_scan *s);
   void (*close)(lh_journal *j);

@@ -291,7 +291,7 @@ static void pg_unlock(lh_journal *j) {
 struct lh__journal_scan {
   pg *p;
   char *table;
-  lh__row_batch batch;
+  lh__row_batch bufs[2], *batch; /* alternate: a call's rows outlive the next call */
   bool done;
 };
 
@@ -321,13 +321,16 @@ static int pg_scan(lh_journal *j, const char *table, const char *entity_id, bool
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   sc->p = p;
-  lh__row_batch_init(&sc->batch, LH__JOURNAL_READ_BATCH);
+  lh__row_batch_init(&sc->bufs[0], LH__JOURNAL_READ_BATCH);
+  lh__row_batch_init(&sc->bufs[1], LH__JOURNAL_READ_BATCH);
+  sc->batch = &sc->bufs[0];
   PGresult *r = PQexec(p->conn, sql.data);
   lh_buf_free(&sql);
   if (PQresultStatus(r) != PGRES_COPY_OUT) {
     PQclear(r);
     rc = pg_fail(p, err, "read");
-    lh__row_batch_free(&sc->batch);
+    lh__row_batch_free(&sc->bufs[0]);
+    lh__row_batch_free(&sc->bufs[1]);
     free(sc->table);
     free(sc);
     return rc;
@@ -394,14 +397,15 @@ static int parse_copy_line(lh__journal_scan *sc, char *line, size_t len, lh_erro
   }
   if (col != LH_ROW_NCOLUMNS)
     return lh_error_set(err, LH_EPARSE, "%s: %d columns in a COPY row", sc->table, col);
-  return lh__row_batch_add_text(&sc->batch, v, lens, sc->table, err);
+  return lh__row_batch_add_text(sc->batch, v, lens, sc->table, err);
 }
 
 static int pg_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh_error *err) {
-  lh__row_batch_reset(&sc->batch);
+  sc->batch = sc->batch == &sc->bufs[0] ? &sc->bufs[1] : &sc->bufs[0];
+  lh__row_batch_reset(sc->batch);
   *rows = NULL;
   *n = 0;
-  while (!sc->done && sc->batch.n < LH__JOURNAL_READ_BATCH) {
+  while (!sc->done && sc->batch->n < LH__JOURNAL_READ_BATCH) {
     char *buf = NULL;
     int len = PQgetCopyData(sc->p->conn, &buf, 0);
     if (len == -1) {
@@ -424,8 +428,8 @@ static int pg_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
     if (rc)
       return rc;
   }
-  *rows = sc->batch.rows;
-  *n = sc->batch.n;
+  *rows = sc->batch->rows;
+  *n = sc->batch->n;
   return 0;
 }
 
@@ -443,7 +447,8 @@ static void pg_scan_close(lh__journal_scan *sc) {
       sc->done = true;
     }
   }
-  lh__row_batch_free(&sc->batch);
+  lh__row_batch_free(&sc->bufs[0]);
+  lh__row_batch_free(&sc->bufs[1]);
   free(sc->table);
   free(sc);
 }

@@ -288,7 +288,7 @@ struct lh__journal_scan {
   sq *s;
   sqlite3_stmt *st;
   char *table;
-  lh__row_batch batch;
+  lh__row_batch bufs[2], *batch; /* alternate: a call's rows outlive the next call */
   bool done;
 };
 
@@ -311,12 +311,15 @@ static int sq_scan(lh_journal *j, const char *table, const char *entity_id, bool
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   sc->s = s;
-  lh__row_batch_init(&sc->batch, LH__JOURNAL_READ_BATCH);
+  lh__row_batch_init(&sc->bufs[0], LH__JOURNAL_READ_BATCH);
+  lh__row_batch_init(&sc->bufs[1], LH__JOURNAL_READ_BATCH);
+  sc->batch = &sc->bufs[0];
   rc = sqlite3_prepare_v2(s->db, sql.data, (int)sql.len, &sc->st, NULL);
   lh_buf_free(&sql);
   if (rc != SQLITE_OK) {
     rc = sq_error(s, rc, err, "read");
-    lh__row_batch_free(&sc->batch);
+    lh__row_batch_free(&sc->bufs[0]);
+    lh__row_batch_free(&sc->bufs[1]);
     free(sc->table);
     free(sc);
     return rc;
@@ -328,10 +331,11 @@ static int sq_scan(lh_journal *j, const char *table, const char *entity_id, bool
 }
 
 static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh_error *err) {
-  lh__row_batch_reset(&sc->batch);
+  sc->batch = sc->batch == &sc->bufs[0] ? &sc->bufs[1] : &sc->bufs[0];
+  lh__row_batch_reset(sc->batch);
   *rows = NULL;
   *n = 0;
-  while (!sc->done && sc->batch.n < LH__JOURNAL_READ_BATCH) {
+  while (!sc->done && sc->batch->n < LH__JOURNAL_READ_BATCH) {
     int rc = sqlite3_step(sc->st);
     if (rc == SQLITE_DONE) {
       sc->done = true;
@@ -345,18 +349,19 @@ static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
       v[c] = (const char *)sqlite3_column_text(sc->st, c);
       lens[c] = (size_t)sqlite3_column_bytes(sc->st, c);
     }
-    rc = lh__row_batch_add_text(&sc->batch, v, lens, sc->table, err);
+    rc = lh__row_batch_add_text(sc->batch, v, lens, sc->table, err);
     if (rc)
       return rc;
   }
-  *rows = sc->batch.rows;
-  *n = sc->batch.n;
+  *rows = sc->batch->rows;
+  *n = sc->batch->n;
   return 0;
 }
 
 static void sq_scan_close(lh__journal_scan *sc) {
   sqlite3_finalize(sc->st);
-  lh__row_batch_free(&sc->batch);
+  lh__row_batch_free(&sc->bufs[0]);
+  lh__row_batch_free(&sc->bufs[1]);
   free(sc->table);
   free(sc);
 }
@@ -396,8 +401,9 @@ static const lh__journal_ops SQLITE_OPS = {
 static int set_wal(sq *s, lh_error *err) {
   int rc = 0;
   for (int attempt = 0; attempt < 200; attempt++) {
-    rc =
-        sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    rc = sqlite3_exec(s->db,
+                      "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                      NULL, NULL, NULL);
     if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
       break;
     usleep(50000);
@@ -435,8 +441,11 @@ int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
              ? lh_error_set(err, LH_ENOMEM, "out of memory")
              : sq_exec(s, ddl.data, err);
   lh_buf_free(&ddl);
+  /* Debian builds SQLite with SECURE_DELETE, which overwrites every page a flush frees
+   * (dropping a drained segment wrote the whole segment again); the rows live on in the
+   * lake, so there is nothing to scrub */
   if (!rc)
-    sq_exec(s, "PRAGMA cache_size=-65536", err);
+    rc = sq_exec(s, "PRAGMA cache_size=-65536; PRAGMA secure_delete=OFF", err);
   if (rc) {
     sq_close(j);
     j->ops = NULL;
