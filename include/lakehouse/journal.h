@@ -37,6 +37,10 @@ const char *lh_journal_table(const lh_journal *j);
 /* Insert rows in one transaction. Every row is checked first (required columns, origin),
  * so a bad row inserts nothing of the batch. */
 int lh_journal_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err);
+/* Bulk mode for a stream of large inserts (on) until it ends (off). SQLite: WAL checkpoints
+ * run in a thread with a connection of their own instead of inside the inserts. PostgreSQL:
+ * nothing changes. */
+int lh_journal_bulk(lh_journal *j, bool on, lh_error *err);
 /* Rows in the live table and every segment. */
 int lh_journal_count(lh_journal *j, uint64_t *n, lh_error *err);
 /* Drop every segment and empty the live table; *n gets the number of rows removed. */

@@ -138,6 +138,12 @@ int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err) {
     return 0;
   if (!(w->spare = lh_entity_buffer_new(&w->opts, err)))
     return err->code ? err->code : LH_ENOMEM;
+  int rc = lh_journal_bulk(w->journal, true, err);
+  if (rc) {
+    lh_entity_buffer_free(w->spare);
+    w->spare = NULL;
+    return rc;
+  }
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   if (pthread_create(&w->thread, NULL, inserter_main, w) != 0) {
@@ -145,6 +151,7 @@ int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err) {
     pthread_mutex_destroy(&w->mu);
     lh_entity_buffer_free(w->spare);
     w->spare = NULL;
+    lh_journal_bulk(w->journal, false, NULL);
     return lh_error_set(err, LH_EIO, "cannot start the journal inserter thread");
   }
   w->background = true;
@@ -227,6 +234,7 @@ static void stop_background(lh_entity_writer *w) {
   lh_entity_buffer_free(w->spare);
   w->spare = NULL;
   w->background = false;
+  lh_journal_bulk(w->journal, false, NULL);
 }
 
 int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,

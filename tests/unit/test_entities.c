@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "testutil.h"
 
 /* ---- entities as sorted "id\tprop\tvalue" lines -------------------------------------------- */
@@ -377,6 +379,75 @@ static void test_writer_never_splits_entities(void **state) {
   tu_lake_close(&l);
 }
 
+/* Background inserts (bulk imports): every row arrives; a failed insert comes back from
+ * the next call instead of being lost, and nothing hangs. */
+static void add_zala(lh_entity_writer *w, size_t limit, int *rc, lh_error *err) {
+  size_t len;
+  char *text = tu_read_file(tu_shared("data/yente-fixtures/zala/entities.ftm.json"), &len);
+  lh_entity *e = lh_entity_new(tu_model());
+  char *save = NULL;
+  size_t n = 0;
+  for (char *line = strtok_r(text, "\n", &save); line && n < limit && !*rc;
+       line = strtok_r(NULL, "\n", &save), n++) {
+    lh_delta_op op;
+    assert_int_equal(lh_entity_parse_json(e, line, strlen(line), 0, &op, err), 0);
+    *rc = lh_entity_writer_add_entity(w, e, NULL, NULL, err);
+  }
+  lh_entity_free(e);
+  free(text);
+}
+
+static void test_background_writer(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_error err = {0};
+  uint64_t want[2] = {0, 0};
+  for (int bg = 0; bg < 2; bg++) { /* the same rows, in the foreground and the background */
+    lh_dataset *ds = tu_lake_dataset(&l, bg ? "background" : "foreground");
+    lh_entity_writer *w;
+    assert_int_equal(lh_entities_writer(ds, "default", &w, &err), 0);
+    lh_entity_writer_set_batch_size(w, 300);
+    if (bg)
+      assert_int_equal(lh_entity_writer_set_background(w, &err), 0);
+    int rc = 0;
+    add_zala(w, SIZE_MAX, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(lh_entity_writer_close(w, &err), 0);
+    assert_int_equal(lh_entities_journal_count(ds, &want[bg], &err), 0);
+    lh_dataset_close(ds);
+  }
+  assert_true(want[0] > 1000);
+  assert_int_equal(want[1], want[0]);
+
+  /* the journal table goes away under a background writer */
+  lh_dataset *ds = tu_lake_dataset(&l, "failing");
+  lh_entity_writer *w;
+  assert_int_equal(lh_entities_writer(ds, "default", &w, &err), 0);
+  lh_entity_writer_set_batch_size(w, 50);
+  assert_int_equal(lh_entity_writer_set_background(w, &err), 0);
+  int rc = 0;
+  add_zala(w, 20, &rc, &err);
+  assert_int_equal(rc, 0);
+  assert_int_equal(lh_entity_writer_flush(w, &err), 0);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/journal.db", l.dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 60000);
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE journal_failing", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  add_zala(w, SIZE_MAX, &rc, &err);
+  if (!rc)
+    rc = lh_entity_writer_close(w, &err);
+  else
+    lh_entity_writer_abort(w);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err.message, "no such table"));
+  lh_dataset_close(ds);
+  tu_lake_close(&l);
+}
+
 /* ---- delete and re-add ------------------------------------------------------------------------
  */
 
@@ -606,6 +677,7 @@ int main(void) {
       cmocka_unit_test(test_safe_unsafe_parity),
       cmocka_unit_test(test_origins),
       cmocka_unit_test(test_writer_never_splits_entities),
+      cmocka_unit_test(test_background_writer),
       cmocka_unit_test(test_delete_and_readd),
       cmocka_unit_test(test_queries),
       cmocka_unit_test(test_bad_input_keeps_earlier_lines),

@@ -280,6 +280,10 @@ const char *lh_journal_table(const lh_journal *j) {
 
 /* ---- writes and counts ------------------------------------------------------------------ */
 
+int lh_journal_bulk(lh_journal *j, bool on, lh_error *err) {
+  return j->ops->bulk ? j->ops->bulk(j, on, err) : 0;
+}
+
 int lh_journal_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err) {
   const char *last_origin = NULL;
   for (size_t i = 0; i < n; i++) {

@@ -56,6 +56,8 @@ typedef struct lh__journal_ops {
   int (*scan_next)(lh__journal_scan *s, const lh_row **rows, size_t *n, lh_error *err);
   void (*scan_close)(lh__journal_scan *s);
   void (*close)(lh_journal *j);
+  /* lh_journal_bulk (may be NULL: nothing to do) */
+  int (*bulk)(lh_journal *j, bool on, lh_error *err);
 } lh__journal_ops;
 
 struct lh_journal {

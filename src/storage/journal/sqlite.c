@@ -5,6 +5,7 @@
  * dies). An in-memory database is private to its handle. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,23 @@ typedef struct sq {
   int lock_fd; /* flush lock file, -1 when not held */
   bool memory;
   bool mutex_held; /* in-memory: a flush is running */
+  /* bulk mode: a checkpointer thread with its own connection */
+  bool bulk;
+  sqlite3 *ckpt_db;
+  pthread_t ckpt_thread;
+  pthread_mutex_t ckpt_mu;
+  pthread_cond_t ckpt_cv;
+  bool ckpt_due, ckpt_stop;
+  int ckpt_last; /* inserter: WAL size (pages) when the checkpointer was last asked to run */
+  int ckpt_wal;  /* the same, for the checkpointer (guarded by ckpt_mu) */
 } sq;
+
+/* WAL pages after which a checkpoint runs: SQLite's default autocheckpoint, and in bulk
+ * mode the growth after which the checkpointer is asked to run */
+#define CHECKPOINT_PAGES 1000
+#define WAL_RESTART_PAGES (4 * CHECKPOINT_PAGES)
+
+static void bulk_stop(sq *s);
 
 static int sq_error(sq *s, int code, lh_error *err, const char *what) {
   return lh_error_set(err, code == SQLITE_NOMEM ? LH_ENOMEM : LH_EIO, "journal (sqlite %s): %s: %s",
@@ -370,6 +387,7 @@ static void sq_close(lh_journal *j) {
   sq *s = j->impl;
   if (!s)
     return;
+  bulk_stop(s);
   sq_unlock(j);
   sqlite3_finalize(s->insert_many);
   sqlite3_finalize(s->insert_one);
@@ -377,6 +395,108 @@ static void sq_close(lh_journal *j) {
   free(s->path);
   free(s);
   j->impl = NULL;
+}
+
+/* ---- bulk mode: checkpoints beside the inserts -------------------------------------------------
+ *
+ * A checkpoint copies the WAL's pages into the database file and syncs it: with SQLite's
+ * autocheckpoint that work runs inside the commit that crosses the threshold, so a bulk
+ * import stops inserting while it happens. In bulk mode the inserting connection does not
+ * checkpoint; each time the WAL has grown by CHECKPOINT_PAGES a thread of ours runs a
+ * PASSIVE checkpoint on a connection of its own, which never blocks the inserts. */
+
+static void *checkpointer_main(void *arg) {
+  sq *s = arg;
+  pthread_mutex_lock(&s->ckpt_mu);
+  while (!s->ckpt_stop) {
+    if (!s->ckpt_due) {
+      pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+      continue;
+    }
+    s->ckpt_due = false;
+    int wal = s->ckpt_wal;
+    pthread_mutex_unlock(&s->ckpt_mu);
+    /* PASSIVE never waits for the inserts, but while they go on the WAL never starts over:
+     * once it is WAL_RESTART_PAGES long, a RESTART checkpoint holds the next insert until
+     * the WAL is copied, and the insert after it writes the WAL from its start again */
+    int log = 0, done = 0;
+    int mode = wal >= WAL_RESTART_PAGES ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
+    int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, mode, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      lh_log_warning("journal (sqlite %s): checkpoint: %s", s->path, sqlite3_errmsg(s->ckpt_db));
+    pthread_mutex_lock(&s->ckpt_mu);
+  }
+  pthread_mutex_unlock(&s->ckpt_mu);
+  return NULL;
+}
+
+/* sqlite3_wal_hook of the inserting connection in bulk mode, after each commit */
+static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages) {
+  (void)db;
+  (void)name;
+  sq *s = ctx;
+  if (pages < s->ckpt_last) /* the WAL started over */
+    s->ckpt_last = 0;
+  if (pages - s->ckpt_last >= CHECKPOINT_PAGES) {
+    s->ckpt_last = pages;
+    pthread_mutex_lock(&s->ckpt_mu);
+    s->ckpt_wal = pages;
+    s->ckpt_due = true;
+    pthread_cond_signal(&s->ckpt_cv);
+    pthread_mutex_unlock(&s->ckpt_mu);
+  }
+  return SQLITE_OK;
+}
+
+static void bulk_stop(sq *s) {
+  if (!s->bulk)
+    return;
+  pthread_mutex_lock(&s->ckpt_mu);
+  s->ckpt_stop = true;
+  pthread_cond_signal(&s->ckpt_cv);
+  pthread_mutex_unlock(&s->ckpt_mu);
+  pthread_join(s->ckpt_thread, NULL);
+  pthread_cond_destroy(&s->ckpt_cv);
+  pthread_mutex_destroy(&s->ckpt_mu);
+  sqlite3_close(s->ckpt_db);
+  s->ckpt_db = NULL;
+  s->bulk = false;
+  sqlite3_wal_autocheckpoint(s->db, CHECKPOINT_PAGES); /* SQLite's own hook again */
+}
+
+static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
+  sq *s = j->impl;
+  if (!on || s->memory || s->bulk) { /* a private in-memory database has no WAL */
+    if (!on)
+      bulk_stop(s);
+    return 0;
+  }
+  int rc = sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(s->ckpt_db, BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(s->ckpt_db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+  }
+  if (rc != SQLITE_OK) {
+    rc = lh_error_set(err, LH_EIO, "journal (sqlite %s): checkpoint connection: %s", s->path,
+                      s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "out of memory");
+    sqlite3_close(s->ckpt_db);
+    s->ckpt_db = NULL;
+    return rc;
+  }
+  pthread_mutex_init(&s->ckpt_mu, NULL);
+  pthread_cond_init(&s->ckpt_cv, NULL);
+  s->ckpt_due = s->ckpt_stop = false;
+  if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0) {
+    pthread_cond_destroy(&s->ckpt_cv);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    sqlite3_close(s->ckpt_db);
+    s->ckpt_db = NULL;
+    return lh_error_set(err, LH_EIO, "journal: cannot start the checkpoint thread");
+  }
+  s->bulk = true;
+  s->ckpt_last = 0;
+  sqlite3_wal_hook(s->db, wal_grew, s); /* replaces the autocheckpoint */
+  return 0;
 }
 
 static const lh__journal_ops SQLITE_OPS = {
@@ -394,6 +514,7 @@ static const lh__journal_ops SQLITE_OPS = {
     .scan_next = sq_scan_next,
     .scan_close = sq_scan_close,
     .close = sq_close,
+    .bulk = sq_bulk,
 };
 
 /* WAL mode; switching needs a moment without other writers, so a busy database is retried
