@@ -47,6 +47,20 @@ typedef struct lh_append_result {
 int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void *ctx,
                               lh_append_result *res, lh_error *err);
 
+/* A source whose rows the append may keep instead of copying them: the batches of next()
+ * stay valid until release(ctx, k) says that those of its first k calls (the calls of this
+ * append that returned rows) are no longer used; the last release names every call.
+ * valid_utf8: ids, values and original values are known to be valid UTF-8 (the other
+ * columns are still checked). */
+typedef struct lh_append_source {
+  lh_row_batch_fn next;
+  void (*release)(void *ctx, uint64_t calls);
+  void *ctx;
+  bool valid_utf8;
+} lh_append_source;
+int lh_statement_store_append_from(lh_statement_store *st, const lh_append_source *src,
+                                   lh_append_result *res, lh_error *err);
+
 /* How a merge runs: streaming in C (sorted runs merged, several writers; the default) or
  * as the merge SQL on DuckDB (the reference the C engine is tested against). */
 typedef enum lh_merge_engine { LH_MERGE_ENGINE_C = 0, LH_MERGE_ENGINE_SQL = 1 } lh_merge_engine;

@@ -273,29 +273,44 @@ static int next_item_into(importer *im, lh_entity_buffer *buf, lh_error *err) {
 
 /* ---- direct: a parser thread fills buffers, the store pulls them ------------------------------
  *
- * Parsing and exploding run in a thread of their own, two buffers ahead, so they overlap
- * with the store's Parquet writers instead of running under the store's feed lock. */
+ * Parsing and exploding run in a thread of their own, ahead of the store's Parquet writers.
+ * The store keeps the rows it is handed (no copy) until it releases them, so the chunks
+ * form a ring: the parser fills free slots, the store takes full ones in order and
+ * releases them in the same order. */
 
-#define NSLOTS 2
+/* Slots of the ring: more than the store can hold at once (its batches of 131,072 rows,
+ * at most 5 of them, keep at most 45 chunks of CHUNK_ROWS). */
+#define NSLOTS 64
+/* Full slots the parser may have waiting for the store. */
+#define READ_AHEAD 2
+
+enum { SLOT_FREE, SLOT_FULL, SLOT_HANDED };
 
 typedef struct slot {
-  lh_entity_buffer *buf;
+  lh_entity_buffer *buf; /* made on first use */
   const lh_row *rows;
   size_t n;
-  bool full;
+  int state;
 } slot;
 
 typedef struct producer {
   importer *im;
+  const lh_buffer_opts *bo;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   slot slots[NSLOTS];
-  size_t fill, take; /* next slot to fill / to hand out */
-  bool done;         /* the parser has finished (end of input or an error) */
-  bool stop;         /* the consumer gave up */
-  int rc;            /* a failure of the parser itself (not of the input) */
+  size_t fill, take, rel; /* next slot to fill / to hand out / to release */
+  uint64_t handed, released;
+  uint64_t base; /* slots handed out before the current append */
+  int ready;     /* full slots not handed out yet */
+  /* buffers of released slots, for the next slots to fill (so only as many buffers exist
+   * as are in use at once) */
+  lh_entity_buffer *spare[NSLOTS];
+  int nspare;
+  bool done; /* the parser has finished (end of input or an error) */
+  bool stop; /* the consumer gave up */
+  int rc;    /* a failure of the parser itself (not of the input) */
   lh_error err;
-  slot *handed; /* handed to the store, released at its next call */
 } producer;
 
 static void *produce(void *arg) {
@@ -304,34 +319,42 @@ static void *produce(void *arg) {
   size_t chunk = im->bulk < CHUNK_ROWS ? im->bulk : CHUNK_ROWS;
   for (;;) {
     pthread_mutex_lock(&p->mu);
-    while (p->slots[p->fill].full && !p->stop)
+    while ((p->slots[p->fill].state != SLOT_FREE || p->ready >= READ_AHEAD) && !p->stop)
       pthread_cond_wait(&p->cv, &p->mu);
     bool stop = p->stop;
+    slot *s = &p->slots[p->fill];
+    if (!stop && !s->buf && p->nspare)
+      s->buf = p->spare[--p->nspare];
     pthread_mutex_unlock(&p->mu);
     if (stop)
       break;
-    slot *s = &p->slots[p->fill];
-    lh_entity_buffer_clear(s->buf);
+    int rc = 0;
     bool end = false;
-    while (lh_entity_buffer_rows(s->buf) < chunk) {
-      int r = next_item_into(im, s->buf, &im->pending_err);
-      if (r == 0) {
-        end = true;
-        break;
+    if (!s->buf && !(s->buf = lh_entity_buffer_new(p->bo, &p->err)))
+      rc = p->err.code ? p->err.code : LH_ENOMEM;
+    if (!rc) {
+      lh_entity_buffer_clear(s->buf);
+      while (lh_entity_buffer_rows(s->buf) < chunk) {
+        int r = next_item_into(im, s->buf, &im->pending_err);
+        if (r == 0) {
+          end = true;
+          break;
+        }
+        if (r < 0) {
+          im->pending = r; /* reported after the rows read so far are committed */
+          end = true;
+          break;
+        }
       }
-      if (r < 0) {
-        im->pending = r; /* reported after the rows read so far are committed */
-        end = true;
-        break;
-      }
+      rc = lh_entity_buffer_take(s->buf, im->now, &s->rows, &s->n, &p->err);
     }
-    int rc = lh_entity_buffer_take(s->buf, im->now, &s->rows, &s->n, &p->err);
     pthread_mutex_lock(&p->mu);
     if (rc) {
       p->rc = rc;
       end = true;
     } else if (s->n) {
-      s->full = true;
+      s->state = SLOT_FULL;
+      p->ready++;
       p->fill = (p->fill + 1) % NSLOTS;
     }
     if (end)
@@ -349,22 +372,20 @@ static int feed(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
   importer *im = p->im;
   *n = 0;
   pthread_mutex_lock(&p->mu);
-  if (p->handed) { /* the store is done with the previous batch */
-    p->handed->full = false;
-    p->handed = NULL;
-    p->take = (p->take + 1) % NSLOTS;
-    pthread_cond_broadcast(&p->cv);
-  }
   int rc = 0;
   if (im->handed < im->bulk) {
     slot *s = &p->slots[p->take];
-    while (!s->full && !p->done)
+    while (s->state != SLOT_FULL && !p->done)
       pthread_cond_wait(&p->cv, &p->mu);
     if (p->rc) {
       *err = p->err;
       rc = p->rc;
-    } else if (s->full) {
-      p->handed = s;
+    } else if (s->state == SLOT_FULL) {
+      s->state = SLOT_HANDED;
+      p->ready--;
+      pthread_cond_broadcast(&p->cv); /* room to read ahead */
+      p->take = (p->take + 1) % NSLOTS;
+      p->handed++;
       *rows = s->rows;
       *n = s->n;
       im->handed += s->n;
@@ -377,6 +398,24 @@ static int feed(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
   return rc;
 }
 
+/* The store no longer uses the rows of the first `calls` slots it took in this append. */
+static void release(void *ctx, uint64_t calls) {
+  producer *p = ctx;
+  pthread_mutex_lock(&p->mu);
+  while (p->released < p->base + calls) {
+    slot *s = &p->slots[p->rel];
+    s->state = SLOT_FREE;
+    if (s->buf) {
+      p->spare[p->nspare++] = s->buf;
+      s->buf = NULL;
+    }
+    p->rel = (p->rel + 1) % NSLOTS;
+    p->released++;
+  }
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
 static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) {
   lh_statement_store *st;
   int rc = lh_dataset_statements(im->ds, &st, err);
@@ -385,23 +424,29 @@ static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) 
   producer p;
   memset(&p, 0, sizeof p);
   p.im = im;
+  p.bo = bo;
   pthread_mutex_init(&p.mu, NULL);
   pthread_cond_init(&p.cv, NULL);
-  for (int i = 0; i < NSLOTS && !rc; i++)
-    if (!(p.slots[i].buf = lh_entity_buffer_new(bo, err)))
-      rc = err->code ? err->code : LH_ENOMEM;
   pthread_t thread;
   bool started = false;
-  if (!rc) {
-    if (pthread_create(&thread, NULL, produce, &p) != 0)
-      rc = lh_error_set(err, LH_ENOMEM, "cannot start the parser thread");
-    else
-      started = true;
-  }
+  if (pthread_create(&thread, NULL, produce, &p) != 0)
+    rc = lh_error_set(err, LH_ENOMEM, "cannot start the parser thread");
+  else
+    started = true;
+  /* parsed entities are valid UTF-8 (the JSON reader checks); CSV fields are not checked */
+  lh_append_source src = {feed, release, &p, im->o->format != LH_IMPORT_STATEMENTS};
+  uint64_t committed = 0;
   while (!rc && !im->eof) {
     im->handed = 0;
+    pthread_mutex_lock(&p.mu);
+    p.base = p.handed;
+    pthread_mutex_unlock(&p.mu);
     lh_append_result ar;
-    rc = lh_statement_store_append(st, feed, &p, &ar, err);
+    rc = lh_statement_store_append_from(st, &src, &ar, err);
+    if (rc) /* the store refused this commit: only the earlier ones hold rows */
+      im->res->rows = committed;
+    else
+      committed += ar.rows;
     if (!rc && ar.version >= 0) {
       im->res->commits++;
       lh_log_debug("import: committed %llu rows as version %lld", (unsigned long long)ar.rows,
@@ -419,6 +464,8 @@ static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) 
   }
   for (int i = 0; i < NSLOTS; i++)
     lh_entity_buffer_free(p.slots[i].buf);
+  for (int i = 0; i < p.nspare; i++)
+    lh_entity_buffer_free(p.spare[i]);
   pthread_cond_destroy(&p.cv);
   pthread_mutex_destroy(&p.mu);
   return rc;

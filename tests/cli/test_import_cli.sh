@@ -50,6 +50,28 @@ expect_rc 0 "statements import csv"
 run "$BIN" "${L[@]}" -d csv statements sql "SELECT DISTINCT origin FROM statement" --format csv
 expect_out "forced"
 
+# invalid UTF-8 in a statements CSV (the importer hands its rows to the store without a
+# copy, which still checks them): an error naming the row and column, nothing committed
+python3 - "$TMP/st.csv" "$TMP/bad-utf8.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+head, body = rows[0], rows[1:40]
+i = head.index("value")
+with open(sys.argv[2], "wb") as o:
+    o.write((",".join(head) + "\n").encode())
+    for n, r in enumerate(body):
+        cells = ['"%s"' % c.replace('"', '""') for c in r]
+        if n == 30:  # the 31st data row (line 32): a value that is not UTF-8
+            cells[i] = "\x00"
+        line = ",".join(cells).encode().replace(b"\x00", b'"caf\xe9"')
+        o.write(line + b"\n")
+PY
+run "$BIN" "${L[@]}" -d badutf statements import -i "$TMP/bad-utf8.csv"
+expect_rc 1 "statements import, invalid UTF-8"; expect_err "row 31: statement row: column 'value' is not valid UTF-8"
+case "$ERR" in *Kept*) fail "rows reported kept although the store refused them" ;; esac
+run "$BIN" "${L[@]}" -d badutf statements sql "SELECT count(*) FROM statement" --format csv
+expect_out "0"
+
 # the nomenklatura v4 statements CSV (external as t/f), made from the pack
 python3 - "$D/wd_persons/statements.pack" "$TMP/v4.csv" <<'PY'
 import csv, sys

@@ -49,7 +49,8 @@ typedef struct run {
 } run;
 
 typedef struct batch {
-  lh_row *rows; /* as taken from the feed (strings copied into the arena) */
+  const lh_row **src; /* the rows as taken: the caller's own, or their copies in `rows` */
+  lh_row *rows;       /* copies (strings copied into the arena), unless the source keeps them */
   lh__row_lens *lens;
   lh_row *sorted; /* ... and in (partition, entity_id, prop, id) order */
   lh__row_lens *sorted_lens;
@@ -59,7 +60,9 @@ typedef struct batch {
   run *runs;
   uint32_t keys_part; /* the partition of the last row taken */
   size_t n, cap, ngroups, groups_cap, nruns, runs_cap;
-  int refs; /* runs not yet consumed by their stream (guarded by feed.mu) */
+  int refs;           /* runs not yet consumed by their stream (guarded by feed.mu) */
+  bool live;          /* taken from the pool (guarded by feed.mu) */
+  uint64_t seq_first; /* the source's call its first row came from (a kept source) */
   lh__arena arena;
 } batch;
 
@@ -101,6 +104,11 @@ struct feed {
   lh_statement_store *st;
   lh_row_batch_fn next;
   void *ctx;
+  void (*release)(void *ctx, uint64_t calls); /* the source keeps its rows for us */
+  bool valid_utf8;
+  uint64_t calls;        /* calls of next() that returned rows */
+  uint64_t hold;         /* the router still reads the rows of this call and later (mu) */
+  uint64_t released;     /* calls released to the source (mu) */
   const lh_row *pending; /* rows handed out by next() not yet taken */
   size_t npending, pos;
   bool eof;
@@ -180,7 +188,7 @@ static uint64_t prefix_of(const char *s) {
   return v;
 }
 
-static int grow(batch *b, lh_error *err) {
+static int grow(batch *b, bool kept, lh_error *err) {
   size_t cap = b->cap ? b->cap * 2 : 4096;
 #define GROW(field)                                                                                \
   do {                                                                                             \
@@ -189,7 +197,9 @@ static int grow(batch *b, lh_error *err) {
       return lh_error_set(err, LH_ENOMEM, "out of memory");                                        \
     b->field = p;                                                                                  \
   } while (0)
-  GROW(rows);
+  GROW(src);
+  if (!kept)
+    GROW(rows);
   GROW(lens);
   GROW(sorted);
   GROW(sorted_lens);
@@ -215,7 +225,66 @@ static const char *copy_str(batch *b, const char *s, size_t n, const char *prev,
   return lh__arena_strndup(&b->arena, s, n);
 }
 
-/* Take the next batch from the feed (only the router reads it): rows are checked and copied. */
+/* The caller's rows no batch and not the router use any more go back to the caller (a kept
+ * source). Called under f->mu. */
+static void release_source(feed *f) {
+  if (!f->release)
+    return;
+  uint64_t keep = f->hold;
+  for (int i = 0; i < f->nbatches; i++)
+    if (f->batches[i]->live && f->batches[i]->seq_first < keep)
+      keep = f->batches[i]->seq_first;
+  if (keep > f->released) {
+    f->released = keep;
+    f->release(f->ctx, keep);
+  }
+}
+
+/* Where the router stands in the caller's rows: the call whose rows it reads next. */
+static void set_hold(feed *f) {
+  uint64_t hold = f->pos < f->npending ? f->calls - 1 : f->calls;
+  pthread_mutex_lock(&f->mu);
+  f->hold = hold;
+  release_source(f);
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* Lengths of a kept row's strings, and their UTF-8 check (values and ids only when the
+ * source does not vouch for them). `same`: the caller's previous row, whose lengths are in
+ * pl. Returns the first bad column, or NULL. */
+static const char *measure_row(const feed *f, const lh_row *r, const lh_row *same,
+                               const lh__row_lens *pl, lh__row_lens *l) {
+  const char *bad = NULL;
+#define MEASURE(field, trusted)                                                                    \
+  do {                                                                                             \
+    if (same && r->field == same->field) {                                                         \
+      l->field = pl->field;                                                                        \
+      break;                                                                                       \
+    }                                                                                              \
+    size_t n_ = r->field ? strlen(r->field) : 0;                                                   \
+    l->field = (uint32_t)n_;                                                                       \
+    if (!(trusted && f->valid_utf8) && !bad && n_ && lh__utf8_check(r->field, n_) != n_)           \
+      bad = #field;                                                                                \
+  } while (0)
+  MEASURE(id, true);
+  MEASURE(entity_id, false);
+  MEASURE(dataset, false);
+  MEASURE(origin, false);
+  MEASURE(source, false);
+  MEASURE(schema, false);
+  MEASURE(prop, false);
+  MEASURE(prop_type, false);
+  MEASURE(original_value, true);
+  MEASURE(lang, false);
+  MEASURE(fragment, false);
+#undef MEASURE
+  if (!f->valid_utf8 && !bad && lh__utf8_check(r->value, r->value_len) != r->value_len)
+    bad = "value";
+  return bad;
+}
+
+/* Take the next batch from the feed (only the router reads it): rows are checked, and
+ * copied unless the source keeps them for us. */
 static int take_batch(feed *f, batch *b, lh_error *err) {
   b->n = b->ngroups = b->nruns = 0;
   lh__arena_reset(&b->arena);
@@ -231,6 +300,7 @@ static int take_batch(feed *f, batch *b, lh_error *err) {
         f->eof = true;
         break;
       }
+      f->calls++;
     }
     /* the caller's previous row, when in the same batch of theirs (where one pointer means
      * one value: their buffers may be reused across batches) */
@@ -245,60 +315,68 @@ static int take_batch(feed *f, batch *b, lh_error *err) {
       lh_error_prefix(err, "row %" PRIu64, f->seen);
       break;
     }
-    if (b->n == b->cap && (rc = grow(b, err)) != 0)
+    if (b->n == b->cap && (rc = grow(b, f->release != NULL, err)) != 0)
       break;
-    const lh_row *p = b->n ? &b->rows[b->n - 1] : NULL;
     const lh__row_lens *pl = b->n ? &b->lens[b->n - 1] : NULL;
-    lh_row *c = &b->rows[b->n];
     lh__row_lens *l = &b->lens[b->n];
-    *c = *r;
+    const lh_row *c;
     const char *bad = NULL;
+    if (f->release) { /* kept: measured and checked, not copied */
+      c = r;
+      bad = measure_row(f, r, same, pl, l);
+    } else {
+      const lh_row *p = b->n ? &b->rows[b->n - 1] : NULL;
+      lh_row *cc = &b->rows[b->n];
+      *cc = *r;
 #define COPY(field, len)                                                                           \
   do {                                                                                             \
     if (same && r->field == same->field) { /* the caller's pointer repeats: so does the value */   \
-      c->field = p->field;                                                                         \
+      cc->field = p->field;                                                                        \
       l->field = pl->field;                                                                        \
       break;                                                                                       \
     }                                                                                              \
     bool invalid = false;                                                                          \
     size_t n_ = r->field ? (len) : 0;                                                              \
     l->field = (uint32_t)n_;                                                                       \
-    c->field = copy_str(b, r->field, n_, p ? p->field : NULL, pl ? pl->field : 0, &invalid);       \
-    if (r->field && !c->field) {                                                                   \
+    cc->field = copy_str(b, r->field, n_, p ? p->field : NULL, pl ? pl->field : 0, &invalid);      \
+    if (r->field && !cc->field) {                                                                  \
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");                                          \
       break;                                                                                       \
     }                                                                                              \
     if (invalid && !bad)                                                                           \
       bad = #field;                                                                                \
   } while (0)
-    COPY(id, strlen(r->id));
-    COPY(entity_id, strlen(r->entity_id));
-    COPY(dataset, strlen(r->dataset));
-    COPY(origin, strlen(r->origin));
-    COPY(source, strlen(r->source));
-    COPY(schema, strlen(r->schema));
-    COPY(prop, strlen(r->prop));
-    COPY(prop_type, strlen(r->prop_type));
-    COPY(original_value, strlen(r->original_value));
-    COPY(lang, strlen(r->lang));
-    COPY(fragment, strlen(r->fragment));
+      COPY(id, strlen(r->id));
+      COPY(entity_id, strlen(r->entity_id));
+      COPY(dataset, strlen(r->dataset));
+      COPY(origin, strlen(r->origin));
+      COPY(source, strlen(r->source));
+      COPY(schema, strlen(r->schema));
+      COPY(prop, strlen(r->prop));
+      COPY(prop_type, strlen(r->prop_type));
+      COPY(original_value, strlen(r->original_value));
+      COPY(lang, strlen(r->lang));
+      COPY(fragment, strlen(r->fragment));
 #undef COPY
-    if (rc)
-      break;
-    bool invalid = false;
-    c->value = copy_str(b, r->value, r->value_len, NULL, 0, &invalid);
-    if (!c->value) {
-      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-      break;
+      if (rc)
+        break;
+      bool invalid = false;
+      cc->value = copy_str(b, r->value, r->value_len, NULL, 0, &invalid);
+      if (!cc->value) {
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+        break;
+      }
+      if (invalid && !bad)
+        bad = "value";
+      c = cc;
     }
-    if (invalid && !bad)
-      bad = "value";
     if (bad) {
       rc = lh_error_set(err, LH_EINVAL,
                         "row %" PRIu64 ": statement row: column '%s' is not valid UTF-8", f->seen,
                         bad);
       break;
     }
+    b->src[b->n] = c; /* a copy's address is set below: `rows` may still move */
     b->keys_part = part;
     b->pkey[b->n] = prefix_of(c->prop);
     b->ikey[b->n] = prefix_of(c->id);
@@ -322,6 +400,11 @@ static int take_batch(feed *f, batch *b, lh_error *err) {
     }
     b->n++;
   }
+  if (f->release)
+    set_hold(f);
+  else
+    for (size_t i = 0; i < b->n; i++)
+      b->src[i] = &b->rows[i];
   return rc;
 }
 
@@ -339,7 +422,7 @@ static int group_cmp(const void *x, const void *y) {
 static inline int row_cmp(const batch *b, uint32_t i, uint32_t j) {
   if (b->pkey[i] != b->pkey[j])
     return b->pkey[i] < b->pkey[j] ? -1 : 1;
-  const lh_row *p = &b->rows[i], *q = &b->rows[j];
+  const lh_row *p = b->src[i], *q = b->src[j];
   int c = p->prop == q->prop ? 0 : strcmp(p->prop, q->prop);
   if (c)
     return c;
@@ -370,7 +453,7 @@ static void sort_run(batch *b, const uint32_t *idx, size_t n, size_t out) {
     qsort_r(o, n, sizeof *o, order_cmp, b);
   }
   for (size_t i = 0; i < n; i++) {
-    b->sorted[out + i] = b->rows[o[i]];
+    b->sorted[out + i] = *b->src[o[i]];
     b->sorted_lens[out + i] = b->lens[o[i]];
   }
 }
@@ -421,11 +504,17 @@ static int sort_batch(batch *b, lh_error *err) {
  * its lh_rows() pulls the runs queued for it until the router closes it. A batch goes back
  * to the pool when every run of it has been consumed. */
 
+/* A batch back to the pool (under f->mu). */
+static void batch_done(feed *f, batch *b) {
+  b->live = false;
+  f->spare[f->nspare++] = b;
+  release_source(f);
+  pthread_cond_broadcast(&f->cv);
+}
+
 static void release_run(feed *f, prun *p) {
-  if (--p->b->refs == 0) {
-    f->spare[f->nspare++] = p->b;
-    pthread_cond_broadcast(&f->cv);
-  }
+  if (--p->b->refs == 0)
+    batch_done(f, p->b);
 }
 
 /* The first failure wins; everyone waiting wakes up. Called under f->mu. */
@@ -695,7 +784,11 @@ static batch *acquire_batch(feed *f, lh_error *err) {
   } else if ((b = calloc(1, sizeof *b)) != NULL) {
     lh__arena_init(&b->arena, 1 << 20, 0);
     f->batches[f->nbatches++] = b;
-  } else {
+  }
+  if (b) {
+    b->live = true;
+    b->seq_first = f->hold;
+  } else if (!f->failed) {
     lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   pthread_mutex_unlock(&f->mu);
@@ -703,6 +796,7 @@ static batch *acquire_batch(feed *f, lh_error *err) {
 }
 
 static void batch_free(batch *b) {
+  free(b->src);
   free(b->rows);
   free(b->lens);
   free(b->sorted);
@@ -728,7 +822,7 @@ static int route(feed *f, lh_error *err) {
       rc = sort_batch(b, err);
     if (rc || b->n == 0) {
       pthread_mutex_lock(&f->mu);
-      f->spare[f->nspare++] = b;
+      batch_done(f, b);
       if (rc)
         fail_locked(f, rc, err);
       pthread_mutex_unlock(&f->mu);
@@ -741,7 +835,7 @@ static int route(feed *f, lh_error *err) {
         pthread_mutex_lock(&f->mu);
         b->refs -= (int)(b->nruns - i); /* never queued */
         if (b->refs == 0)
-          f->spare[f->nspare++] = b;
+          batch_done(f, b);
         pthread_mutex_unlock(&f->mu);
         return rc;
       }
@@ -791,6 +885,12 @@ static int tag_partitions(lh_statement_store *st, feed *f, lh_time start, lh_err
 
 int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void *ctx,
                               lh_append_result *res, lh_error *err) {
+  lh_append_source src = {next, NULL, ctx, false};
+  return lh_statement_store_append_from(st, &src, res, err);
+}
+
+int lh_statement_store_append_from(lh_statement_store *st, const lh_append_source *src,
+                                   lh_append_result *res, lh_error *err) {
   lh_append_result local;
   if (!res)
     res = &local;
@@ -811,8 +911,10 @@ int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->cv, NULL);
   f->st = st;
-  f->next = next;
-  f->ctx = ctx;
+  f->next = src->next;
+  f->ctx = src->ctx;
+  f->release = src->release;
+  f->valid_utf8 = src->valid_utf8;
   lh__strmap_init(&f->parts);
   f->w = (lh__written){st, &actions, NULL, true, 0, 0, 0, NULL, 0, 0};
   f->per_part = lh__writer_count(st);
@@ -823,6 +925,9 @@ int lh_statement_store_append(lh_statement_store *st, lh_row_batch_fn next, void
     goto done;
   rc = route(f, err);
   close_streams(f);
+  if (f->release && f->calls > f->released) /* nothing is kept any more */
+    f->release(f->ctx, f->calls);
+  f->released = f->calls;
   lh__duck_exec(&st->duck, "RESET threads", NULL);
   if (f->failed) { /* the first failure, wherever it happened */
     rc = f->rc ? f->rc : LH_EIO;
