@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/sql.h"
+#include "core/thread.h"
 #include "lakehouse/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
@@ -224,11 +225,7 @@ static int after_add(lh_entity_writer *w, int rc, lh_error *err) {
 static void stop_background(lh_entity_writer *w) {
   if (!w->background)
     return;
-  pthread_mutex_lock(&w->mu);
-  w->stop = true;
-  pthread_cond_broadcast(&w->cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->thread, NULL);
+  lh__thread_stop(w->thread, &w->mu, &w->cv, &w->stop);
   pthread_cond_destroy(&w->cv);
   pthread_mutex_destroy(&w->mu);
   lh_entity_buffer_free(w->spare);

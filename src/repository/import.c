@@ -12,6 +12,7 @@
 
 #include "core/csv_reader.h"
 #include "core/lines.h"
+#include "core/thread.h"
 #include "lakehouse/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
@@ -455,13 +456,8 @@ static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) 
     if (!rc && ar.rows == 0)
       break;
   }
-  if (started) {
-    pthread_mutex_lock(&p.mu);
-    p.stop = true;
-    pthread_cond_broadcast(&p.cv);
-    pthread_mutex_unlock(&p.mu);
-    pthread_join(thread, NULL);
-  }
+  if (started)
+    lh__thread_stop(thread, &p.mu, &p.cv, &p.stop);
   for (int i = 0; i < NSLOTS; i++)
     lh_entity_buffer_free(p.slots[i].buf);
   for (int i = 0; i < p.nspare; i++)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 
@@ -340,6 +341,58 @@ static void test_failed_drain_keeps_rows(void **state) {
   lh_journal_close(j);
 }
 
+/* Run SQL on the journal database behind the journal's back (file SQLite or PostgreSQL). */
+static void raw_sql(const backend *be, const char *sql) {
+  if (be == &POSTGRES) {
+    PGconn *c = PQconnectdb(be->uri);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c);
+    return;
+  }
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(be->uri + strlen("sqlite:///"), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 60000);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* A row the flush's reader thread cannot read (a bucket that does not exist, written by
+ * someone else): the flush fails with that row's error after the rows before it were read
+ * ahead, nothing hangs, and the segment stays for the next flush. */
+static void test_unreadable_row(void **state) {
+  backend *be = *state;
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  lh_error err = {0};
+  size_t copies = 2 * 8192 / n + 1; /* more than two read batches (LH__JOURNAL_READ_BATCH) */
+  for (size_t k = 0; k < copies; k++)
+    assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  lh_row last = rows[0];
+  last.id = "ffffffffffffffffffffffffffffffffffffffff";
+  assert_int_equal(lh_journal_insert(j, &last, 1, &err), 0);
+  char sql[256];
+  snprintf(sql, sizeof sql, "UPDATE \"journal_%s\" SET bucket = 'nope' WHERE id = '%s'", ds,
+           last.id);
+  raw_sql(be, sql);
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), LH_EPARSE);
+  assert_non_null(strstr(err.message, "invalid bucket 'nope'"));
+  assert_non_null(strstr(err.message, "kept for the next flush"));
+  assert_true(d.got.n > 0); /* the batches before it arrived (as distinct lines) */
+  assert_int_equal(count(j), copies * n + 1);
+  assert_int_equal(nsegments(j), 1);
+  lines_free(&d.got);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+}
+
 typedef struct entity_rows {
   uint64_t n;
   bool saw_deleted;
@@ -604,6 +657,8 @@ int main(void) {
       FOR_BACKENDS(test_roundtrip_real_rows),
       FOR_BACKENDS(test_awkward_values),
       FOR_BACKENDS(test_failed_drain_keeps_rows),
+      cmocka_unit_test_prestate(test_unreadable_row, &SQLITE_FILE),
+      cmocka_unit_test_prestate(test_unreadable_row, &POSTGRES),
       FOR_BACKENDS(test_iterate_entity),
       FOR_BACKENDS(test_writes_during_flush),
       /* in-memory SQLite is private to its handle: no second flusher can exist */

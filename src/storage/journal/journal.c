@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/crashpoint.h"
+#include "core/thread.h"
 #include "lakehouse/log.h"
 #include "lakehouse/validate.h"
 #include "storage/journal/journal_internal.h"
@@ -391,7 +392,6 @@ typedef struct drain_source {
   lh__journal_scan *scan;
   uint64_t rows;
   pthread_t thread;
-  bool inited, started;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   bool want, ready, stop; /* the reader is asked for / has the next batch / must end */
@@ -450,24 +450,17 @@ static int drain_next(void *ctx, const lh_row **rows, size_t *n, lh_error *err) 
 static int drain_start(drain_source *d, lh_error *err) {
   pthread_mutex_init(&d->mu, NULL);
   pthread_cond_init(&d->cv, NULL);
-  d->inited = true;
   d->want = true;
-  if (pthread_create(&d->thread, NULL, reader_main, d) != 0)
-    return lh_error_set(err, LH_EIO, "journal: cannot start the reader thread");
-  d->started = true;
-  return 0;
+  if (pthread_create(&d->thread, NULL, reader_main, d) == 0)
+    return 0;
+  pthread_cond_destroy(&d->cv);
+  pthread_mutex_destroy(&d->mu);
+  return lh_error_set(err, LH_EIO, "journal: cannot start the reader thread");
 }
 
+/* Stop the reader (a read in progress runs to its end). */
 static void drain_stop(drain_source *d) {
-  if (!d->inited)
-    return;
-  if (d->started) { /* a read in progress runs to its end */
-    pthread_mutex_lock(&d->mu);
-    d->stop = true;
-    pthread_cond_broadcast(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-    pthread_join(d->thread, NULL);
-  }
+  lh__thread_stop(d->thread, &d->mu, &d->cv, &d->stop);
   pthread_cond_destroy(&d->cv);
   pthread_mutex_destroy(&d->mu);
 }
@@ -502,11 +495,10 @@ int lh_journal_flush(lh_journal *j, bool ordered, lh_journal_drain_fn drain, voi
     d.j = j;
     rc = j->ops->scan(j, segs[i], NULL, ordered, &d.scan, err);
     lh__crashpoint("journal:draining");
-    if (!rc)
-      rc = drain_start(&d, err);
-    if (!rc)
+    if (!rc && (rc = drain_start(&d, err)) == 0) {
       rc = drain(ctx, segs[i], drain_next, &d, err);
-    drain_stop(&d);
+      drain_stop(&d);
+    }
     if (d.scan)
       j->ops->scan_close(d.scan);
     if (rc) {

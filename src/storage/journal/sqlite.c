@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "core/thread.h"
 #include "lakehouse/log.h"
 #include "storage/journal/journal_internal.h"
 
@@ -451,11 +452,7 @@ static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages) {
 static void bulk_stop(sq *s) {
   if (!s->bulk)
     return;
-  pthread_mutex_lock(&s->ckpt_mu);
-  s->ckpt_stop = true;
-  pthread_cond_signal(&s->ckpt_cv);
-  pthread_mutex_unlock(&s->ckpt_mu);
-  pthread_join(s->ckpt_thread, NULL);
+  lh__thread_stop(s->ckpt_thread, &s->ckpt_mu, &s->ckpt_cv, &s->ckpt_stop);
   pthread_cond_destroy(&s->ckpt_cv);
   pthread_mutex_destroy(&s->ckpt_mu);
   sqlite3_close(s->ckpt_db);
