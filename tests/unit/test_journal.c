@@ -359,6 +359,67 @@ static void raw_sql(const backend *be, const char *sql) {
   sqlite3_close(db);
 }
 
+/* Times that change from row to row and from insert to insert (writers format each time
+ * once and keep its text while the next rows share it), NULL and set deletion times in the
+ * same parameter, both values of `external`, in the many-row statements and the tail; and a
+ * boolean written as text by someone else. */
+static void test_times_vary(void **state) {
+  backend *be = *state;
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  enum { N = 200 };
+  static lh_row rows[2][N];
+  static char ids[2][N][LH_SHA1_HEX_SIZE];
+  lh_error err = {0};
+  lines want = {0};
+  for (int k = 0; k < 2; k++) {
+    for (int i = 0; i < N; i++) {
+      lh_row *r = &rows[k][i];
+      memset(r, 0, sizeof *r);
+      snprintf(r->shard, sizeof r->shard, "%x", i % 4);
+      char key[32];
+      snprintf(key, sizeof key, "%d.%d", k, i);
+      lh_sha1_hex(key, strlen(key), ids[k][i]);
+      r->id = ids[k][i];
+      r->entity_id = i % 2 ? "ent-a" : "ent-b";
+      r->dataset = ds;
+      r->bucket = LH_BUCKET_THING;
+      r->origin = "crawl";
+      r->schema = "Person";
+      r->prop = "name";
+      r->prop_type = "name";
+      r->value = ids[k][i]; /* a value that outlives the loop */
+      r->value_len = strlen(r->value);
+      r->external = i % 5 == 0;
+      r->first_seen = 1700000000000000LL + (int64_t)(i % 3) * 1000001 + k;
+      r->last_seen = 1700000500000000LL + (int64_t)(i / 50) * 86400000000LL + k * 7;
+      r->fragment = "";
+      r->deleted_at = i % 7 == 3 ? 1700001000000000LL + i : LH_TIME_NULL;
+    }
+    assert_int_equal(lh_journal_insert(j, rows[k], N, &err), 0);
+    lines_of_rows(&want, rows[k], N);
+  }
+  if (be != &SQLITE_MEMORY) {
+    lh_row odd = rows[0][0];
+    odd.id = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    odd.external = false;
+    assert_int_equal(lh_journal_insert(j, &odd, 1, &err), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE \"journal_%s\" SET external = 'true' WHERE id = '%s'", ds,
+             odd.id);
+    raw_sql(be, sql);
+    odd.external = true;
+    lines_add(&want, row_line(&odd));
+  }
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  assert_same_rows(&want, &d.got);
+  lines_free(&want);
+  lines_free(&d.got);
+  lh_journal_close(j);
+}
+
 /* A row the flush's reader thread cannot read (a bucket that does not exist, written by
  * someone else): the flush fails with that row's error after the rows before it were read
  * ahead, nothing hangs, and the segment stays for the next flush. */
@@ -657,6 +718,7 @@ int main(void) {
       FOR_BACKENDS(test_roundtrip_real_rows),
       FOR_BACKENDS(test_awkward_values),
       FOR_BACKENDS(test_failed_drain_keeps_rows),
+      FOR_BACKENDS(test_times_vary),
       cmocka_unit_test_prestate(test_unreadable_row, &SQLITE_FILE),
       cmocka_unit_test_prestate(test_unreadable_row, &POSTGRES),
       FOR_BACKENDS(test_iterate_entity),

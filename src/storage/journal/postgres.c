@@ -92,15 +92,28 @@ static int put_str(lh_buf *b, const char *s) {
   return put_field(b, s, s ? strlen(s) : 0);
 }
 
-static int put_ts(lh_buf *b, lh_time t) {
+/* The text of a timestamp column, formatted again only when the time changes: the rows of
+ * an insert mostly share their times. */
+typedef struct ts_text {
+  lh_time t; /* LH_TIME_NULL: nothing formatted yet */
+  char text[LH__SQL_TS_SIZE + 3];
+  size_t len;
+} ts_text;
+
+static int put_ts(lh_buf *b, lh_time t, ts_text *memo) {
   if (t == LH_TIME_NULL)
     return lh_buf_append(b, "\\N", 2);
-  char ts[LH__SQL_TS_SIZE];
-  lh__sql_ts(t, ts);
-  return lh_buf_puts(b, ts) || lh_buf_append(b, "+00", 3);
+  if (memo->t != t) {
+    lh__sql_ts(t, memo->text);
+    memo->len = strlen(memo->text);
+    memcpy(memo->text + memo->len, "+00", 4);
+    memo->len += 3;
+    memo->t = t;
+  }
+  return lh_buf_append(b, memo->text, memo->len);
 }
 
-static int put_row(lh_buf *b, const lh_row *r) {
+static int put_row(lh_buf *b, const lh_row *r, ts_text ts[3]) {
   int rc = put_str(b, r->shard) || lh_buf_putc(b, '\t') || put_str(b, r->id) ||
            lh_buf_putc(b, '\t') || put_str(b, r->entity_id) || lh_buf_putc(b, '\t') ||
            put_str(b, r->dataset) || lh_buf_putc(b, '\t') ||
@@ -111,9 +124,9 @@ static int put_row(lh_buf *b, const lh_row *r) {
            put_field(b, r->value, r->value_len) || lh_buf_putc(b, '\t') ||
            put_str(b, r->original_value) || lh_buf_putc(b, '\t') || put_str(b, r->lang) ||
            lh_buf_putc(b, '\t') || lh_buf_putc(b, r->external ? 't' : 'f') ||
-           lh_buf_putc(b, '\t') || put_ts(b, r->first_seen) || lh_buf_putc(b, '\t') ||
-           put_ts(b, r->last_seen) || lh_buf_putc(b, '\t') || put_str(b, r->fragment) ||
-           lh_buf_putc(b, '\t') || put_ts(b, r->deleted_at) || lh_buf_putc(b, '\n');
+           lh_buf_putc(b, '\t') || put_ts(b, r->first_seen, &ts[0]) || lh_buf_putc(b, '\t') ||
+           put_ts(b, r->last_seen, &ts[1]) || lh_buf_putc(b, '\t') || put_str(b, r->fragment) ||
+           lh_buf_putc(b, '\t') || put_ts(b, r->deleted_at, &ts[2]) || lh_buf_putc(b, '\n');
   return rc ? LH_ENOMEM : 0;
 }
 
@@ -146,9 +159,10 @@ static int pg_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err)
   }
   PQclear(r);
   lh_buf b = LH_BUF_INIT;
+  ts_text ts[3] = {{.t = LH_TIME_NULL}, {.t = LH_TIME_NULL}, {.t = LH_TIME_NULL}};
   int rc = 0;
   for (size_t i = 0; !rc && i < n; i++) {
-    if (put_row(&b, &rows[i]))
+    if (put_row(&b, &rows[i], ts))
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     else if ((b.len >= COPY_CHUNK || i + 1 == n) && PQputCopyData(p->conn, b.data, (int)b.len) != 1)
       rc = pg_fail(p, err, "COPY data");

@@ -22,6 +22,12 @@
 #define ROWS_PER_INSERT 64
 #define BUSY_TIMEOUT_MS 60000
 
+typedef struct ts_param {
+  lh_time t; /* LH_TIME_NULL: nothing formatted yet */
+  int len;
+  char text[LH__SQL_TS_SIZE];
+} ts_param;
+
 typedef struct sq {
   sqlite3 *db;
   char *path;
@@ -39,6 +45,9 @@ typedef struct sq {
   bool ckpt_due, ckpt_stop;
   int ckpt_last; /* inserter: WAL size (pages) when the checkpointer was last asked to run */
   int ckpt_wal;  /* the same, for the checkpointer (guarded by ckpt_mu) */
+  /* the text bound to each timestamp parameter (insert_many's rows, then insert_one's),
+   * formatted again only when the row's time differs from the one it holds */
+  ts_param ts[ROWS_PER_INSERT + 1][3];
 } sq;
 
 /* WAL pages after which a checkpoint runs: SQLite's default autocheckpoint, and in bulk
@@ -84,17 +93,24 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v, size_t n) {
   return v ? sqlite3_bind_text(st, i, v, (int)n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-static int bind_ts(sqlite3_stmt *st, int i, lh_time t) {
+/* Timestamps of consecutive rows are mostly the same: each parameter keeps its text and
+ * formats a new one only when the time changes. The text stays bound (SQLITE_STATIC) until
+ * the parameter is bound again, and no statement runs between the two. */
+static int bind_ts(sqlite3_stmt *st, int i, lh_time t, ts_param *p) {
   if (t == LH_TIME_NULL)
     return sqlite3_bind_null(st, i);
-  char ts[LH__SQL_TS_SIZE];
-  lh__sql_ts(t, ts);
-  return sqlite3_bind_text(st, i, ts, -1, SQLITE_TRANSIENT);
+  if (p->t != t) {
+    lh__sql_ts(t, p->text);
+    p->t = t;
+    p->len = (int)strlen(p->text);
+  }
+  return sqlite3_bind_text(st, i, p->text, p->len, SQLITE_STATIC);
 }
 
-static int bind_row(sqlite3_stmt *st, int base, const lh_row *r) {
+static int bind_row(sqlite3_stmt *st, int base, const lh_row *r, ts_param ts[3]) {
   int rc = 0;
-  rc |= sqlite3_bind_text(st, base + 1, r->shard, -1, SQLITE_STATIC);
+  rc |= sqlite3_bind_text(st, base + 1, r->shard, (int)strnlen(r->shard, LH_SHARD_SIZE),
+                          SQLITE_STATIC);
   rc |= bind_text(st, base + 2, r->id, strlen(r->id));
   rc |= bind_text(st, base + 3, r->entity_id, strlen(r->entity_id));
   rc |= bind_text(st, base + 4, r->dataset, strlen(r->dataset));
@@ -109,17 +125,17 @@ static int bind_row(sqlite3_stmt *st, int base, const lh_row *r) {
                   r->original_value ? strlen(r->original_value) : 0);
   rc |= bind_text(st, base + 13, r->lang, r->lang ? strlen(r->lang) : 0);
   rc |= sqlite3_bind_int(st, base + 14, r->external ? 1 : 0);
-  rc |= bind_ts(st, base + 15, r->first_seen);
-  rc |= bind_ts(st, base + 16, r->last_seen);
+  rc |= bind_ts(st, base + 15, r->first_seen, &ts[0]);
+  rc |= bind_ts(st, base + 16, r->last_seen, &ts[1]);
   rc |= bind_text(st, base + 17, r->fragment, strlen(r->fragment));
-  rc |= bind_ts(st, base + 18, r->deleted_at);
+  rc |= bind_ts(st, base + 18, r->deleted_at, &ts[2]);
   return rc;
 }
 
 static int run_insert(sq *s, sqlite3_stmt *st, lh_error *err) {
+  /* every parameter is bound again before the next run: no clear_bindings */
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
   return rc == SQLITE_DONE ? 0 : sq_error(s, rc, err, "insert");
 }
 
@@ -133,7 +149,7 @@ static int sq_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err)
     if (!s->insert_many && (rc = prepare_insert(j, s, ROWS_PER_INSERT, &s->insert_many, err)))
       break;
     for (int r = 0; !rc && r < ROWS_PER_INSERT; r++)
-      if (bind_row(s->insert_many, r * LH_ROW_NCOLUMNS, &rows[i + (size_t)r]))
+      if (bind_row(s->insert_many, r * LH_ROW_NCOLUMNS, &rows[i + (size_t)r], s->ts[r]))
         rc = sq_error(s, sqlite3_errcode(s->db), err, "bind");
     if (!rc)
       rc = run_insert(s, s->insert_many, err);
@@ -141,7 +157,7 @@ static int sq_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err)
   for (; !rc && i < n; i++) {
     if (!s->insert_one && (rc = prepare_insert(j, s, 1, &s->insert_one, err)))
       break;
-    if (bind_row(s->insert_one, 0, &rows[i]))
+    if (bind_row(s->insert_one, 0, &rows[i], s->ts[ROWS_PER_INSERT]))
       rc = sq_error(s, sqlite3_errcode(s->db), err, "bind");
     if (!rc)
       rc = run_insert(s, s->insert_one, err);
@@ -302,6 +318,9 @@ static void sq_unlock(lh_journal *j) {
   }
 }
 
+/* columns of LH_ROW_COLUMNS read specially */
+enum { VALUE_COLUMN = 10, ORIGINAL_VALUE_COLUMN = 11, EXTERNAL_COLUMN = 13 };
+
 struct lh__journal_scan {
   sq *s;
   sqlite3_stmt *st;
@@ -364,8 +383,19 @@ static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
     const char *v[LH_ROW_NCOLUMNS];
     size_t lens[LH_ROW_NCOLUMNS];
     for (int c = 0; c < LH_ROW_NCOLUMNS; c++) {
+      if (c == EXTERNAL_COLUMN && sqlite3_column_type(sc->st, c) == SQLITE_INTEGER) {
+        /* a BOOLEAN is stored as 0/1: no conversion to text */
+        v[c] = sqlite3_column_int(sc->st, c) ? "1" : "0";
+        lens[c] = 1;
+        continue;
+      }
       v[c] = (const char *)sqlite3_column_text(sc->st, c);
-      lens[c] = (size_t)sqlite3_column_bytes(sc->st, c);
+      /* one call less per column: only the values may hold a NUL (the other columns are
+       * ids, names and times, which writers bind from C strings) */
+      lens[c] = !v[c] ? 0
+                : c == VALUE_COLUMN || c == ORIGINAL_VALUE_COLUMN
+                    ? (size_t)sqlite3_column_bytes(sc->st, c)
+                    : strlen(v[c]);
     }
     rc = lh__row_batch_add_text(sc->batch, v, lens, sc->table, err);
     if (rc)
@@ -537,6 +567,9 @@ int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
   }
   s->lock_fd = -1;
   s->memory = strcmp(path, ":memory:") == 0;
+  for (int r = 0; r <= ROWS_PER_INSERT; r++)
+    for (int c = 0; c < 3; c++)
+      s->ts[r][c].t = LH_TIME_NULL;
   j->ops = &SQLITE_OPS;
   j->impl = s;
   if (s->memory)
