@@ -20,6 +20,9 @@ peak_rss_mb() { awk '/Maximum resident set size/ {printf "%.0f", $NF / 1024}' "$
 # wall_s TIMEFILE: the elapsed seconds /usr/bin/time -v recorded
 wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$1"; }
 
+# cpu_s TIMEFILE: user + system seconds (less moved than wall time by the host's I/O stalls)
+cpu_s() { awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ {s += $2} END {print s + 0}' "$1"; }
+
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 if want explode; then
@@ -109,27 +112,32 @@ trap import_cleanup EXIT
 INPUT="$IWORK/input.ftm.json"
 "$BUILD/bench/bench_import" scale "$INPUT" --statements "$IMPORT_STATEMENTS" | tee "$OUT/import-input.json"
 LH=("$BUILD/ftm-lakehouse" --uri "$IWORK/lake" -d bench)
-# One line per run and variant: "variant run seconds peak_rss_mb" (seconds "fail" on error).
+# One line per run and variant: "variant run seconds peak_rss_mb cpu_seconds" (seconds
+# "fail" on error).
 RESULTS="$OUT/import-runs.txt"
 : >"$RESULTS"
 # record VARIANT RUN TIMEFILE...: the commands timed into TIMEFILEs ran in sequence; their
-# wall times add up and the peak RSS is the largest
+# wall and CPU times add up and the peak RSS is the largest
 record() {
-  local variant=$1 run=$2 s=0 rss=0 f
+  local variant=$1 run=$2 s=0 rss=0 cpu=0 f
   shift 2
   for f in "$@"; do
     s=$(awk -v a="$s" -v b="$(wall_s "$f")" 'BEGIN {print a + b}')
+    cpu=$(awk -v a="$cpu" -v b="$(cpu_s "$f")" 'BEGIN {print a + b}')
     rss=$(awk -v a="$rss" -v b="$(peak_rss_mb "$f")" 'BEGIN {print (b > a) ? b : a}')
   done
-  echo "$variant $run $s $rss" >>"$RESULTS"
-  echo "  $variant: ${s}s, peak RSS ${rss} MB"
+  echo "$variant $run $s $rss $cpu" >>"$RESULTS"
+  echo "  $variant: ${s}s (CPU ${cpu}s), peak RSS ${rss} MB"
 }
-failed() { echo "$1 $2 fail 0" >>"$RESULTS"; echo "  $1: FAILED ($3)"; }
-# journal_run VARIANT RUN JOURNAL_URI: import --journal, then maintenance flush
+failed() { echo "$1 $2 fail 0 0" >>"$RESULTS"; echo "  $1: FAILED ($3)"; }
+# journal_run VARIANT RUN JOURNAL_URI [keep]: import --journal, then maintenance flush, into a
+# fresh lake (or, with "keep", into the lake and journal file the last run left)
 journal_run() {
   local v=$1 i=$2
-  rm -rf "$IWORK/lake"
-  mkdir -p "$IWORK/lake" # SQLite creates the journal file, not its directory
+  if [ "${4:-}" != keep ]; then
+    rm -rf "$IWORK/lake"
+    mkdir -p "$IWORK/lake" # SQLite creates the journal file, not its directory
+  fi
   if ! LAKEHOUSE_JOURNAL_URI=$3 /usr/bin/time -v "${LH[@]}" entities import --journal -i "$INPUT" \
     2>"$OUT/import-$v-import.$i.time"; then
     failed "$v" "$i" "see $OUT/import-$v-import.$i.time"
@@ -171,6 +179,10 @@ for i in $(seq "$IMPORT_RUNS"); do
   fi
   sync
   journal_run sqlite_journal "$i" "sqlite:///$IWORK/lake/journal.db"
+  # the same again on that journal file: a drained journal keeps its size, so a journal in
+  # use writes into pages the file already has instead of growing it
+  sync
+  journal_run sqlite_journal_reused "$i" "sqlite:///$IWORK/lake/journal.db" keep
   if [ -n "$PGURI" ]; then
     # a fresh database per run, so no run sees another's tables or dead rows
     db="bench_import_$i"
@@ -189,25 +201,32 @@ import json, statistics, sys
 n = json.load(open(sys.argv[1]))["statements"]
 runs = {}
 for line in open(sys.argv[2]):
-    variant, _, s, rss = line.split()
-    runs.setdefault(variant, []).append((None if s == "fail" else float(s), float(rss)))
+    variant, _, s, rss, cpu = line.split()
+    runs.setdefault(variant, []).append((None if s == "fail" else float(s), float(rss), float(cpu)))
 summary = {"statements": n, "runs": int(sys.argv[3])}
-for v in ("baseline", "direct", "sqlite_journal", "postgres_journal"):
+for v in ("baseline", "direct", "sqlite_journal", "sqlite_journal_reused", "postgres_journal"):
     ok = [r for r in runs.get(v, []) if r[0] is not None]
     if not ok or len(ok) < len(runs[v]):  # a failed run voids the variant's figure
-        summary.update({v + "_s": None, v + "_statements_per_s": None, v + "_peak_rss_mb": None})
+        summary.update({v + "_s": None, v + "_statements_per_s": None, v + "_peak_rss_mb": None,
+                        v + "_cpu_s": None})
         continue
     s = statistics.median(r[0] for r in ok)
     summary.update({v + "_s": round(s, 3), v + "_statements_per_s": round(n / s),
-                    v + "_peak_rss_mb": round(max(r[1] for r in ok))})
+                    v + "_peak_rss_mb": round(max(r[1] for r in ok)),
+                    v + "_cpu_s": round(statistics.median(r[2] for r in ok), 3)})
 b, d = summary["baseline_statements_per_s"], summary["direct_statements_per_s"]
 summary["direct_vs_baseline"] = round(d / b, 3) if b and d else None
 # the same per run (direct against the baseline of its own run), then the median: this
 # machine's speed drifts between runs more than the two differ within one
-pairs = [bs / ds for (bs, _), (ds, _) in zip(runs.get("baseline", []), runs.get("direct", []))
-         if bs and ds]
+pairs = [b[0] / d[0] for b, d in zip(runs.get("baseline", []), runs.get("direct", []))
+         if b[0] and d[0]]
 summary["direct_vs_baseline_per_run"] = [round(p, 3) for p in pairs]
 summary["direct_vs_baseline_median_of_runs"] = round(statistics.median(pairs), 3) if pairs else None
+# the same in CPU seconds (user + system): what each pipeline costs, whatever the host waits on
+cpu_pairs = [b[2] / d[2] for b, d in zip(runs.get("baseline", []), runs.get("direct", []))
+             if b[0] and d[0] and d[2]]
+summary["direct_vs_baseline_cpu_median_of_runs"] = (round(statistics.median(cpu_pairs), 3)
+                                                    if cpu_pairs else None)
 print(json.dumps(summary))
 PY
 fi
