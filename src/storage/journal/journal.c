@@ -44,6 +44,17 @@ void lh__sql_ts(lh_time t, char out[LH__SQL_TS_SIZE]) {
   out[n] = '\0';
 }
 
+const char *lh__sql_ts_memo_text(lh__sql_ts_memo *m, lh_time t, size_t *len) {
+  if (!m->set || m->t != t) {
+    lh__sql_ts(t, m->text);
+    m->len = strlen(m->text);
+    m->t = t;
+    m->set = true;
+  }
+  *len = m->len;
+  return m->text;
+}
+
 static int digits(const char *s, size_t n, unsigned *v) {
   unsigned x = 0;
   for (size_t i = 0; i < n; i++) {

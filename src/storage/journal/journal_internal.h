@@ -30,6 +30,15 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *vals, const size
 /* "YYYY-MM-DD HH:MM:SS.ffffff": the SQL text form of a timestamp (26 chars + NUL). */
 #define LH__SQL_TS_SIZE 27
 void lh__sql_ts(lh_time t, char out[LH__SQL_TS_SIZE]);
+/* The same for writers whose rows mostly share their times: the text of the last time is
+ * kept and formatted again only when the time changes. Zero-initialised = empty. */
+typedef struct lh__sql_ts_memo {
+  bool set;
+  lh_time t;
+  size_t len;
+  char text[LH__SQL_TS_SIZE];
+} lh__sql_ts_memo;
+const char *lh__sql_ts_memo_text(lh__sql_ts_memo *m, lh_time t, size_t *len);
 
 typedef struct lh__journal_scan lh__journal_scan;
 

@@ -92,28 +92,15 @@ static int put_str(lh_buf *b, const char *s) {
   return put_field(b, s, s ? strlen(s) : 0);
 }
 
-/* The text of a timestamp column, formatted again only when the time changes: the rows of
- * an insert mostly share their times. */
-typedef struct ts_text {
-  lh_time t; /* LH_TIME_NULL: nothing formatted yet */
-  char text[LH__SQL_TS_SIZE + 3];
-  size_t len;
-} ts_text;
-
-static int put_ts(lh_buf *b, lh_time t, ts_text *memo) {
+static int put_ts(lh_buf *b, lh_time t, lh__sql_ts_memo *m) {
   if (t == LH_TIME_NULL)
     return lh_buf_append(b, "\\N", 2);
-  if (memo->t != t) {
-    lh__sql_ts(t, memo->text);
-    memo->len = strlen(memo->text);
-    memcpy(memo->text + memo->len, "+00", 4);
-    memo->len += 3;
-    memo->t = t;
-  }
-  return lh_buf_append(b, memo->text, memo->len);
+  size_t len;
+  const char *text = lh__sql_ts_memo_text(m, t, &len);
+  return lh_buf_append(b, text, len) || lh_buf_append(b, "+00", 3);
 }
 
-static int put_row(lh_buf *b, const lh_row *r, ts_text ts[3]) {
+static int put_row(lh_buf *b, const lh_row *r, lh__sql_ts_memo ts[3]) {
   int rc = put_str(b, r->shard) || lh_buf_putc(b, '\t') || put_str(b, r->id) ||
            lh_buf_putc(b, '\t') || put_str(b, r->entity_id) || lh_buf_putc(b, '\t') ||
            put_str(b, r->dataset) || lh_buf_putc(b, '\t') ||
@@ -159,7 +146,7 @@ static int pg_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err)
   }
   PQclear(r);
   lh_buf b = LH_BUF_INIT;
-  ts_text ts[3] = {{.t = LH_TIME_NULL}, {.t = LH_TIME_NULL}, {.t = LH_TIME_NULL}};
+  lh__sql_ts_memo ts[3] = {0}; /* the rows of one COPY mostly share their times */
   int rc = 0;
   for (size_t i = 0; !rc && i < n; i++) {
     if (put_row(&b, &rows[i], ts))

@@ -22,12 +22,6 @@
 #define ROWS_PER_INSERT 64
 #define BUSY_TIMEOUT_MS 60000
 
-typedef struct ts_param {
-  lh_time t; /* LH_TIME_NULL: nothing formatted yet */
-  int len;
-  char text[LH__SQL_TS_SIZE];
-} ts_param;
-
 typedef struct sq {
   sqlite3 *db;
   char *path;
@@ -47,7 +41,7 @@ typedef struct sq {
   int ckpt_wal;  /* the same, for the checkpointer (guarded by ckpt_mu) */
   /* the text bound to each timestamp parameter (insert_many's rows, then insert_one's),
    * formatted again only when the row's time differs from the one it holds */
-  ts_param ts[ROWS_PER_INSERT + 1][3];
+  lh__sql_ts_memo ts[ROWS_PER_INSERT + 1][3];
 } sq;
 
 /* WAL pages after which a checkpoint runs: SQLite's default autocheckpoint, and in bulk
@@ -93,21 +87,17 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v, size_t n) {
   return v ? sqlite3_bind_text(st, i, v, (int)n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-/* Timestamps of consecutive rows are mostly the same: each parameter keeps its text and
- * formats a new one only when the time changes. The text stays bound (SQLITE_STATIC) until
- * the parameter is bound again, and no statement runs between the two. */
-static int bind_ts(sqlite3_stmt *st, int i, lh_time t, ts_param *p) {
+/* Each timestamp parameter keeps its text (see lh__sql_ts_memo), bound SQLITE_STATIC: the
+ * text changes only when the parameter is bound again, and no statement runs between. */
+static int bind_ts(sqlite3_stmt *st, int i, lh_time t, lh__sql_ts_memo *m) {
   if (t == LH_TIME_NULL)
     return sqlite3_bind_null(st, i);
-  if (p->t != t) {
-    lh__sql_ts(t, p->text);
-    p->t = t;
-    p->len = (int)strlen(p->text);
-  }
-  return sqlite3_bind_text(st, i, p->text, p->len, SQLITE_STATIC);
+  size_t len;
+  const char *text = lh__sql_ts_memo_text(m, t, &len);
+  return sqlite3_bind_text(st, i, text, (int)len, SQLITE_STATIC);
 }
 
-static int bind_row(sqlite3_stmt *st, int base, const lh_row *r, ts_param ts[3]) {
+static int bind_row(sqlite3_stmt *st, int base, const lh_row *r, lh__sql_ts_memo ts[3]) {
   int rc = 0;
   rc |= sqlite3_bind_text(st, base + 1, r->shard, (int)strnlen(r->shard, LH_SHARD_SIZE),
                           SQLITE_STATIC);
@@ -567,9 +557,6 @@ int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
   }
   s->lock_fd = -1;
   s->memory = strcmp(path, ":memory:") == 0;
-  for (int r = 0; r <= ROWS_PER_INSERT; r++)
-    for (int c = 0; c < 3; c++)
-      s->ts[r][c].t = LH_TIME_NULL;
   j->ops = &SQLITE_OPS;
   j->impl = s;
   if (s->memory)
