@@ -20,6 +20,7 @@ extern "C" {
 #define LH_PATH_STATISTICS "statistics.json"
 #define LH_PATH_LOCK ".LOCK"
 #define LH_PATH_LOCK_APPENDS ".LOCK-APPENDS"
+#define LH_PATH_LOCK_READS ".LOCK-READS" /* ours: readers of the statement table */
 #define LH_PATH_STATEMENTS "statements"
 #define LH_PATH_ARCHIVE "archive"
 #define LH_PATH_ENTITIES_JSON "entities.ftm.json"
@@ -62,8 +63,9 @@ char *lh_path_entities_diff(lh_time ts, const char *suffix);
 /* jobs/runs/{name} and jobs/runs/{name}/{run_id or a new UUIDv7}.json */
 char *lh_path_job_prefix(const char *name);
 char *lh_path_job_run(const char *name, const char *run_id);
-/* .LOCK-APPENDS/{id} */
+/* .LOCK-APPENDS/{id} and .LOCK-READS/{id} */
 char *lh_path_lock_append(const char *id);
+char *lh_path_lock_read(const char *id);
 
 /* statements/{shard}/{bucket}/{origin}/last_updated and .../last_optimized */
 char *lh_tag_partition_updated(const char *shard, const char *bucket, const char *origin,

@@ -11,6 +11,7 @@
 #define LAKEHOUSE_FENCE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lakehouse/settings.h"
 #include "lakehouse/store.h"
@@ -35,6 +36,16 @@ void lh_fence_opts_from_settings(lh_fence_opts *o, const lh_settings *s, const c
 int lh_fence_exclusive(lh_store *dataset, const lh_fence_opts *o, lh_fence **out, lh_error *err);
 /* Append: hold a marker while `.LOCK` is not held. LH_ELOCKED when the wait is exhausted. */
 int lh_fence_shared(lh_store *dataset, const lh_fence_opts *o, lh_fence **out, lh_error *err);
+/* A reader of the statement table: a lease `.LOCK-READS/{id}` that never waits and that
+ * vacuum respects (it keeps every file a live lease's version may still read). Create it
+ * before the snapshot is loaded, then record the version read with lh_fence_set_version. */
+int lh_fence_read(lh_store *dataset, const lh_fence_opts *o, lh_fence **out, lh_error *err);
+/* Record the table version a read lease reads (the oldest, when called again). */
+int lh_fence_set_version(lh_fence *f, int64_t version, lh_error *err);
+/* The oldest version live readers read: INT64_MAX when none, -1 when one is still loading
+ * its snapshot. Leases of readers that died are removed. */
+int lh_fence_readers(lh_store *dataset, const lh_fence_opts *o, int64_t *min_version, size_t *live,
+                     lh_error *err);
 /* Release (delete the lock file if it is still ours) and free. NULL is fine. */
 void lh_fence_release(lh_fence *f);
 /* True if another process took the lock over while it was held (heartbeat stalled). */

@@ -35,6 +35,8 @@ typedef struct lh_settings {
   char *zfs_pool;                   /* LAKEHOUSE_ZFS_POOL */
   int api_query_max_filter_keys;    /* LAKEHOUSE_API_QUERY_MAX_FILTER_KEYS, 20 */
   int api_query_max_in_values;      /* LAKEHOUSE_API_QUERY_MAX_IN_VALUES, 10000 */
+  int64_t sql_max_rows;             /* LAKEHOUSE_SQL_MAX_ROWS, 1000000: result rows of user SQL */
+  int sql_timeout;                  /* LAKEHOUSE_SQL_TIMEOUT, 300: seconds a user query may run */
   char *ftm_model; /* LAKEHOUSE_FTM_MODEL: compiled model JSON replacing the embedded one */
   char *log_level; /* LOG_LEVEL, "info" */
   bool debug;      /* DEBUG */

@@ -95,12 +95,16 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target_size, lh_c
                                lh_error *err);
 
 typedef struct lh_vacuum_result {
-  size_t files;
+  size_t files; /* deleted */
   int64_t bytes;
+  size_t kept_for_readers; /* removed files a live reader's snapshot may still read */
+  size_t foreign;          /* files the log does not account for and we did not write: left */
 } lh_vacuum_result;
 
-/* Delete files the log no longer references (removed ones, and orphans of crashed writers)
- * once older than retention_hours. */
+/* Delete files the log no longer references once older than retention_hours: files its
+ * remove actions name (unless a live read lease may still read them), and orphans of our
+ * own crashed writers (our file names, in a partition folder, written after the table was
+ * created). Anything else under statements/ is left alone and counted as foreign. */
 int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_vacuum_result *res,
                               lh_error *err);
 
@@ -111,7 +115,11 @@ int lh_statement_store_files(lh_statement_store *st, lh_store_key_fn fn, void *c
 /* 1 if a partition was written since its last merge, 0 if not, negative on error. */
 int lh_statement_store_needs_merge(lh_statement_store *st, lh_error *err);
 
-/* Run DuckDB SQL over the views; fn gets each row's columns as JSON values. */
+/* Run a user's SQL over the views, confined: a DuckDB instance of its own that may read the
+ * snapshot's data files and nothing else (external access off, configuration locked), one
+ * statement per call and only a SELECT, at most LAKEHOUSE_SQL_MAX_ROWS result rows (LH_ELIMIT
+ * beyond) within LAKEHOUSE_SQL_TIMEOUT seconds (LH_ELIMIT). fn gets each row's columns as
+ * JSON values. */
 typedef int (*lh_sql_row_fn)(void *ctx, size_t ncols, const char *const *names,
                              const char *const *values, lh_error *err);
 int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
@@ -142,6 +150,9 @@ int lh_statement_store_schema_counts(lh_statement_store *st, lh_count_fn fn, voi
 /* Live entities per country value among the entities of these schemata. */
 int lh_statement_store_country_counts(lh_statement_store *st, const char *const *schemata, size_t n,
                                       lh_count_fn fn, void *ctx, lh_error *err);
+/* Live entities and live statements. */
+int lh_statement_store_counts(lh_statement_store *st, uint64_t *entities, uint64_t *statements,
+                              lh_error *err);
 /* Live entity count and the smallest / largest date value (NULL when none; caller frees). */
 int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char **min_date,
                                char **max_date, lh_error *err);

@@ -95,6 +95,10 @@ char *lh_path_lock_append(const char *id) {
   return fmt("%s/%s", LH_PATH_LOCK_APPENDS, id);
 }
 
+char *lh_path_lock_read(const char *id) {
+  return fmt("%s/%s", LH_PATH_LOCK_READS, id);
+}
+
 static char *partition_tag(const char *shard, const char *bucket, const char *origin,
                            const char *what, lh_error *err) {
   if (lh_validate_origin(origin, err))

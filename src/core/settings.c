@@ -97,6 +97,9 @@ int lh_settings_load(lh_settings *s, lh_error *err) {
                     &s->api_query_max_filter_keys, err)) ||
       (rc = env_int("LAKEHOUSE_API_QUERY_MAX_IN_VALUES", 10000, 1, 10000000,
                     &s->api_query_max_in_values, err)) ||
+      (rc =
+           env_int64("LAKEHOUSE_SQL_MAX_ROWS", 1000000, 1, INT64_MAX / 2, &s->sql_max_rows, err)) ||
+      (rc = env_int("LAKEHOUSE_SQL_TIMEOUT", 300, 1, 86400 * 7, &s->sql_timeout, err)) ||
       (rc = env_bool("LAKEHOUSE_ON_ZFS", false, &s->on_zfs, err)) ||
       (rc = env_bool("DEBUG", false, &s->debug, err)))
     goto fail;
@@ -148,7 +151,7 @@ int lh_settings_to_json(const lh_settings *s, lh_buf *out) {
   char *journal = lh_settings_journal_uri(s);
   json_t *o = json_pack(
       "{s:o, s:o, s:o, s:i, s:I, s:i, s:i, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o,"
-      " s:i, s:i, s:o, s:s, s:b}",
+      " s:i, s:i, s:I, s:i, s:o, s:s, s:b}",
       "uri", str_or_null(s->uri), "journal_uri", str_or_null(s->journal_uri),
       "resolved_journal_uri", str_or_null(journal), "grace_period_days", s->grace_period_days,
       "max_buffer_rows", (json_int_t)s->max_buffer_rows, "lock_max_retries", s->lock_max_retries,
@@ -160,7 +163,8 @@ int lh_settings_to_json(const lh_settings *s, lh_buf *out) {
       "api_secret", s->api_secret ? json_string("***") : json_null(), "on_zfs", s->on_zfs,
       "zfs_pool", str_or_null(s->zfs_pool), "api_query_max_filter_keys",
       s->api_query_max_filter_keys, "api_query_max_in_values", s->api_query_max_in_values,
-      "ftm_model", str_or_null(s->ftm_model), "log_level", s->log_level, "debug", s->debug);
+      "sql_max_rows", (json_int_t)s->sql_max_rows, "sql_timeout", s->sql_timeout, "ftm_model",
+      str_or_null(s->ftm_model), "log_level", s->log_level, "debug", s->debug);
   free(journal);
   if (!o)
     return LH_ENOMEM;

@@ -287,13 +287,41 @@ int lh_entities_add(lh_dataset *ds, lh_entity *const *entities, size_t n, const 
 
 typedef struct flush_ctx {
   lh_statement_store *st;
+  int shards;
+  lh_row_batch_fn next; /* the segment's rows */
+  void *next_ctx;
 } flush_ctx;
+
+/* Journal rows carry the shard their writer computed, with the shard count of its config.yml
+ * at that time; the store holds them under the count it checked against config.yml now, so
+ * each row's shard is computed again (once per entity: rows of an entity come together). */
+static int reshard_next(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
+  flush_ctx *f = ctx;
+  int rc = f->next(f->next_ctx, rows, n, err);
+  if (rc || *n == 0)
+    return rc;
+  lh_row *w = (lh_row *)*rows; /* the journal's own read buffer, ours until the next call */
+  const char *last = NULL;
+  char shard[LH_SHARD_SIZE] = "";
+  for (size_t i = 0; i < *n; i++) {
+    if (!w[i].entity_id)
+      continue; /* refused by the store's row check */
+    if (!last || strcmp(last, w[i].entity_id) != 0) {
+      last = w[i].entity_id;
+      lh_entity_shard(last, strlen(last), f->shards, shard);
+    }
+    memcpy(w[i].shard, shard, sizeof shard);
+  }
+  return 0;
+}
 
 static int drain_segment(void *ctx, const char *segment, lh_row_batch_fn next, void *next_ctx,
                          lh_error *err) {
   flush_ctx *f = ctx;
+  f->next = next;
+  f->next_ctx = next_ctx;
   lh_append_result res;
-  int rc = lh_statement_store_append(f->st, next, next_ctx, &res, err);
+  int rc = lh_statement_store_append(f->st, reshard_next, f, &res, err);
   if (!rc)
     lh_log_debug("journal %s: %" PRIu64 " rows committed as version %" PRId64, segment, res.rows,
                  res.version);
@@ -313,7 +341,7 @@ int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err) {
   if (rc)
     return rc;
   lh_time started = lh_time_now();
-  flush_ctx f = {st};
+  flush_ctx f = {st, lh_dataset_shards(ds), NULL, NULL};
   lh_journal_flush_result jr;
   rc = lh_journal_flush(j, lh_dataset_shards(ds) > 1, drain_segment, &f, &jr, err);
   res->rows = jr.rows;
@@ -607,31 +635,18 @@ int lh_entities_get(lh_dataset *ds, const char *entity_id, lh_entity_fn fn, void
   return rc;
 }
 
-typedef struct stats_ctx {
-  lh_entity_stats *out;
-} stats_ctx;
-
-static int stats_row(void *ctx, size_t ncols, const char *const *names, const char *const *v,
-                     lh_error *err) {
-  (void)names;
-  (void)err;
-  stats_ctx *s = ctx;
-  if (ncols == 2) {
-    s->out->entities = strtoull(v[0], NULL, 10);
-    s->out->statements = strtoull(v[1], NULL, 10);
-  }
-  return 0;
-}
-
 int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err) {
   memset(out, 0, sizeof *out);
   lh_statement_store *st;
   int rc = readable_store(ds, &st, err);
   if (rc <= 0)
     return rc;
-  stats_ctx s = {out};
-  return lh_statement_store_sql(st, "SELECT count(DISTINCT entity_id), count(*) FROM statement",
-                                stats_row, &s, err);
+  uint64_t entities, statements;
+  if ((rc = lh_statement_store_counts(st, &entities, &statements, err)) != 0)
+    return rc;
+  out->entities = entities;
+  out->statements = statements;
+  return 0;
 }
 
 int lh_entities_exists(lh_dataset *ds, bool *exists, lh_error *err) {

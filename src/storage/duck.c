@@ -64,6 +64,69 @@ int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
   return 0;
 }
 
+int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const *paths,
+                           size_t npaths, const char *spill_dir, lh_error *err) {
+  memset(d, 0, sizeof *d);
+  pthread_mutex_init(&d->mu, NULL);
+  duckdb_config cfg;
+  if (duckdb_create_config(&cfg) == DuckDBError)
+    return lh_error_set(err, LH_ENOMEM, "cannot configure DuckDB");
+  int rc = set_config(cfg, "autoinstall_known_extensions", "false", err);
+  rc = rc ? rc : set_config(cfg, "autoload_known_extensions", "false", err);
+  if (!rc && s && s->duckdb_memory_limit && *s->duckdb_memory_limit)
+    rc = set_config(cfg, "memory_limit", s->duckdb_memory_limit, err);
+  if (!rc && spill_dir)
+    rc = set_config(cfg, "temp_directory", spill_dir, err);
+  if (rc) {
+    duckdb_destroy_config(&cfg);
+    return lh_error_prefix(err, "LAKEHOUSE_DUCKDB_*");
+  }
+  char *open_err = NULL;
+  if (duckdb_open_ext(NULL, &d->db, cfg, &open_err) == DuckDBError) {
+    rc = lh_error_set(err, LH_EIO, "cannot open DuckDB: %s", open_err ? open_err : "?");
+    duckdb_free(open_err);
+    duckdb_destroy_config(&cfg);
+    return rc;
+  }
+  duckdb_destroy_config(&cfg);
+  if (duckdb_connect(d->db, &d->con) == DuckDBError) {
+    duckdb_close(&d->db);
+    return lh_error_set(err, LH_EIO, "cannot connect to DuckDB");
+  }
+  /* the files a query may open: exactly these paths, and the private spill folder */
+  lh_buf sql = LH_BUF_INIT;
+  rc = lh_buf_puts(&sql, "SET allowed_paths = [");
+  for (size_t i = 0; i < npaths && !rc; i++) {
+    rc = i ? lh_buf_putc(&sql, ',') : 0;
+    rc = rc ? rc : lh__sql_quote(&sql, paths[i]);
+  }
+  rc = rc ? rc : lh_buf_putc(&sql, ']');
+  if (rc)
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  rc = rc ? rc : lh__duck_exec(d, "SET TimeZone='UTC'", err);
+  rc = rc ? rc : lh__duck_exec(d, sql.data, err);
+  if (!rc && spill_dir) {
+    lh_buf_reset(&sql);
+    if (lh_buf_puts(&sql, "SET allowed_directories = [") || lh__sql_quote(&sql, spill_dir) ||
+        lh_buf_putc(&sql, ']'))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    else
+      rc = lh__duck_exec(d, sql.data, err);
+  }
+  /* one way: external access cannot be switched back on */
+  rc = rc ? rc : lh__duck_exec(d, "SET enable_external_access = false", err);
+  lh_buf_free(&sql);
+  if (rc) {
+    lh__duck_close(d);
+    return lh_error_prefix(err, "cannot confine DuckDB");
+  }
+  return 0;
+}
+
+int lh__duck_lock_configuration(lh__duck *d, lh_error *err) {
+  return lh__duck_exec(d, "SET lock_configuration = true", err);
+}
+
 void lh__duck_close(lh__duck *d) {
   if (d->con)
     duckdb_disconnect(&d->con);
@@ -88,8 +151,7 @@ int lh__duck_connect(lh__duck *d, duckdb_connection *out, lh_error *err) {
   return 0;
 }
 
-/* The lh_error for a failed DuckDB call (first line of its message). */
-static int duck_error(duckdb_error_type type, const char *msg, lh_error *err) {
+int lh__duck_error(duckdb_error_type type, const char *msg, lh_error *err) {
   int rc;
   switch (type) {
   case DUCKDB_ERROR_PARSER:
@@ -97,7 +159,9 @@ static int duck_error(duckdb_error_type type, const char *msg, lh_error *err) {
   case DUCKDB_ERROR_CATALOG:
   case DUCKDB_ERROR_CONVERSION:
   case DUCKDB_ERROR_CONSTRAINT:
-  case DUCKDB_ERROR_INVALID_INPUT: rc = LH_EINVAL; break;
+  case DUCKDB_ERROR_INVALID_INPUT:
+  case DUCKDB_ERROR_PERMISSION: rc = LH_EINVAL; break;
+  case DUCKDB_ERROR_INTERRUPT: rc = LH_ELIMIT; break;
   case DUCKDB_ERROR_OUT_OF_MEMORY: rc = LH_ENOMEM; break;
   default: rc = LH_EIO;
   }
@@ -116,18 +180,18 @@ int lh__duck_stream(lh__duck *d, duckdb_connection con, const char *sql, lh__duc
   duckdb_result res;
   int rc = 0;
   if (duckdb_prepare(con ? con : d->con, sql, &prep) == DuckDBError) {
-    rc = duck_error(DUCKDB_ERROR_PARSER, duckdb_prepare_error(prep), err);
+    rc = lh__duck_error(DUCKDB_ERROR_PARSER, duckdb_prepare_error(prep), err);
     duckdb_destroy_prepare(&prep);
     return rc;
   }
   if (duckdb_pending_prepared_streaming(prep, &pending) == DuckDBError) {
-    rc = duck_error(DUCKDB_ERROR_INVALID, duckdb_pending_error(pending), err);
+    rc = lh__duck_error(DUCKDB_ERROR_INVALID, duckdb_pending_error(pending), err);
     duckdb_destroy_pending(&pending);
     duckdb_destroy_prepare(&prep);
     return rc;
   }
   if (duckdb_execute_pending(pending, &res) == DuckDBError) {
-    rc = duck_error(duckdb_result_error_type(&res), duckdb_result_error(&res), err);
+    rc = lh__duck_error(duckdb_result_error_type(&res), duckdb_result_error(&res), err);
     duckdb_destroy_result(&res);
     duckdb_destroy_pending(&pending);
     duckdb_destroy_prepare(&prep);
@@ -139,7 +203,7 @@ int lh__duck_stream(lh__duck *d, duckdb_connection con, const char *sql, lh__duc
     duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
     if (!chunk) {
       if (duckdb_result_error(&res)) /* the stream broke off */
-        rc = duck_error(duckdb_result_error_type(&res), duckdb_result_error(&res), err);
+        rc = lh__duck_error(duckdb_result_error_type(&res), duckdb_result_error(&res), err);
       break;
     }
     rc = fn(ctx, chunk, err);
@@ -160,7 +224,7 @@ static int query_on(duckdb_connection con, const char *sql, lh__row_source *src,
       if (err)
         *err = src->err;
     } else {
-      rc = duck_error(duckdb_result_error_type(res), duckdb_result_error(res), err);
+      rc = lh__duck_error(duckdb_result_error_type(res), duckdb_result_error(res), err);
     }
     duckdb_destroy_result(res);
     return rc;

@@ -45,7 +45,15 @@ typedef struct lh__duck {
 } lh__duck;
 
 int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err);
+/* A DuckDB for untrusted SQL: no extension loading, and no file access but to `paths`
+ * (read) and `spill_dir` (NULL: no spilling) - enable_external_access is off for the life of
+ * the instance. Create the views a query may use, then lock the configuration. */
+int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const *paths,
+                           size_t npaths, const char *spill_dir, lh_error *err);
+int lh__duck_lock_configuration(lh__duck *d, lh_error *err);
 void lh__duck_close(lh__duck *d);
+/* The lh_error for a failed DuckDB call (the first line of its message); returns the code. */
+int lh__duck_error(duckdb_error_type type, const char *msg, lh_error *err);
 /* Run SQL and discard the result. Errors carry DuckDB's message. */
 int lh__duck_exec(lh__duck *d, const char *sql, lh_error *err);
 /* Run SQL; on success *res must be destroyed with duckdb_destroy_result. */

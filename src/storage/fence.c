@@ -32,6 +32,7 @@ struct lh_fence {
   pthread_cond_t cond;
   bool stop;
   bool lost;
+  int64_t version; /* a read lease: the table version read, -1 while it is being loaded */
 };
 
 void lh_fence_opts_from_settings(lh_fence_opts *o, const lh_settings *s, const char *operation) {
@@ -62,6 +63,8 @@ static char *holder_json(const lh_fence *f, lh_time heartbeat) {
   json_t *o =
       json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "pid", (json_int_t)getpid(), "host", host,
                 "token", f->token, "operation", f->operation, "acquired", acq, "heartbeat", hb);
+  if (o && f->version >= 0)
+    json_object_set_new(o, "version", json_integer(f->version));
   char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
   return text;
@@ -75,11 +78,13 @@ typedef struct holder {
   char token[LH_UUID_SIZE];
   char operation[64];
   lh_time heartbeat;
+  int64_t version; /* of a read lease; -1 when not (yet) known */
 } holder;
 
 static void parse_holder(const char *text, size_t len, holder *h) {
   memset(h, 0, sizeof *h);
   h->heartbeat = LH_TIME_NULL;
+  h->version = -1;
   json_t *o = json_loadb(text, len, 0, NULL);
   if (!json_is_object(o)) {
     json_decref(o);
@@ -97,6 +102,8 @@ static void parse_holder(const char *text, size_t len, holder *h) {
     snprintf(h->host, sizeof h->host, "%s", host);
     snprintf(h->token, sizeof h->token, "%s", token);
     snprintf(h->operation, sizeof h->operation, "%s", op ? op : "?");
+    json_t *v = json_object_get(o, "version");
+    h->version = json_is_integer(v) ? json_integer_value(v) : -1;
   }
   json_decref(o);
 }
@@ -193,7 +200,9 @@ static void *heartbeat_main(void *arg) {
     bool ours = read_lock(f->store, f->key, &text, &h, &exists, NULL) == 0 && exists && h.known &&
                 strcmp(h.token, f->token) == 0;
     if (ours) {
+      pthread_mutex_lock(&f->mu);
       char *json = holder_json(f, lh_time_now());
+      pthread_mutex_unlock(&f->mu);
       if (json)
         lh_store_put(f->store, f->key, json, strlen(json), NULL);
       free(json);
@@ -223,6 +232,7 @@ static lh_fence *fence_new(lh_store *s, const char *key, const lh_fence_opts *o)
     return NULL;
   }
   lh_uuid4(f->token);
+  f->version = -1;
   f->acquired = lh_time_now();
   f->heartbeat_seconds = heartbeat_interval(o);
   pthread_mutex_init(&f->mu, NULL);
@@ -453,6 +463,88 @@ int lh_fence_shared(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_erro
   start_heartbeat(f);
   *out = f;
   return 0;
+}
+
+/* ---- read leases --------------------------------------------------------------------------- */
+
+int lh_fence_read(lh_store *s, const lh_fence_opts *o, lh_fence **out, lh_error *err) {
+  *out = NULL;
+  char id[LH_UUID_HEX_SIZE];
+  lh_uuid4_hex(id);
+  char *key = lh_path_lock_read(id);
+  lh_fence *f = key ? fence_new(s, key, o) : NULL;
+  free(key);
+  if (!f)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = create_lock(f, err);
+  if (rc) {
+    fence_free(f);
+    return rc;
+  }
+  start_heartbeat(f);
+  *out = f;
+  return 0;
+}
+
+int lh_fence_set_version(lh_fence *f, int64_t version, lh_error *err) {
+  if (!f)
+    return 0;
+  pthread_mutex_lock(&f->mu);
+  bool first = f->version < 0;
+  if (first || version < f->version) /* a lease guards the oldest version it read */
+    f->version = version;
+  char *json = first ? holder_json(f, lh_time_now()) : NULL;
+  pthread_mutex_unlock(&f->mu);
+  if (!first)
+    return 0;
+  if (!json)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = lh_store_put(f->store, f->key, json, strlen(json), err);
+  free(json);
+  return rc;
+}
+
+typedef struct readers {
+  lh_store *store;
+  const lh_fence_opts *o;
+  int64_t min;
+  size_t live;
+  lh_error *err;
+} readers;
+
+static int check_reader(const char *name, void *arg) {
+  readers *r = arg;
+  char *key = lh_path_lock_read(name);
+  if (!key)
+    return lh_error_set(r->err, LH_ENOMEM, "out of memory");
+  lh_buf text = LH_BUF_INIT;
+  holder h;
+  int exists = 0;
+  int rc = read_lock(r->store, key, &text, &h, &exists, r->err);
+  if (rc == 0 && exists) {
+    if (h.known && stale_reason(&h, r->o->stale_seconds)) {
+      lh_store_delete(r->store, key, NULL); /* a reader that died */
+    } else {
+      /* an unreadable or half-written lease guards everything, as one still loading */
+      r->live++;
+      int64_t v = h.known ? h.version : -1;
+      if (v < r->min)
+        r->min = v;
+    }
+  }
+  lh_buf_free(&text);
+  free(key);
+  return rc;
+}
+
+int lh_fence_readers(lh_store *s, const lh_fence_opts *o, int64_t *min_version, size_t *live,
+                     lh_error *err) {
+  readers r = {s, o, INT64_MAX, 0, err};
+  int rc = lh_store_children(s, LH_PATH_LOCK_READS, check_reader, &r, err);
+  *min_version = r.min;
+  if (live)
+    *live = r.live;
+  return rc;
 }
 
 /* ---- release and unlock -------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/sql.h"
@@ -623,19 +624,35 @@ static void test_compact_and_vacuum(void **state) {
   assert_non_null(strstr(log.data, "\"dataChange\":false"));
   assert_null(strstr(log.data, "\"dataChange\":true"));
   lh_buf_free(&log);
-  /* an orphan (a crashed writer's file) and the removed files go; live files stay */
-  char orphan[4300];
-  snprintf(orphan, sizeof orphan, "%s/shard=0/bucket=thing/origin=bulk/part-orphan.parquet", dir);
-  FILE *o = fopen(orphan, "w");
-  fputs("not even parquet", o);
-  fclose(o);
+  /* an orphan (a crashed writer's file, named as ours) and the removed files go; live files
+   * stay, and so do files this lake did not write (a note, a foreign Parquet file, our name
+   * outside a partition folder) */
+  char orphan[4300], note[4300], foreign[4300], stray[4300];
+  snprintf(orphan, sizeof orphan,
+           "%s/shard=0/bucket=thing/origin=bulk/part-0b7c2d4e-1f3a-4c5d-9e8f-a1b2c3d4e5f6.parquet",
+           dir);
+  snprintf(note, sizeof note, "%s/notes.txt", dir);
+  snprintf(foreign, sizeof foreign, "%s/shard=0/bucket=thing/origin=bulk/data.parquet", dir);
+  snprintf(stray, sizeof stray, "%s/part-0b7c2d4e-1f3a-4c5d-9e8f-a1b2c3d4e5f6.parquet", dir);
+  const char *extra[] = {orphan, note, foreign, stray};
+  for (int i = 0; i < 4; i++) {
+    FILE *o = fopen(extra[i], "w");
+    fputs("not even parquet", o);
+    fclose(o);
+  }
   lh_vacuum_result vr;
   assert_int_equal(lh_statement_store_vacuum(f->st, 1, &vr, &err), 0);
   assert_int_equal(vr.files, 0); /* everything is younger than an hour */
+  assert_int_equal(vr.foreign, 3);
   assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
   assert_int_equal(vr.files, 11);
-  assert_int_equal(count_files(dir, ".parquet"), 2);
+  assert_int_equal(vr.foreign, 3);
+  assert_int_equal(count_files(dir, ".parquet"), 4);
   assert_int_not_equal(access(orphan, F_OK), 0);
+  for (int i = 1; i < 4; i++) {
+    assert_int_equal(access(extra[i], F_OK), 0);
+    unlink(extra[i]);
+  }
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 5 * (long long)rs.n);
   rows_free(&rs);
 }
@@ -677,6 +694,72 @@ static void test_checkpoints(void **state) {
   reopen(f, 0);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"),
                    qn(f, "SELECT count(DISTINCT id) FROM statement_raw"));
+  rows_free(&rs);
+}
+
+/* Vacuum keeps the removed files a live read lease may still read, removes the leases of
+ * readers that died, and deletes the files once no reader needs them. */
+static void test_vacuum_respects_readers(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  lh_append_result res;
+  append(f, &rs, &res);
+  append(f, &rs, &res);
+  int64_t before = res.version;
+  lh_error err = {0};
+  /* a reader of the version before the merge: its lease says so */
+  lh_fence_opts fo;
+  lh_fence_opts_from_settings(&fo, &f->settings, "read");
+  lh_fence *lease = NULL;
+  assert_int_equal(lh_fence_read(f->ds, &fo, &lease, &err), 0);
+  assert_int_equal(lh_fence_set_version(lease, before, &err), 0);
+  int64_t min;
+  size_t live;
+  assert_int_equal(lh_fence_readers(f->ds, &fo, &min, &live, &err), 0);
+  assert_int_equal(min, before);
+  assert_int_equal(live, 1);
+  /* a lease of a process that is gone is removed, never waited for */
+  char host[256], dead[600];
+  gethostname(host, sizeof host);
+  pid_t gone = fork();
+  if (gone == 0)
+    _exit(0);
+  waitpid(gone, NULL, 0);
+  snprintf(dead, sizeof dead,
+           "{\"pid\":%d,\"host\":\"%s\",\"token\":\"t\",\"operation\":\"read\","
+           "\"acquired\":\"2026-01-01T00:00:00+00:00\",\"heartbeat\":\"2099-01-01T00:00:00+00:00\","
+           "\"version\":0}",
+           (int)gone, host);
+  assert_int_equal(lh_store_put(f->ds, ".LOCK-READS/dead", dead, strlen(dead), NULL), 0);
+  lh_merge_result mr;
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_true(mr.partitions > 0);
+  lh_vacuum_result vr;
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  assert_int_equal(vr.files, 0);
+  assert_true(vr.kept_for_readers >= 2);
+  assert_int_equal(lh_store_exists(f->ds, ".LOCK-READS/dead", NULL), 0);
+  /* the reader can still read every file of its version */
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/statements", f->dir);
+  assert_int_equal(count_files(dir, ".parquet"), 4 + (int)mr.partitions);
+  lh_fence_release(lease);
+  assert_int_equal(lh_fence_readers(f->ds, &fo, &min, &live, &err), 0);
+  assert_int_equal(live, 0);
+  assert_true(min == INT64_MAX);
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  assert_int_equal(vr.files, 4);
+  assert_int_equal(vr.kept_for_readers, 0);
+  /* a lease still loading its snapshot (no version yet) guards every removed file */
+  append(f, &rs, &res);
+  assert_int_equal(lh_fence_read(f->ds, &fo, &lease, &err), 0);
+  assert_int_equal(lh_statement_store_merge(f->st, NULL, &mr, &err), 0);
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  assert_int_equal(vr.files, 0);
+  assert_true(vr.kept_for_readers > 0);
+  lh_fence_release(lease);
+  assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), (long long)rs.n);
   rows_free(&rs);
 }
 
@@ -854,6 +937,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
       cmocka_unit_test_setup_teardown(test_awkward_origins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compact_and_vacuum, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_vacuum_respects_readers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broken_logs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_foreign_null_column, setup, teardown),

@@ -7,6 +7,8 @@
 
 #include "testutil.h"
 
+#include "storage/parquet/store_internal.h"
+
 const char *tu_shared_dir(void) {
   const char *d = getenv("LH_SHARED_DIR");
   if (!d || access(d, R_OK) != 0) {
@@ -93,7 +95,7 @@ const char *tu_store_value(lh_statement_store *st, const char *sql) {
   static char out[256];
   out[0] = '\0';
   lh_error err = {0};
-  if (lh_statement_store_sql(st, sql, first_value, out, &err)) {
+  if (lh__store_sql(st, sql, first_value, out, &err)) {
     print_error("%s: %s\n", sql, err.message);
     fail();
   }

@@ -110,6 +110,7 @@ void lh__delta_snapshot_free(lh__delta_snapshot *s) {
   json_decref(s->reader_features);
   json_decref(s->writer_features);
   json_decref(s->removes);
+  json_decref(s->removed_in);
   json_decref(s->txns);
   lh__delta_snapshot_init(s);
 }
@@ -238,8 +239,10 @@ static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_err
     }
     s->nfiles++;
   }
-  if (s->removes)
+  if (s->removes) {
     json_object_del(s->removes, path);
+    json_object_del(s->removed_in, path);
+  }
   return 0;
 }
 
@@ -250,9 +253,11 @@ static int apply_remove(lh__delta_snapshot *s, json_t *rm, const origin *o, lh_e
   uint32_t i;
   if (lh__strmap_get(&s->by_path, path, &i))
     drop_file(s, i);
-  if (!s->removes && !(s->removes = json_object()))
+  if ((!s->removes && !(s->removes = json_object())) ||
+      (!s->removed_in && !(s->removed_in = json_object())) ||
+      json_object_set(s->removes, path, rm) ||
+      json_object_set_new(s->removed_in, path, json_integer(o->version)))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
-  json_object_set(s->removes, path, rm);
   return 0;
 }
 
@@ -697,7 +702,7 @@ static int commit_info(lh_buf *out, const char *operation, const lh__delta_actio
 }
 
 int lh__delta_create(lh_store *table, const char *schema_string, const char *const *partitions,
-                     size_t npartitions, lh_error *err) {
+                     size_t npartitions, json_t *configuration, lh_error *err) {
   char id[LH_UUID_SIZE];
   lh_uuid4(id);
   json_t *cols = json_array();
@@ -705,10 +710,11 @@ int lh__delta_create(lh_store *table, const char *schema_string, const char *con
     json_array_append_new(cols, json_string(partitions[i]));
   json_t *protocol =
       json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1, "minWriterVersion", 2);
-  json_t *md = json_pack("{s:{s:s, s:n, s:n, s:{s:s, s:{}}, s:s, s:o, s:{}, s:I}}", "metaData",
-                         "id", id, "name", "description", "format", "provider", "parquet",
-                         "options", "schemaString", schema_string, "partitionColumns", cols,
-                         "configuration", "createdTime", (json_int_t)now_ms());
+  json_t *conf = configuration ? json_deep_copy(configuration) : json_object();
+  json_t *md = json_pack("{s:{s:s, s:n, s:n, s:{s:s, s:{}}, s:s, s:o, s:o, s:I}}", "metaData", "id",
+                         id, "name", "description", "format", "provider", "parquet", "options",
+                         "schemaString", schema_string, "partitionColumns", cols, "configuration",
+                         conf, "createdTime", (json_int_t)now_ms());
   lh_buf text = LH_BUF_INIT;
   char *p = protocol ? json_dumps(protocol, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   char *m = md ? json_dumps(md, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -780,6 +786,10 @@ int lh__delta_actions_remove(lh__delta_actions *a, const lh__delta_snapshot *s,
   json_object_set_new(a->removed, f->path, json_true());
   a->nremoves++;
   return append_action(a, rm);
+}
+
+int lh__delta_actions_metadata(lh__delta_actions *a, json_t *md) {
+  return append_action(a, json_pack("{s:O}", "metaData", md));
 }
 
 static void short_sleep(int attempt) {

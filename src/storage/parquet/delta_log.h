@@ -43,6 +43,7 @@ typedef struct lh__delta_snapshot {
   size_t nfiles, files_cap;
   lh__strmap by_path; /* path -> index in files */
   json_t *removes;    /* path -> remove action: tombstones still in the log */
+  json_t *removed_in; /* path -> the version whose commit (or checkpoint) removed it */
   json_t *txns;       /* appId -> txn action */
 } lh__delta_snapshot;
 
@@ -61,10 +62,11 @@ const char *lh__delta_file_value(const lh__delta_snapshot *s, const lh__delta_fi
 
 /* ---- writing --------------------------------------------------------------------------- */
 
-/* Version 0 of a new table: protocol (1, 2), metaData with schema and partition columns.
- * LH_EEXIST when the table exists (somebody else created it first). */
+/* Version 0 of a new table: protocol (1, 2), metaData with schema, partition columns and
+ * configuration (a string -> string object, borrowed; NULL: empty). LH_EEXIST when the table
+ * exists (somebody else created it first). */
 int lh__delta_create(lh_store *table, const char *schema_string, const char *const *partitions,
-                     size_t npartitions, lh_error *err);
+                     size_t npartitions, json_t *configuration, lh_error *err);
 
 /* Actions of one commit, one JSON object per line. */
 typedef struct lh__delta_actions {
@@ -81,6 +83,8 @@ int lh__delta_actions_add(lh__delta_actions *a, const char *path, const char *co
                           int64_t modified_ms, bool data_change, const char *stats);
 int lh__delta_actions_remove(lh__delta_actions *a, const lh__delta_snapshot *s,
                              const lh__delta_file *f, int64_t deletion_ms, bool data_change);
+/* A metaData action replacing the table's metadata with md (borrowed). */
+int lh__delta_actions_metadata(lh__delta_actions *a, json_t *md);
 
 /* Commit the actions as the next version: put-if-absent, and on a lost race re-read the
  * winners and retry, unless they changed the protocol or metadata or removed a file this

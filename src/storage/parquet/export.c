@@ -52,13 +52,9 @@ static void *read_pipe(void *arg) {
   return NULL;
 }
 
-int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_t *rows,
-                                  lh_error *err) {
-  if (rows)
-    *rows = 0;
-  int rc = lh__store_views(st, err);
-  if (rc)
-    return lh__explain_io_error(st, rc, err);
+static int export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_t *rows,
+                      lh_error *err) {
+  int rc = 0;
   uint64_t total = 0;
   if ((rc = lh__duck_each_row(&st->duck, "SELECT count(*) FROM statement_raw", lh__count_rows,
                               &total, err)) != 0)
@@ -138,6 +134,18 @@ done:
   return rc;
 }
 
+int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_t *rows,
+                                  lh_error *err) {
+  if (rows)
+    *rows = 0;
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
+  if (rc == 0)
+    rc = export_csv(st, fn, ctx, rows, err);
+  lh__read_end(lease);
+  return lh__explain_io_error(st, rc, err);
+}
+
 typedef struct count_ctx {
   lh_count_fn fn;
   void *ctx;
@@ -146,20 +154,20 @@ typedef struct count_ctx {
 /* Rows of (key VARCHAR, count BIGINT). */
 static int run_counts(lh_statement_store *st, const char *sql, lh_count_fn fn, void *ctx,
                       lh_error *err) {
-  int rc = lh__store_views(st, err);
-  if (rc)
-    return lh__explain_io_error(st, rc, err);
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
   duckdb_result res;
-  if ((rc = lh__duck_query(&st->duck, sql, &res, err)) != 0)
-    return lh__explain_io_error(st, rc, err);
-  idx_t n = duckdb_row_count(&res);
-  for (idx_t i = 0; i < n && rc == 0; i++) {
-    char *key = duckdb_value_varchar(&res, 0, i);
-    rc = fn(ctx, key ? key : "", duckdb_value_uint64(&res, 1, i), err);
-    duckdb_free(key);
+  if (rc == 0 && (rc = lh__duck_query(&st->duck, sql, &res, err)) == 0) {
+    idx_t n = duckdb_row_count(&res);
+    for (idx_t i = 0; i < n && rc == 0; i++) {
+      char *key = duckdb_value_varchar(&res, 0, i);
+      rc = fn(ctx, key ? key : "", duckdb_value_uint64(&res, 1, i), err);
+      duckdb_free(key);
+    }
+    duckdb_destroy_result(&res);
   }
-  duckdb_destroy_result(&res);
-  return rc;
+  lh__read_end(lease);
+  return lh__explain_io_error(st, rc, err);
 }
 
 static int in_list(lh_buf *sql, const char *col, const char *const *values, size_t n) {
@@ -201,14 +209,15 @@ int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char 
                                char **max_date, lh_error *err) {
   *min_date = *max_date = NULL;
   *entities = 0;
-  int rc = lh__store_views(st, err);
-  if (rc)
-    return lh__explain_io_error(st, rc, err);
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
   duckdb_result res;
-  rc = lh__duck_query(&st->duck,
-                      "SELECT (SELECT count(DISTINCT entity_id) FROM statement), min(value), "
-                      "max(value) FROM statement WHERE prop_type = 'date'",
-                      &res, err);
+  if (rc == 0)
+    rc = lh__duck_query(&st->duck,
+                        "SELECT (SELECT count(DISTINCT entity_id) FROM statement), min(value), "
+                        "max(value) FROM statement WHERE prop_type = 'date'",
+                        &res, err);
+  lh__read_end(lease);
   if (rc)
     return lh__explain_io_error(st, rc, err);
   *entities = duckdb_value_uint64(&res, 0, 0);
@@ -218,6 +227,24 @@ int lh_statement_store_summary(lh_statement_store *st, uint64_t *entities, char 
   *max_date = b ? strdup(b) : NULL;
   duckdb_free(a);
   duckdb_free(b);
+  duckdb_destroy_result(&res);
+  return 0;
+}
+
+int lh_statement_store_counts(lh_statement_store *st, uint64_t *entities, uint64_t *statements,
+                              lh_error *err) {
+  *entities = *statements = 0;
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
+  duckdb_result res;
+  if (rc == 0)
+    rc = lh__duck_query(&st->duck, "SELECT count(DISTINCT entity_id), count(*) FROM statement",
+                        &res, err);
+  lh__read_end(lease);
+  if (rc)
+    return lh__explain_io_error(st, rc, err);
+  *entities = duckdb_value_uint64(&res, 0, 0);
+  *statements = duckdb_value_uint64(&res, 1, 0);
   duckdb_destroy_result(&res);
   return 0;
 }
@@ -235,9 +262,12 @@ static int on_id(void *ctx, const char *s, size_t n, lh_error *err) {
 int lh_statement_store_changed_ids(lh_statement_store *st, lh_time since,
                                    const char *const *schemata, size_t nschemata, lh_string_fn fn,
                                    void *ctx, lh_error *err) {
-  int rc = lh__store_views(st, err);
-  if (rc)
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
+  if (rc) {
+    lh__read_end(lease);
     return lh__explain_io_error(st, rc, err);
+  }
   lh_buf sql = LH_BUF_INIT;
   char iso[LH_ISO_SIZE];
   lh_time_format_iso(since, iso);
@@ -254,5 +284,6 @@ int lh_statement_store_changed_ids(lh_statement_store *st, lh_time since,
   rc = rc ? lh_error_set(err, LH_ENOMEM, "out of memory")
           : lh__duck_each_string(&st->duck, sql.data, on_id, &c, err);
   lh_buf_free(&sql);
+  lh__read_end(lease);
   return lh__explain_io_error(st, rc, err);
 }

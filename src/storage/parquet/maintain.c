@@ -140,6 +140,38 @@ static int begin_maintenance(lh_statement_store *st, const char *operation, lh_f
   return lh_fence_exclusive(st->dataset, &fo, fence, err);
 }
 
+/* A table from before the shard count was recorded gets it (under the exclusive fence, so no
+ * append races the metadata change), once its data agrees with config.yml. */
+static int record_shards(lh_statement_store *st, lh_error *err) {
+  if (lh__store_recorded_shards(st) != -1)
+    return 0;
+  lh_error cerr = {0};
+  if (lh__store_check_shards(st, &cerr) != 0) {
+    lh_log_warning("%s; the shard count is not recorded", cerr.message);
+    return 0;
+  }
+  json_t *md = json_deep_copy(st->snap.metadata);
+  json_t *conf = md ? json_object_get(md, "configuration") : NULL;
+  if (md && !json_is_object(conf)) {
+    conf = json_object();
+    json_object_set_new(md, "configuration", conf);
+  }
+  char shards[16];
+  snprintf(shards, sizeof shards, "%d", st->shards);
+  lh__delta_actions actions;
+  lh__delta_actions_init(&actions);
+  int rc = !md || !conf || json_object_set_new(conf, LH__SHARDS_KEY, json_string(shards)) ||
+                   lh__delta_actions_metadata(&actions, md)
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "SET TBLPROPERTIES",
+                                  NULL, err);
+  if (rc == 0)
+    lh_log_info("%s: recorded the shard count (%d) in the statement table", st->name, st->shards);
+  lh__delta_actions_free(&actions);
+  json_decref(md);
+  return rc;
+}
+
 int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
                              lh_merge_result *res, lh_error *err) {
   lh_merge_result local;
@@ -155,7 +187,8 @@ int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
   lh_time cutoff = lh__grace_cutoff(st, now);
   lh__part *parts = NULL;
   size_t n = 0;
-  if ((rc = lh__store_refresh(st, err)) != 0 || (rc = lh__collect_parts(st, &parts, &n, err)) != 0)
+  if ((rc = lh__store_refresh(st, err)) != 0 || (rc = record_shards(st, err)) != 0 ||
+      (rc = lh__collect_parts(st, &parts, &n, err)) != 0)
     goto done;
   /* part strings point into the snapshot, which every commit changes: keep owned copies of
    * the keys and re-resolve each partition before merging it */
@@ -328,7 +361,10 @@ typedef struct vacuum_ctx {
   lh_statement_store *st;
   lh__strmap live; /* decoded file -> 1 */
   lh_time cutoff;
+  lh_time created;  /* the table's creation (metaData.createdTime), LH_TIME_NULL if unknown */
+  int64_t min_read; /* the oldest version a live reader reads (INT64_MAX: none) */
   lh_vacuum_result *res;
+  char *first_foreign;
   char **doomed;
   size_t ndoomed, cap;
 } vacuum_ctx;
@@ -343,27 +379,69 @@ static bool hidden_key(const char *key) {
   return false;
 }
 
+static bool hex_run(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+/* A data file our writers name: shard=*\/bucket=*\/origin=*\/[tmp_]part-{uuid4}.parquet. */
+static bool our_file(const char *key) {
+  static const char *const dirs[] = {"shard=", "bucket=", "origin="};
+  const char *p = key;
+  for (int i = 0; i < 3; i++) {
+    const char *slash = strchr(p, '/');
+    if (!slash || strncmp(p, dirs[i], strlen(dirs[i])) != 0)
+      return false;
+    p = slash + 1;
+  }
+  if (strncmp(p, "tmp_", 4) == 0)
+    p += 4;
+  if (strlen(p) != 5 + 36 + 8 || strncmp(p, "part-", 5) != 0 || strcmp(p + 41, ".parquet") != 0)
+    return false;
+  const char *u = p + 5;
+  return hex_run(u, 8) && u[8] == '-' && hex_run(u + 9, 4) && u[13] == '-' && hex_run(u + 14, 4) &&
+         u[18] == '-' && hex_run(u + 19, 4) && u[23] == '-' && hex_run(u + 24, 12);
+}
+
+static int keep_foreign(vacuum_ctx *v, const char *key) {
+  v->res->foreign++;
+  if (!v->first_foreign && !(v->first_foreign = strdup(key)))
+    return LH_ENOMEM;
+  return 0;
+}
+
 static int vacuum_key(const char *key, void *arg) {
   vacuum_ctx *v = arg;
   if (hidden_key(key) || lh__strmap_get(&v->live, key, NULL))
     return 0;
-  lh_time removed = LH_TIME_NULL;
   char *encoded = lh__delta_path_encode(key);
-  json_t *rm = encoded ? json_object_get(v->st->snap.removes, encoded) : NULL;
+  if (!encoded)
+    return LH_ENOMEM;
+  json_t *rm = json_object_get(v->st->snap.removes, encoded);
+  json_t *in = json_object_get(v->st->snap.removed_in, encoded);
   free(encoded);
-  if (rm) {
+  if (rm) { /* named by a remove action: the table's own file */
     json_t *ts = json_object_get(rm, "deletionTimestamp");
-    if (json_is_integer(ts))
-      removed = json_integer_value(ts) * 1000;
-  }
-  if (removed == LH_TIME_NULL) { /* untracked (an orphan): judge by age */
+    lh_time removed = json_is_integer(ts) ? json_integer_value(ts) * 1000 : lh_time_now();
+    if (removed > v->cutoff)
+      return 0;
+    if (!json_is_integer(in) || json_integer_value(in) > v->min_read) {
+      v->res->kept_for_readers++; /* a live reader's snapshot may still name it */
+      return 0;
+    }
+  } else { /* untracked: only an orphan of our own writers may go */
+    if (!our_file(key))
+      return keep_foreign(v, key);
     lh_store_info info;
     if (lh_store_stat(v->st->table, key, &info, NULL) != 0)
       return 0;
-    removed = info.mtime;
+    if (v->created == LH_TIME_NULL || info.mtime < v->created)
+      return keep_foreign(v, key); /* older than the table: the log lost it, not a crash */
+    if (info.mtime > v->cutoff)
+      return 0;
   }
-  if (removed > v->cutoff)
-    return 0;
   if (v->ndoomed == v->cap) {
     v->cap = v->cap ? v->cap * 2 : 64;
     char **nd = realloc(v->doomed, v->cap * sizeof *nd);
@@ -384,10 +462,20 @@ int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_va
   int rc = begin_maintenance(st, "vacuum", &fence, err);
   if (rc || !fence)
     return rc;
-  vacuum_ctx v = {st, {0}, lh_time_now() - (lh_time)retention_hours * 3600 * 1000000, res, NULL,
-                  0,  0};
+  vacuum_ctx v = {.st = st,
+                  .cutoff = lh_time_now() - (lh_time)retention_hours * 3600 * 1000000,
+                  .created = LH_TIME_NULL,
+                  .res = res};
   lh__strmap_init(&v.live);
   if ((rc = lh__store_refresh(st, err)) != 0)
+    goto done;
+  json_t *created = json_object_get(st->snap.metadata, "createdTime");
+  if (json_is_integer(created))
+    v.created = json_integer_value(created) * 1000;
+  /* after the refresh: a reader that starts later reads this version or a newer one */
+  lh_fence_opts fo = st->fence;
+  fo.operation = "vacuum";
+  if ((rc = lh_fence_readers(st->dataset, &fo, &v.min_read, NULL, err)) != 0)
     goto done;
   for (size_t i = 0; i < st->snap.nfiles; i++)
     lh__strmap_put(&v.live, st->snap.files[i].file, 1);
@@ -412,10 +500,19 @@ int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_va
     goto done;
   res->files += tmp_files;
   res->bytes += tmp_bytes;
+  if (res->kept_for_readers)
+    lh_log_info("%s: vacuum keeps %zu removed file(s) that running readers may still read",
+                st->name, res->kept_for_readers);
+  if (res->foreign)
+    lh_log_warning("%s: vacuum left %zu file(s) under statements/ that the Delta log does not "
+                   "account for and this lakehouse did not write (e.g. '%s'); move them away if "
+                   "they do not belong there",
+                   st->name, res->foreign, v.first_foreign);
 done:
   for (size_t i = 0; i < v.ndoomed; i++)
     free(v.doomed[i]);
   free(v.doomed);
+  free(v.first_foreign);
   lh__strmap_free(&v.live);
   lh_fence_release(fence);
   return rc;

@@ -93,12 +93,9 @@ static int scan_chunk(void *ctx, duckdb_data_chunk chunk, lh_error *err) {
   return 0;
 }
 
-int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
-                            const char *order_by, int64_t limit, lh_row_fn fn, void *ctx,
-                            lh_error *err) {
-  int rc = lh__store_views(st, err);
-  if (rc)
-    return lh__explain_io_error(st, rc, err);
+static int read_rows(lh_statement_store *st, bool raw, const char *where, const char *order_by,
+                     int64_t limit, lh_row_fn fn, void *ctx, lh_error *err) {
+  int rc = 0;
   lh_buf sql = LH_BUF_INIT;
   if (lh_buf_puts(&sql, "SELECT ")) {
     rc = LH_ENOMEM;
@@ -120,6 +117,17 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
   rc = lh__duck_stream(&st->duck, NULL, sql.data, scan_chunk, &s, err);
   lh__arena_free(&s.arena);
   lh_buf_free(&sql);
+  return rc;
+}
+
+int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
+                            const char *order_by, int64_t limit, lh_row_fn fn, void *ctx,
+                            lh_error *err) {
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
+  if (rc == 0)
+    rc = read_rows(st, raw, where, order_by, limit, fn, ctx, err);
+  lh__read_end(lease);
   return lh__explain_io_error(st, rc, err);
 }
 

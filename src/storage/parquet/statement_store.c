@@ -11,6 +11,7 @@
 #include "core/crashpoint.h"
 #include "core/sort.h"
 #include "core/strmap.h"
+#include "lakehouse/conventions.h"
 #include "lakehouse/fence.h"
 #include "lakehouse/log.h"
 #include "lakehouse/merge.h"
@@ -60,12 +61,17 @@ int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int sha
   st->append_writers = settings ? settings->append_writers : 0;
   st->export_slice_rows =
       settings && settings->export_slice_rows > 0 ? settings->export_slice_rows : 250000;
+  st->sql_max_rows = settings && settings->sql_max_rows > 0 ? settings->sql_max_rows : 1000000;
+  st->sql_timeout = settings && settings->sql_timeout > 0 ? settings->sql_timeout : 300;
   lh__delta_snapshot_init(&st->snap);
   st->name = strdup(dataset_name);
   st->memory_limit =
       strdup(settings && settings->duckdb_memory_limit ? settings->duckdb_memory_limit : "8GB");
   lh_fence_opts_from_settings(&st->fence, settings, "write");
-  if (!st->name || !st->memory_limit) {
+  if (settings && settings->duckdb_temp_directory)
+    st->temp_directory = strdup(settings->duckdb_temp_directory);
+  if (!st->name || !st->memory_limit ||
+      (settings && settings->duckdb_temp_directory && !st->temp_directory)) {
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     goto fail;
   }
@@ -100,7 +106,55 @@ void lh_statement_store_close(lh_statement_store *st) {
   free(st->root);
   free(st->name);
   free(st->memory_limit);
+  free(st->temp_directory);
   free(st);
+}
+
+static int first_data_key(const char *key, void *ctx) {
+  if (strncmp(key, LH__DELTA_LOG "/", sizeof LH__DELTA_LOG) == 0)
+    return 0;
+  char **out = ctx;
+  *out = strdup(key);
+  return 1; /* stop: one is enough */
+}
+
+/* A table without a log must be a table without anything: a statements folder that holds
+ * files but no Delta log lost its log (or is something else), and reading it as an empty
+ * table would let the next write start a new log over it and vacuum delete the data. */
+static int check_no_log(lh_statement_store *st, lh_error *err) {
+  int rc = lh_store_exists(st->dataset, "statements", err);
+  if (rc < 0)
+    return rc;
+  if (rc == 1)
+    return lh_error_set(err, LH_EPARSE,
+                        "%s/statements is a file, not the folder of the statement table: move it "
+                        "away",
+                        st->name);
+  if ((rc = lh_store_exists(st->table, LH__DELTA_LOG, err)) < 0)
+    return rc;
+  if (rc == 1)
+    return lh_error_set(err, LH_EPARSE,
+                        "%s/statements/" LH__DELTA_LOG " is a file, not the folder of the Delta "
+                        "log: move it away",
+                        st->name);
+  char *first = NULL;
+  rc = lh_store_iterate(st->table, NULL, NULL, first_data_key, &first, err);
+  if (rc < 0) {
+    free(first);
+    return rc;
+  }
+  if (first) {
+    rc = lh_error_set(err, LH_EPARSE,
+                      "%s/statements holds data files (e.g. '%s') but no Delta log (" LH__DELTA_LOG
+                      " is missing or empty): refusing to read it as an empty table or to write "
+                      "over it. Restore " LH__DELTA_LOG
+                      " from a backup, or move statements/ away to "
+                      "start a new table.",
+                      st->name, first);
+    free(first);
+    return rc;
+  }
+  return 0;
 }
 
 /* Bring the snapshot up to date (full load the first time). */
@@ -108,12 +162,14 @@ int lh__store_refresh(lh_statement_store *st, lh_error *err) {
   int rc;
   if (!st->loaded || st->snap.version < 0) {
     rc = lh__delta_load(st->table, &st->duck, &st->snap, err);
+    if (rc)
+      lh_error_prefix(err, "%s/statements", st->name);
+    else if (st->snap.version < 0)
+      rc = check_no_log(st, err);
     st->loaded = rc == 0;
-  } else {
-    rc = lh__delta_update(st->table, &st->snap, err);
-  }
-  if (rc)
+  } else if ((rc = lh__delta_update(st->table, &st->snap, err)) != 0) {
     lh_error_prefix(err, "%s/statements", st->name);
+  }
   return rc;
 }
 
@@ -123,12 +179,65 @@ int64_t lh_statement_store_version(lh_statement_store *st, lh_error *err) {
   return st->snap.version;
 }
 
+int lh__store_recorded_shards(const lh_statement_store *st) {
+  json_t *conf = json_object_get(st->snap.metadata, "configuration");
+  const char *v = json_string_value(json_object_get(conf, LH__SHARDS_KEY));
+  if (!v || !*v)
+    return -1;
+  char *end;
+  long n = strtol(v, &end, 10);
+  return *end || n < 0 || n > LH_SHARDS_MAX ? -2 : (int)n;
+}
+
+int lh__store_check_shards(lh_statement_store *st, lh_error *err) {
+  int recorded = lh__store_recorded_shards(st);
+  if (recorded == -2)
+    return lh_error_set(err, LH_EPARSE,
+                        "%s/statements: the Delta log records an invalid shard count ('%s')",
+                        st->name,
+                        json_string_value(json_object_get(
+                            json_object_get(st->snap.metadata, "configuration"), LH__SHARDS_KEY)));
+  if (recorded >= 0) {
+    if (recorded != st->shards)
+      return lh_error_set(
+          err, LH_EINVAL,
+          "%s/config.yml says shards: %d, but the statement table was written with "
+          "%d shard(s) (recorded in its Delta log): writing with another count would "
+          "put an entity's statements in two shards. Set 'shards: %d' in "
+          "config.yml again.",
+          st->name, st->shards, recorded, recorded);
+    return 0;
+  }
+  /* a table from before the count was recorded (or from the Python project): every shard
+   * it holds must be one the configured count produces */
+  int width = lh_shard_hex_width(st->shards);
+  for (size_t i = 0; i < st->snap.nfiles; i++) {
+    const char *shard = lh__delta_file_value(&st->snap, &st->snap.files[i], "shard");
+    char *end = NULL;
+    long v = shard ? strtol(shard, &end, 16) : -1;
+    if (!shard || *end || (int)strlen(shard) != width || v >= (st->shards > 1 ? st->shards : 1))
+      return lh_error_set(
+          err, LH_EINVAL,
+          "%s/config.yml says shards: %d, but the statement table holds shard '%s', "
+          "which that count does not produce: it was written with another shard "
+          "count. Set 'shards' in config.yml back to the count it was written with.",
+          st->name, st->shards, shard ? shard : "null");
+  }
+  return 0;
+}
+
 int lh__store_ensure_table(lh_statement_store *st, lh_error *err) {
   int rc = lh__store_refresh(st, err);
   if (rc)
     return rc;
   if (st->snap.version < 0) {
-    rc = lh__delta_create(st->table, SCHEMA_STRING, LH_ROW_PARTITIONS, LH_ROW_NPARTITIONS, err);
+    char shards[16];
+    snprintf(shards, sizeof shards, "%d", st->shards);
+    json_t *conf = json_pack("{s:s}", LH__SHARDS_KEY, shards);
+    rc = conf ? lh__delta_create(st->table, SCHEMA_STRING, LH_ROW_PARTITIONS, LH_ROW_NPARTITIONS,
+                                 conf, err)
+              : lh_error_set(err, LH_ENOMEM, "out of memory");
+    json_decref(conf);
     if (rc && rc != LH_EEXIST)
       return rc;
     lh_error_clear(err);
@@ -136,7 +245,8 @@ int lh__store_ensure_table(lh_statement_store *st, lh_error *err) {
     if ((rc = lh__store_refresh(st, err)) != 0)
       return rc;
   }
-  return lh__delta_check_write(&st->snap, err);
+  rc = lh__delta_check_write(&st->snap, err);
+  return rc ? rc : lh__store_check_shards(st, err);
 }
 
 /* ---- partitions ---------------------------------------------------------------------------- */
@@ -302,31 +412,31 @@ lh_time lh__grace_cutoff(const lh_statement_store *st, lh_time now) {
   return now - (lh_time)st->grace_days * 86400 * 1000000;
 }
 
-/* (Re)create statement_raw and statement over the current snapshot. */
-static int build_views(lh_statement_store *st, lh_error *err) {
+/* The CREATE VIEW statements of statement_raw and statement over the current snapshot. */
+int lh__store_view_sql(lh_statement_store *st, lh_buf *raw, lh_buf *live, lh_error *err) {
   lh__part *parts;
   size_t n;
   int rc = lh__collect_parts(st, &parts, &n, err);
   if (rc)
     return rc;
-  lh_buf raw = LH_BUF_INIT, live = LH_BUF_INIT, src = LH_BUF_INIT;
+  lh_buf src = LH_BUF_INIT;
   lh_time cutoff = lh__grace_cutoff(st, lh_time_now());
-  rc = lh_buf_puts(&raw, "CREATE OR REPLACE VIEW statement_raw AS ");
+  rc = lh_buf_puts(raw, "CREATE OR REPLACE VIEW statement_raw AS ");
   rc = rc ? rc
-          : lh_buf_puts(&live, "CREATE OR REPLACE VIEW statement AS SELECT *, entity_id AS "
-                               "canonical_id FROM (");
+          : lh_buf_puts(live, "CREATE OR REPLACE VIEW statement AS SELECT *, entity_id AS "
+                              "canonical_id FROM (");
   if (!rc && n == 0) {
-    rc = lh_buf_puts(&raw, EMPTY_SOURCE);
-    rc = rc ? rc : lh_buf_puts(&live, EMPTY_SOURCE);
+    rc = lh_buf_puts(raw, EMPTY_SOURCE);
+    rc = rc ? rc : lh_buf_puts(live, EMPTY_SOURCE);
   }
   for (size_t i = 0; i < n && !rc; i++) {
     lh_buf_reset(&src);
     rc = lh__files_source(st, &parts[i], parts[i].files, parts[i].nfiles, &src);
     if (!rc && i) {
-      rc = lh_buf_puts(&raw, " UNION ALL ");
-      rc = rc ? rc : lh_buf_puts(&live, " UNION ALL ");
+      rc = lh_buf_puts(raw, " UNION ALL ");
+      rc = rc ? rc : lh_buf_puts(live, " UNION ALL ");
     }
-    rc = rc ? rc : lh_buf_append(&raw, src.data, src.len);
+    rc = rc ? rc : lh_buf_append(raw, src.data, src.len);
     if (rc)
       break;
     int dirty = lh__part_dirty(st, &parts[i], err);
@@ -335,30 +445,37 @@ static int build_views(lh_statement_store *st, lh_error *err) {
       break;
     }
     if (dirty) { /* not merged since written: apply the merge rules while reading */
-      rc = lh_buf_puts(&live, "(");
-      rc = rc ? rc : lh_merge_sql(&live, src.data, NULL, NULL, cutoff, true);
-      rc = rc ? rc : lh_buf_puts(&live, ")");
+      rc = lh_buf_puts(live, "(");
+      rc = rc ? rc : lh_merge_sql(live, src.data, NULL, NULL, cutoff, true);
+      rc = rc ? rc : lh_buf_puts(live, ")");
     } else {
-      rc = lh_buf_append(&live, src.data, src.len);
+      rc = lh_buf_append(live, src.data, src.len);
     }
   }
-  rc = rc ? rc : lh_buf_puts(&live, ") WHERE deleted_at IS NULL");
-  if (rc == 0)
-    rc = lh__duck_exec(&st->duck, raw.data, err);
-  if (rc == 0)
-    rc = lh__duck_exec(&st->duck, live.data, err);
-  else if (rc > 0 || rc == LH_ENOMEM)
+  rc = rc ? rc : lh_buf_puts(live, ") WHERE deleted_at IS NULL");
+  if (rc > 0 || rc == LH_ENOMEM)
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  lh_buf_free(&raw);
-  lh_buf_free(&live);
   lh_buf_free(&src);
   lh__parts_free(parts, n);
   return rc;
 }
 
+/* (Re)create statement_raw and statement over the current snapshot. */
+static int build_views(lh_statement_store *st, lh_error *err) {
+  lh_buf raw = LH_BUF_INIT, live = LH_BUF_INIT;
+  int rc = lh__store_view_sql(st, &raw, &live, err);
+  rc = rc ? rc : lh__duck_exec(&st->duck, raw.data, err);
+  rc = rc ? rc : lh__duck_exec(&st->duck, live.data, err);
+  lh_buf_free(&raw);
+  lh_buf_free(&live);
+  return rc;
+}
+
 /* After an I/O error while reading: name a data file the log lists but that is gone. */
 int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
-  if (rc != LH_EIO)
+  /* DuckDB reports a missing file as an I/O error, or as refused access to the glob it then
+   * tries in the confined instance */
+  if (rc != LH_EIO && rc != LH_EINVAL)
     return rc;
   lh_buf path = LH_BUF_INIT;
   for (size_t i = 0; i < st->snap.nfiles; i++) {
@@ -378,20 +495,38 @@ int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
   return rc;
 }
 
-int lh__store_views(lh_statement_store *st, lh_error *err) {
+int lh__read_begin(lh_statement_store *st, bool views, lh_fence **lease, lh_error *err) {
+  /* the lease first: a vacuum that runs after it exists keeps what this read may open */
+  lh_fence_opts fo = st->fence;
+  fo.operation = "read";
+  lh_error lerr = {0};
+  if (lh_fence_read(st->dataset, &fo, lease, &lerr) != 0) {
+    *lease = NULL; /* a read-only lake: read without one */
+    lh_log_debug("%s: reading without a read lease: %s", st->name, lerr.message);
+  }
   int rc = lh__store_refresh(st, err);
-  if (rc == 0)
-    rc = lh__delta_check_read(&st->snap, err);
-  if (rc == 0)
-    rc = build_views(st, err);
+  rc = rc ? rc : lh__delta_check_read(&st->snap, err);
+  if (rc == 0 && *lease && lh_fence_set_version(*lease, st->snap.version, &lerr) != 0)
+    lh_log_debug("%s: cannot record the read lease's version: %s", st->name, lerr.message);
+  rc = rc || !views ? rc : build_views(st, err);
+  if (rc) {
+    lh_fence_release(*lease);
+    *lease = NULL;
+  }
   return rc;
 }
 
-int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
-                           lh_error *err) {
-  int rc = lh__store_views(st, err);
+void lh__read_end(lh_fence *lease) {
+  lh_fence_release(lease);
+}
+
+int lh__store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
+                  lh_error *err) {
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
   if (rc == 0)
     rc = lh__duck_each_row(&st->duck, sql, fn, ctx, err);
+  lh__read_end(lease);
   return lh__explain_io_error(st, rc, err);
 }
 

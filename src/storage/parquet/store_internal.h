@@ -30,6 +30,9 @@ struct lh_statement_store {
   int grace_days;
   int append_writers;        /* LAKEHOUSE_APPEND_WRITERS (0: one per core) */
   int64_t export_slice_rows; /* LAKEHOUSE_EXPORT_SLICE_ROWS */
+  int64_t sql_max_rows;      /* LAKEHOUSE_SQL_MAX_ROWS: result rows of user SQL */
+  int sql_timeout;           /* LAKEHOUSE_SQL_TIMEOUT: seconds */
+  char *temp_directory;      /* LAKEHOUSE_DUCKDB_TEMP_DIRECTORY or NULL */
   lh_fence_opts fence;
   lh__duck duck;
   lh__delta_snapshot snap;
@@ -39,9 +42,20 @@ struct lh_statement_store {
 
 /* Bring the snapshot up to date (full load the first time). */
 int lh__store_refresh(lh_statement_store *st, lh_error *err);
-/* Refresh and (re)build the statement / statement_raw views over the current files. */
-int lh__store_views(lh_statement_store *st, lh_error *err);
-/* Create the table when missing; then check we may write it. */
+/* Start a read: take a read lease (so vacuum keeps the files this read may open), refresh
+ * the snapshot, check we can read it, and with `views` (re)build the statement /
+ * statement_raw views over its files. End with lh__read_end (also after a failure). */
+int lh__read_begin(lh_statement_store *st, bool views, lh_fence **lease, lh_error *err);
+void lh__read_end(lh_fence *lease);
+/* The CREATE VIEW statements of statement_raw (into raw) and statement (into live). */
+int lh__store_view_sql(lh_statement_store *st, lh_buf *raw, lh_buf *live, lh_error *err);
+/* The shard count a table was written with, in its metaData.configuration. */
+#define LH__SHARDS_KEY "ftm_lakehouse.shards"
+/* The recorded shard count: -1 when none is recorded, -2 when the record is invalid. */
+int lh__store_recorded_shards(const lh_statement_store *st);
+/* LH_EINVAL when the configured shard count is not the one the table was written with. */
+int lh__store_check_shards(lh_statement_store *st, lh_error *err);
+/* Create the table when missing; then check we may write it (shards included). */
 int lh__store_ensure_table(lh_statement_store *st, lh_error *err);
 
 /* One partition of the current snapshot (strings point into the snapshot). */
@@ -63,6 +77,9 @@ int lh__part_dirty(lh_statement_store *st, const lh__part *p, lh_error *err);
 int lh__files_source(lh_statement_store *st, const lh__part *p, const size_t *files, size_t n,
                      lh_buf *out);
 lh_time lh__grace_cutoff(const lh_statement_store *st, lh_time now);
+/* SQL of our own (never a user's) over the views, on the store's unconfined DuckDB. */
+int lh__store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
+                  lh_error *err);
 /* After an I/O error while reading: name a data file the log lists but that is gone. */
 int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err);
 
