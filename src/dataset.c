@@ -157,7 +157,7 @@ int lh_dataset_journal(lh_dataset *ds, lh_journal **out, lh_error *err) {
       return lh_error_set(err, LH_EINVAL,
                           "dataset '%s': no journal for this lake (set LAKEHOUSE_JOURNAL_URI)",
                           ds->name);
-    int rc = lh_journal_open(uri, ds->name, &ds->journal, err);
+    int rc = lh_journal_open(uri, ds->name, lh_store_uri(ds->store), &ds->journal, err);
     free(uri);
     if (rc)
       return rc;

@@ -26,12 +26,18 @@ extern "C" {
 
 typedef struct lh_journal lh_journal;
 
-/* Open (and create when missing) the journal table of `dataset`. */
-int lh_journal_open(const char *uri, const char *dataset, lh_journal **out, lh_error *err);
+/* Open (and create when missing) the journal table of `dataset`, the dataset stored at
+ * dataset_uri. A journal database may be shared by several lakes: the table `lakehouse_journals`
+ * records which table belongs to which dataset URI, and a dataset gets journal_{dataset} when
+ * that name is free (or its holder's local folder no longer exists: the lake moved), else
+ * journal_{dataset}-{8 hex of sha1(dataset_uri)}; flushes drain only their own table. NULL
+ * dataset_uri: journal_{dataset}, unregistered (tools and tests). */
+int lh_journal_open(const char *uri, const char *dataset, const char *dataset_uri, lh_journal **out,
+                    lh_error *err);
 void lh_journal_close(lh_journal *j);
 /* "sqlite" or "postgresql". */
 const char *lh_journal_backend(const lh_journal *j);
-/* The live table's name, journal_{dataset}. */
+/* The live table's name: journal_{dataset} or journal_{dataset}-{8 hex}. */
 const char *lh_journal_table(const lh_journal *j);
 
 /* Insert rows in one transaction. Every row is checked first (required columns, origin),

@@ -131,4 +131,18 @@ expect_rc 0 "optimize a legacy table"; expect_err "recorded the shard count (0)"
 grep -lq '"ftm_lakehouse.shards":"0"' "$LAKE"/legacy/statements/_delta_log/*.json ||
   fail "optimize records the shard count"
 
+# ---- 5. two lakes sharing one journal file never take each other's rows -------------------------
+export LAKEHOUSE_JOURNAL_URI="sqlite:///$TMP/shared-journal.db"
+run "$BIN" --uri "$TMP/lake_a" -d ds entities import --journal -i "$PERSONS"
+expect_rc 0 "lake A writes to the shared journal"
+run "$BIN" --uri "$TMP/lake_b" -d ds entities import --journal -i "$SHARED/data/yente-fixtures/zala/entities.ftm.json"
+expect_rc 0 "lake B writes to the shared journal"
+run "$BIN" --uri "$TMP/lake_b" -d ds maintenance flush
+expect_rc 0 "lake B flushes"; expect_err "Flushed 1710 statements."
+run "$BIN" --uri "$TMP/lake_a" -d ds maintenance flush
+expect_rc 0 "lake A flushes"; expect_err "Flushed 3179 statements."
+run "$BIN" --uri "$TMP/lake_b" -d ds statements sql --format csv "SELECT count(*) FROM statement"
+[ "$(tail -1 "$TMP/out")" = 1710 ] || fail "lake B holds only its own rows"
+unset LAKEHOUSE_JOURNAL_URI
+
 finish

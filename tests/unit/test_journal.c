@@ -65,7 +65,7 @@ static lh_journal *open_journal(void **state, const char *dataset) {
     skip(); /* only with LH_TEST_NO_PG=1 outside ctest */
   lh_journal *j = NULL;
   lh_error err = {0};
-  int rc = lh_journal_open(b->uri, dataset, &j, &err);
+  int rc = lh_journal_open(b->uri, dataset, NULL, &j, &err);
   if (rc)
     fail_msg("open %s: %s", b->uri, err.message);
   return j;
@@ -512,7 +512,7 @@ static void test_writes_during_flush(void **state) {
   assert_int_equal(lh_journal_insert(j, rows, 100, &err), 0);
   lh_journal *writer = j;
   if (strcmp(be->name, "sqlite-memory") != 0) /* another connection, as another process */
-    assert_int_equal(lh_journal_open(be->uri, ds, &writer, &err), 0);
+    assert_int_equal(lh_journal_open(be->uri, ds, NULL, &writer, &err), 0);
   drain d = {.during = writer, .during_rows = rows + 100, .during_n = 50};
   lh_journal_flush_result r;
   assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
@@ -545,7 +545,7 @@ static int flush_inside(void *ctx, const char *segment, lh_row_batch_fn next, vo
     assert_int_equal(next(next_ctx, &rows, &n, err), 0);
   } while (n);
   lh_journal *other;
-  assert_int_equal(lh_journal_open(x->uri, x->dataset, &other, err), 0);
+  assert_int_equal(lh_journal_open(x->uri, x->dataset, NULL, &other, err), 0);
   drain d = {0};
   assert_int_equal(lh_journal_flush(other, false, record, &d, &x->inner, err), 0);
   lines_free(&d.got);
@@ -696,15 +696,79 @@ static void test_pg_heap(void **state) {
   lh_journal_close(j);
 }
 
+/* Two lakes share one journal database and one dataset name: each writer's rows go to a
+ * table registered for its dataset URI, and a flush drains its own rows only. A lake whose
+ * folder is gone (it moved) hands its table to the dataset that asks next. */
+static void test_lakes_share_a_journal(void **state) {
+  backend *b = *state;
+  if (!b->uri[0])
+    skip();
+  const char *ds = fresh_dataset();
+  char a_uri[600], b_uri[600], moved[600];
+  snprintf(a_uri, sizeof a_uri, "file://%s/lake_a/%s", tmp_dir, ds);
+  snprintf(b_uri, sizeof b_uri, "file://%s/lake_b/%s", tmp_dir, ds);
+  snprintf(moved, sizeof moved, "file://%s/lake_c/%s", tmp_dir, ds);
+  char dir[600];
+  snprintf(dir, sizeof dir, "%s/lake_a/%s", tmp_dir, ds);
+  char cmd[1300];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/lake_a/%s %s/lake_b/%s", tmp_dir, ds, tmp_dir, ds);
+  assert_int_equal(system(cmd), 0);
+  lh_error err = {0};
+  lh_journal *ja, *jb;
+  assert_int_equal(lh_journal_open(b->uri, ds, a_uri, &ja, &err), 0);
+  assert_int_equal(lh_journal_open(b->uri, ds, b_uri, &jb, &err), 0);
+  char base[80];
+  snprintf(base, sizeof base, "journal_%s", ds);
+  assert_string_equal(lh_journal_table(ja), base);
+  assert_string_not_equal(lh_journal_table(jb), base);
+  assert_int_equal(strncmp(lh_journal_table(jb), base, strlen(base)), 0);
+  assert_int_equal(lh_journal_table(jb)[strlen(base)], '-');
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *buf = load_rows(ds, 0, &rows, &n);
+  assert_int_equal(lh_journal_insert(ja, rows, n, &err), 0);
+  assert_int_equal(lh_journal_insert(jb, rows, 10, &err), 0);
+  /* B's flush takes B's 10 rows, A's flush A's rows */
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(jb, false, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, 10);
+  assert_int_equal(count(ja), n);
+  lines_free(&d.got);
+  memset(&d, 0, sizeof d);
+  assert_int_equal(lh_journal_flush(ja, false, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, n);
+  lines_free(&d.got);
+  /* reopening finds the same tables */
+  lh_journal *again;
+  assert_int_equal(lh_journal_open(b->uri, ds, b_uri, &again, &err), 0);
+  assert_string_equal(lh_journal_table(again), lh_journal_table(jb));
+  lh_journal_close(again);
+  /* lake A moves: its dataset at the new place takes journal_{ds} over, B keeps its own */
+  assert_int_equal(lh_journal_insert(ja, rows, 5, &err), 0);
+  lh_journal_close(ja);
+  snprintf(cmd, sizeof cmd, "mv %s/lake_a %s/lake_c", tmp_dir, tmp_dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(lh_journal_open(b->uri, ds, moved, &ja, &err), 0);
+  assert_string_equal(lh_journal_table(ja), base);
+  assert_int_equal(count(ja), 5);
+  lh_journal_close(ja);
+  lh_journal_close(jb);
+  lh_entity_buffer_free(buf);
+  (void)dir;
+}
+
 static void test_bad_uris(void **state) {
   (void)state;
   lh_journal *j;
   lh_error err = {0};
-  assert_int_equal(lh_journal_open("mysql://x", "ds", &j, &err), LH_EUNSUPPORTED);
+  assert_int_equal(lh_journal_open("mysql://x", "ds", NULL, &j, &err), LH_EUNSUPPORTED);
   assert_non_null(strstr(err.message, "unsupported scheme"));
-  assert_int_equal(lh_journal_open("sqlite:///tmp/x.db", "Bad-Name", &j, &err), LH_EINVAL);
-  assert_int_equal(lh_journal_open("sqlite:////nonexistent/dir/j.db", "ds", &j, &err), LH_EIO);
-  assert_int_equal(lh_journal_open("postgresql://127.0.0.1:1/nothing", "ds", &j, &err), LH_EIO);
+  assert_int_equal(lh_journal_open("sqlite:///tmp/x.db", "Bad-Name", NULL, &j, &err), LH_EINVAL);
+  assert_int_equal(lh_journal_open("sqlite:////nonexistent/dir/j.db", "ds", NULL, &j, &err),
+                   LH_EIO);
+  assert_int_equal(lh_journal_open("postgresql://127.0.0.1:1/nothing", "ds", NULL, &j, &err),
+                   LH_EIO);
   assert_non_null(strstr(err.message, "connect"));
 }
 
@@ -730,6 +794,8 @@ int main(void) {
       FOR_BACKENDS(test_bad_rows),
       FOR_BACKENDS(test_many_rows_one_shard),
       cmocka_unit_test_prestate(test_pg_heap, &POSTGRES),
+      cmocka_unit_test_prestate(test_lakes_share_a_journal, &SQLITE_FILE),
+      cmocka_unit_test_prestate(test_lakes_share_a_journal, &POSTGRES),
       cmocka_unit_test(test_bad_uris),
   };
   return cmocka_run_group_tests(tests, setup_all, teardown_all);

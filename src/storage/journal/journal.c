@@ -1,14 +1,17 @@
 /* The journal, backend independent: opening by URI, row checks, segment names, and the
  * flush of inventory §7.4 (lock, rotate, drain segments in name order, drop each only
  * after its rows were stored). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/crashpoint.h"
 #include "core/thread.h"
+#include "core/uri.h"
 #include "lakehouse/log.h"
 #include "lakehouse/validate.h"
 #include "storage/journal/journal_internal.h"
@@ -223,7 +226,86 @@ int lh__journal_ddl(lh_buf *out, const char *table, const char *text_type, const
 
 /* ---- open ----------------------------------------------------------------------------- */
 
-int lh_journal_open(const char *uri, const char *dataset, lh_journal **out, lh_error *err) {
+/* Which table holds which dataset's rows: a journal database may be shared by several lakes
+ * (LAKEHOUSE_JOURNAL_URI), and a flush must take its own rows only. */
+#define REGISTRY "lakehouse_journals"
+
+static int registry_name(lh_journal *j, const char *dataset_uri, char **name, lh_error *err) {
+  const char *p[1] = {dataset_uri};
+  return j->ops->sql(j, "SELECT name FROM " REGISTRY " WHERE dataset_uri = ?", 1, p, name, err);
+}
+
+static int registry_claim(lh_journal *j, const char *name, const char *dataset_uri, lh_error *err) {
+  char now[LH_ISO_SIZE];
+  lh_time_format_iso(lh_time_now(), now);
+  const char *p[4] = {name, j->dataset, dataset_uri, now};
+  return j->ops->sql(j,
+                     "INSERT INTO " REGISTRY " (name, dataset, dataset_uri, claimed_at) "
+                     "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                     4, p, NULL, err);
+}
+
+/* A local dataset folder that no longer exists: its lake moved (or was deleted). */
+static bool gone_local(const char *uri) {
+  char *path = lh__uri_local_path(uri, NULL);
+  if (!path)
+    return false;
+  struct stat st;
+  bool gone = stat(path, &st) != 0 && errno == ENOENT;
+  free(path);
+  return gone;
+}
+
+/* Settle j->table for the dataset at dataset_uri: the table registered for it; else
+ * journal_{dataset} when nobody holds that name (or its holder's folder is gone: the lake
+ * moved); else journal_{dataset}-{first 8 hex of sha1(dataset_uri)}. */
+static int resolve_table(lh_journal *j, const char *dataset_uri, lh_error *err) {
+  int rc = j->ops->sql(j,
+                       "CREATE TABLE IF NOT EXISTS " REGISTRY " (name TEXT PRIMARY KEY, dataset "
+                       "TEXT NOT NULL, dataset_uri TEXT NOT NULL UNIQUE, claimed_at TEXT NOT NULL)",
+                       0, NULL, NULL, err);
+  char *name = NULL, *owner = NULL;
+  for (int attempt = 0; !rc && !name && attempt < 3; attempt++) {
+    if ((rc = registry_name(j, dataset_uri, &name, err)) != 0 || name)
+      break;
+    const char *p[1] = {j->table};
+    if ((rc = j->ops->sql(j, "SELECT dataset_uri FROM " REGISTRY " WHERE name = ?", 1, p, &owner,
+                          err)) != 0)
+      break;
+    if (!owner) {
+      rc = registry_claim(j, j->table, dataset_uri, err);
+    } else if (gone_local(owner)) {
+      const char *q[3] = {dataset_uri, j->table, owner};
+      rc = j->ops->sql(j,
+                       "UPDATE " REGISTRY " SET dataset_uri = ? WHERE name = ? AND dataset_uri = ?",
+                       3, q, NULL, err);
+      if (!rc)
+        lh_log_warning("journal: %s belonged to %s, which no longer exists; %s takes it over (the "
+                       "lake moved?)",
+                       j->table, owner, dataset_uri);
+    } else {
+      char hex[LH_SHA1_HEX_SIZE];
+      lh_sha1_hex(dataset_uri, strlen(dataset_uri), hex);
+      char own[LH_SAFE_NAME_MAX + 32];
+      snprintf(own, sizeof own, "%s-%.8s", j->table, hex);
+      rc = registry_claim(j, own, dataset_uri, err);
+    }
+    free(owner);
+    owner = NULL;
+  }
+  if (!rc && !name)
+    rc = lh_error_set(err, LH_ECONFLICT, "journal: cannot register a table for %s", dataset_uri);
+  if (!rc) {
+    free(j->table);
+    j->table = name;
+    name = NULL;
+  }
+  free(name);
+  return rc ? lh_error_prefix(err, "journal") : 0;
+}
+
+int lh_journal_open(const char *uri, const char *dataset, const char *dataset_uri, lh_journal **out,
+                    lh_error *err) {
   *out = NULL;
   if (!uri || !*uri)
     return lh_error_set(err, LH_EINVAL, "journal: no journal URI (set LAKEHOUSE_JOURNAL_URI)");
@@ -238,11 +320,13 @@ int lh_journal_open(const char *uri, const char *dataset, lh_journal **out, lh_e
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   j->table = lh_buf_steal(&t);
+  bool memory = false;
   if (strncmp(uri, "sqlite://", 9) == 0) {
     /* sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy), sqlite:///:memory: */
     const char *path = uri + 9;
     if (*path == '/')
       path++;
+    memory = strcmp(path, ":memory:") == 0;
     rc = *path ? lh__journal_sqlite_open(j, path, err)
                : lh_error_set(err, LH_EINVAL, "journal URI '%s' has no database path", uri);
   } else if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0 ||
@@ -263,7 +347,14 @@ int lh_journal_open(const char *uri, const char *dataset, lh_journal **out, lh_e
                       "postgresql://...)",
                       uri);
   }
+  /* a private in-memory database holds one lake's rows only */
+  if (!rc && dataset_uri && !memory)
+    rc = resolve_table(j, dataset_uri, err);
+  if (!rc)
+    rc = j->ops->create(j, err);
   if (rc) {
+    if (j->ops)
+      j->ops->close(j);
     free(j->table);
     free(j->dataset);
     free(j);

@@ -67,12 +67,18 @@ typedef struct lh__journal_ops {
   void (*close)(lh_journal *j);
   /* lh_journal_bulk (may be NULL: nothing to do) */
   int (*bulk)(lh_journal *j, bool on, lh_error *err);
+  /* Run one statement of ours with text parameters (written as ? in sql); with out, *out
+   * gets the first column of the first row (strdup'ed; NULL without a row or for NULL). */
+  int (*sql)(lh_journal *j, const char *sql, int nparams, const char *const *params, char **out,
+             lh_error *err);
+  /* Create the live table j->table when it is missing. */
+  int (*create)(lh_journal *j, lh_error *err);
 } lh__journal_ops;
 
 struct lh_journal {
   const lh__journal_ops *ops;
   char *dataset;
-  char *table; /* journal_{dataset} */
+  char *table; /* journal_{dataset}, or journal_{dataset}-{8 hex} (see lh_journal_open) */
   void *impl;
 };
 
@@ -82,8 +88,8 @@ int lh__journal_ddl(lh_buf *out, const char *table, const char *text_type, const
 /* The column list "shard, id, ..." in LH_ROW_COLUMNS order. */
 int lh__journal_columns(lh_buf *out);
 
-/* Backends: set j->ops and j->impl, create the live table. `rest` is the URI after the
- * scheme separator. */
+/* Backends: set j->ops and j->impl and connect (the live table is created by ops->create
+ * once its name is settled). */
 int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err);
 int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err);
 

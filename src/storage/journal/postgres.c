@@ -466,6 +466,42 @@ static void pg_close(lh_journal *j) {
   j->impl = NULL;
 }
 
+static int pg_sql(lh_journal *j, const char *sql, int nparams, const char *const *params,
+                  char **out, lh_error *err) {
+  pg *p = j->impl;
+  if (out)
+    *out = NULL;
+  lh_buf q = LH_BUF_INIT; /* ? -> $n */
+  int n = 0, rc = 0;
+  for (const char *c = sql; *c && !rc; c++)
+    rc = *c == '?' ? lh_buf_printf(&q, "$%d", ++n) : lh_buf_putc(&q, *c);
+  if (rc || lh_buf_putc(&q, '\0')) {
+    lh_buf_free(&q);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  PGresult *r = PQexecParams(p->conn, q.data, nparams, NULL, params, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+    rc = pg_fail(p, err, sql);
+  else if (out && st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) &&
+           !(*out = strdup(PQgetvalue(r, 0, 0))))
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  PQclear(r);
+  lh_buf_free(&q);
+  return rc;
+}
+
+static int pg_create(lh_journal *j, lh_error *err) {
+  pg *p = j->impl;
+  p->lock_key = (long long)crc32(0L, (const Bytef *)j->table, (uInt)strlen(j->table));
+  lh_buf ddl = LH_BUF_INIT;
+  int rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE")
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : pg_exec(p, ddl.data, "create table", err);
+  lh_buf_free(&ddl);
+  return rc;
+}
+
 static const lh__journal_ops PG_OPS = {
     .name = "postgresql",
     .insert = pg_insert,
@@ -481,6 +517,8 @@ static const lh__journal_ops PG_OPS = {
     .scan_next = pg_scan_next,
     .scan_close = pg_scan_close,
     .close = pg_close,
+    .sql = pg_sql,
+    .create = pg_create,
 };
 
 int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err) {
@@ -489,20 +527,12 @@ int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err) {
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   j->ops = &PG_OPS;
   j->impl = p;
-  p->lock_key = (long long)crc32(0L, (const Bytef *)j->table, (uInt)strlen(j->table));
   p->conn = PQconnectdb(uri);
   int rc = 0;
-  if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+  if (!p->conn || PQstatus(p->conn) != CONNECTION_OK)
     rc = p->conn ? pg_fail(p, err, "connect") : lh_error_set(err, LH_ENOMEM, "out of memory");
-  } else {
-    lh_buf ddl = LH_BUF_INIT;
+  else
     rc = pg_exec(p, "SET TIME ZONE 'UTC'; SET client_min_messages = warning", "session", err);
-    if (!rc)
-      rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE")
-               ? lh_error_set(err, LH_ENOMEM, "out of memory")
-               : pg_exec(p, ddl.data, "create table", err);
-    lh_buf_free(&ddl);
-  }
   if (rc) {
     pg_close(j);
     j->ops = NULL;

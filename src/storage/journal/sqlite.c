@@ -1,8 +1,8 @@
 /* The SQLite journal: a file in WAL mode with a busy timeout, so several processes may
  * write while one flushes. Timestamps are stored as text "YYYY-MM-DD HH:MM:SS.ffffff" (UTC),
  * booleans as 0/1, the column types SQLAlchemy gives the Python journal. The flush lock is
- * an flock() on "{database}-flush-{dataset}.lock" (released by the kernel when the process
- * dies). An in-memory database is private to its handle. */
+ * an flock() on "{database}-flush-{table without journal_}.lock" (released by the kernel
+ * when the process dies). An in-memory database is private to its handle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -279,7 +279,7 @@ static int sq_lock(lh_journal *j, bool *acquired, lh_error *err) {
     return 0;
   }
   char *path = NULL;
-  if (asprintf(&path, "%s-flush-%s.lock", s->path, j->dataset) < 0)
+  if (asprintf(&path, "%s-flush-%s.lock", s->path, j->table + strlen("journal_")) < 0)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -516,6 +516,37 @@ static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
   return 0;
 }
 
+static int sq_sql(lh_journal *j, const char *sql, int nparams, const char *const *params,
+                  char **out, lh_error *err) {
+  sq *s = j->impl;
+  if (out)
+    *out = NULL;
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return sq_error(s, rc, err, sql);
+  for (int i = 0; i < nparams; i++)
+    sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  int out_rc = 0;
+  if (rc == SQLITE_ROW && out && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+      !(*out = strdup((const char *)sqlite3_column_text(st, 0))))
+    out_rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    out_rc = sq_error(s, rc, err, sql);
+  sqlite3_finalize(st);
+  return out_rc;
+}
+
+static int sq_create(lh_journal *j, lh_error *err) {
+  lh_buf ddl = LH_BUF_INIT;
+  int rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "DATETIME")
+               ? lh_error_set(err, LH_ENOMEM, "out of memory")
+               : sq_exec(j->impl, ddl.data, err);
+  lh_buf_free(&ddl);
+  return rc;
+}
+
 static const lh__journal_ops SQLITE_OPS = {
     .name = "sqlite",
     .insert = sq_insert,
@@ -532,6 +563,8 @@ static const lh__journal_ops SQLITE_OPS = {
     .scan_close = sq_scan_close,
     .close = sq_close,
     .bulk = sq_bulk,
+    .sql = sq_sql,
+    .create = sq_create,
 };
 
 /* WAL mode; switching needs a moment without other writers, so a busy database is retried
@@ -570,15 +603,9 @@ int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
     return rc;
   }
   sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-  lh_buf ddl = LH_BUF_INIT;
   /* WAL: readers never block the writer; NORMAL sync is durable against process crashes
    * (a power loss may lose the last transactions, never corrupt the file) */
   rc = s->memory ? 0 : set_wal(s, err);
-  if (!rc)
-    rc = lh__journal_ddl(&ddl, j->table, "TEXT", "BOOLEAN", "DATETIME")
-             ? lh_error_set(err, LH_ENOMEM, "out of memory")
-             : sq_exec(s, ddl.data, err);
-  lh_buf_free(&ddl);
   /* Debian builds SQLite with SECURE_DELETE, which overwrites every page a flush frees
    * (dropping a drained segment wrote the whole segment again); the rows live on in the
    * lake, so there is nothing to scrub */
