@@ -93,6 +93,9 @@ typedef struct lh_entity_query {
   void *storage; /* owned strings of a parsed query */
 } lh_entity_query;
 
+/* The largest limit or offset a query accepts. */
+#define LH_QUERY_COUNT_MAX 1000000000000000LL
+
 /* Parse an Aleph-style filter string ("filter:schema=Person&filter:countries=de&limit=5").
  * Keys: filter:schema, filter:schemata, filter:id / filter:entity_id, filter:origin,
  * filter:PROP, filter:properties.PROP, filter:group.GROUP / filter:GROUP, limit, offset.
@@ -127,11 +130,14 @@ typedef enum lh_import_format {
   LH_IMPORT_STATEMENTS    /* statements CSV: lakehouse, nomenklatura v4, or the pack format */
 } lh_import_format;
 
+#define LH_BULK_SIZE_MAX 1000000000000LL
+
 typedef struct lh_import_opts {
   lh_import_format format;
   const char *origin;   /* default origin (NULL: "bulk") */
   bool override_origin; /* --override-origin */
-  size_t bulk_size;     /* rows per store commit (0: LAKEHOUSE_MAX_BUFFER_ROWS) */
+  size_t bulk_size;     /* rows per store commit (0: LAKEHOUSE_MAX_BUFFER_ROWS), at most
+                           LH_BULK_SIZE_MAX */
   lh_time last_seen;    /* --last-seen (LH_TIME_NULL: now) */
   bool unsafe;          /* --unsafe: unknown properties are skipped instead of failing */
   bool journal;         /* write through the journal instead of into the store */

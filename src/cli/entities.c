@@ -1,5 +1,6 @@
 /* ftm-lakehouse entities ...: read and write FtM entities; and the import / stream plumbing
  * `statements` shares. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +43,11 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
     case 'N': o.override_origin = false; break;
     case 'b': {
       char *end;
+      errno = 0;
       long long v = strtoll(optarg, &end, 10);
-      if (!*optarg || *end || v < 1)
-        return cli_usage(ctx, "--bulk-size: expected a positive number of rows, got '%s'", optarg);
+      if (!*optarg || *end || errno || v < 1 || v > LH_BULK_SIZE_MAX)
+        return cli_usage(ctx, "--bulk-size: expected a number of rows from 1 to %lld, got '%s'",
+                         (long long)LH_BULK_SIZE_MAX, optarg);
       o.bulk_size = (size_t)v;
       break;
     }

@@ -396,3 +396,36 @@ const lh__jval *lh__json_get(const lh__jval *obj, const char *key) {
   }
   return NULL;
 }
+
+static int member_cmp(const void *a, const void *b) {
+  const lh__jmember *x = *(const lh__jmember *const *)a, *y = *(const lh__jmember *const *)b;
+  if (x->key_len != y->key_len)
+    return x->key_len < y->key_len ? -1 : 1;
+  int c = memcmp(x->key, y->key, x->key_len);
+  /* equal keys keep their order, so the later one is reported */
+  return c ? c : (x < y ? -1 : x > y);
+}
+
+const lh__jmember *lh__json_duplicate(const lh__jval *obj, lh__arena *a) {
+  if (obj->type != LH__J_OBJECT || obj->n < 2)
+    return NULL;
+  const lh__jmember *m = obj->u.members;
+  if (obj->n <= 16) { /* the usual entity: compare pairwise */
+    for (uint32_t i = 1; i < obj->n; i++)
+      for (uint32_t k = 0; k < i; k++)
+        if (m[i].key_len == m[k].key_len && memcmp(m[i].key, m[k].key, m[i].key_len) == 0)
+          return &m[i];
+    return NULL;
+  }
+  const lh__jmember **order = lh__arena_alloc(a, obj->n * sizeof *order);
+  if (!order)
+    return NULL;
+  for (uint32_t i = 0; i < obj->n; i++)
+    order[i] = &m[i];
+  qsort(order, obj->n, sizeof *order, member_cmp);
+  for (uint32_t i = 1; i < obj->n; i++)
+    if (order[i]->key_len == order[i - 1]->key_len &&
+        memcmp(order[i]->key, order[i - 1]->key, order[i]->key_len) == 0)
+      return order[i];
+  return NULL;
+}

@@ -56,6 +56,8 @@ void lh__json_parser_free(lh__json_parser *p);
  * Returns 0, LH_EPARSE (e filled), LH_ELIMIT (too deep / too large) or LH_ENOMEM. */
 int lh__json_parse(lh__json_parser *p, const char *text, size_t len, lh__arena *a, lh__jval *out,
                    lh__json_error *e);
+/* A member of obj whose key an earlier member has too, or NULL (scratch memory from a). */
+const lh__jmember *lh__json_duplicate(const lh__jval *obj, lh__arena *a);
 /* Member of an object by key, or NULL. */
 const lh__jval *lh__json_get(const lh__jval *obj, const char *key);
 

@@ -492,6 +492,10 @@ static int parse_properties(lh_entity *e, const lh__jval *props, unsigned flags,
   if (props->type != LH__J_OBJECT)
     return lh_error_set(err, LH_EINVAL, "field 'properties' must be an object");
   char pb[96];
+  const lh__jmember *dup = lh__json_duplicate(props, &e->arena);
+  if (dup)
+    return lh_error_set(err, LH_EINVAL, "property '%s' appears twice in 'properties'",
+                        lh__printable(dup->key, dup->key_len, pb, sizeof pb));
   for (uint32_t i = 0; i < props->n; i++) {
     const lh__jmember *m = &props->u.members[i];
     const lh_property *p = lh_schema_property_n(e->schema, m->key, m->key_len);
@@ -548,6 +552,11 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
   if (root.type != LH__J_OBJECT)
     return lh_error_set(err, LH_EINVAL, "expected a JSON object");
   const lh__jval *obj = &root;
+  char pb[96];
+  const lh__jmember *dup = lh__json_duplicate(&root, &e->arena);
+  if (dup)
+    return lh_error_set(err, LH_EINVAL, "field '%s' appears twice",
+                        lh__printable(dup->key, dup->key_len, pb, sizeof pb));
   const lh__jval *opv = lh__json_get(&root, "op"), *inner = lh__json_get(&root, "entity");
   lh_delta_op dop = LH_DELTA_NONE;
   if (opv && inner) {
@@ -566,13 +575,15 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
     obj = inner;
     if (op)
       *op = dop;
+    if ((dup = lh__json_duplicate(obj, &e->arena)))
+      return lh_error_set(err, LH_EINVAL, "field 'entity.%s' appears twice",
+                          lh__printable(dup->key, dup->key_len, pb, sizeof pb));
   }
   const lh__jval *idv = lh__json_get(obj, "id");
   if (!idv || idv->type == LH__J_NULL)
     return lh_error_set(err, LH_EINVAL, "missing field 'id'");
   if (idv->type != LH__J_STRING)
     return lh_error_set(err, LH_EINVAL, "field 'id' must be a string");
-  char pb[96];
   if (!lh_entity_id_valid(idv->u.s, idv->n))
     return lh_error_set(err, LH_EINVAL, "invalid entity id '%s' (field 'id')",
                         lh__printable(idv->u.s, idv->n, pb, sizeof pb));
@@ -588,6 +599,11 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
   if (!e->schema)
     return lh_error_set(err, LH_EINVAL, "unknown schema '%s' (field 'schema')",
                         lh__printable(sv->u.s, sv->n, pb, sizeof pb));
+  if (e->schema->abstract)
+    return lh_error_set(err, LH_EINVAL,
+                        "schema '%s' is abstract: an entity needs a concrete schema (field "
+                        "'schema')",
+                        e->schema->name);
   for (uint32_t i = 0; i < obj->n; i++) {
     const lh__jmember *m = &obj->u.members[i];
     const lh__jval *v = &m->val;

@@ -476,6 +476,30 @@ static int put_list(lh_buf *b, const char *const *items, size_t n) {
   return 0;
 }
 
+static int cmp_prop_filter(const void *a, const void *b, void *ctx) {
+  const lh_prop_filter *f = ctx;
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  int c = strcmp(f[x].prop, f[y].prop);
+  return c ? c : (x > y) - (x < y);
+}
+
+/* 1 when name is a property of some schema (*type NULL) or a type group (*type its type),
+ * 0 when neither. */
+static int prop_filter_kind(const lh_model *model, const char *name, const char **type) {
+  *type = NULL;
+  for (int t = 0; t <= (int)LH_TYPE_UNKNOWN; t++) {
+    const lh_type *ty = lh_model_type_by_id(model, (lh_type_id)t);
+    if (ty && ty->group && strcmp(ty->group, name) == 0) {
+      *type = ty->name;
+      return 1;
+    }
+  }
+  for (size_t i = 0; i < lh_model_schema_count(model); i++)
+    if (lh_schema_property(lh_model_schema_at(model, i), name))
+      return 1;
+  return 0;
+}
+
 /* The WHERE condition of a query (NULL text when it has no filters). */
 static int query_where(const lh_entity_query *q, lh_buf *w, lh_error *err) {
   if (!q)
@@ -513,20 +537,36 @@ static int query_where(const lh_entity_query *q, lh_buf *w, lh_error *err) {
     }
     rc = rc || lh_buf_puts(w, "))");
   }
-  for (size_t i = 0; !rc && i < q->nprops; i++) {
-    const lh_prop_filter *f = &q->props[i];
-    /* a type group ("countries") matches by prop_type, anything else by property name */
+  /* the values of one property (or type group) are OR-ed in one IN list; properties AND-ed */
+  size_t *order = q->nprops ? malloc(q->nprops * sizeof *order) : NULL;
+  if (q->nprops && !order)
+    rc = LH_ENOMEM;
+  for (size_t i = 0; i < q->nprops && order; i++)
+    order[i] = i;
+  if (order)
+    qsort_r(order, q->nprops, sizeof *order, cmp_prop_filter, (void *)q->props);
+  for (size_t i = 0; !rc && i < q->nprops;) {
+    const lh_prop_filter *f = &q->props[order[i]];
     const char *type = NULL;
-    for (int t = 0; t <= (int)LH_TYPE_UNKNOWN && !type; t++) {
-      const lh_type *ty = lh_model_type_by_id(model, (lh_type_id)t);
-      if (ty && ty->group && strcmp(ty->group, f->prop) == 0)
-        type = ty->name;
+    int known = prop_filter_kind(model, f->prop, &type);
+    if (!known) {
+      free(order);
+      return lh_error_set(err, LH_EINVAL,
+                          "query: unknown property '%s' (filter:PROP takes a property name or a "
+                          "type group such as countries or names)",
+                          f->prop);
     }
+    /* a type group ("countries") matches by prop_type, anything else by property name */
     rc = AND() || lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE ") ||
          lh_buf_puts(w, type ? "prop_type = " : "prop = ") ||
-         lh__sql_quote(w, type ? type : f->prop) || lh_buf_puts(w, " AND value = ") ||
-         lh__sql_quote(w, f->value) || lh_buf_puts(w, ")");
+         lh__sql_quote(w, type ? type : f->prop) || lh_buf_puts(w, " AND value IN (");
+    size_t k = i;
+    for (; !rc && k < q->nprops && strcmp(q->props[order[k]].prop, f->prop) == 0; k++)
+      rc = (k > i && lh_buf_puts(w, ", ")) || lh__sql_quote(w, q->props[order[k]].value);
+    rc = rc || lh_buf_puts(w, "))");
+    i = k;
   }
+  free(order);
 #undef AND
   return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
 }

@@ -13,6 +13,7 @@
 #include "core/csv_reader.h"
 #include "core/lines.h"
 #include "core/thread.h"
+#include "core/utf8.h"
 #include "lakehouse/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
@@ -52,6 +53,7 @@ typedef struct importer {
   lh__lines *lines;
   lh__csv *csv;
   int col[K_COUNT]; /* CSV column of each key, -1 when absent */
+  size_t ncols;     /* fields of the header */
   bool pack;        /* the headerless pack format (ftm.md §4.5) */
   bool have_record; /* rec holds a data record read while sniffing the header */
   lh__csv_record rec;
@@ -121,12 +123,29 @@ static const char *field(const importer *im, const lh__csv_record *rec, int key)
   return rec->fields[c][0] ? rec->fields[c] : NULL;
 }
 
-static bool truthy(const char *s) {
+/* The column 'external': empty, true/false, t/f, 1/0, yes/no (any case). */
+static int parse_external(const char *s, bool *out, lh_error *err) {
+  static const char *const yes[] = {"true", "t", "1", "yes", "y"};
+  static const char *const no[] = {"false", "f", "0", "no", "n"};
+  *out = false;
   if (!s)
-    return false;
+    return 0;
   while (*s == ' ')
     s++;
-  return strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcasecmp(s, "t") == 0;
+  size_t n = strlen(s);
+  while (n && s[n - 1] == ' ')
+    n--;
+  if (n == 0)
+    return 0;
+  for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+    if (strlen(yes[i]) == n && strncasecmp(s, yes[i], n) == 0) {
+      *out = true;
+      return 0;
+    }
+    if (strlen(no[i]) == n && strncasecmp(s, no[i], n) == 0)
+      return 0;
+  }
+  return lh_error_set(err, LH_EINVAL, "column 'external' must be true or false, not '%.40s'", s);
 }
 
 static int parse_time(const char *s, const char *column, lh_time *out, lh_error *err) {
@@ -135,6 +154,25 @@ static int parse_time(const char *s, const char *column, lh_time *out, lh_error 
     return 0;
   int rc = lh_time_parse_iso(s, (size_t)-1, out, err);
   return rc ? lh_error_prefix(err, "column '%s'", column) : 0;
+}
+
+/* Everything the store would refuse in a row is refused here, at its line, so a bad row
+ * never costs the rows read before it: strings must be UTF-8 (NUL bytes are refused with
+ * the record). */
+static int check_text(const lh_statement *st, lh_error *err) {
+  const char *names[] = {"entity_id",      "schema", "prop",    "lang",
+                         "original_value", "origin", "fragment"};
+  const char *vals[] = {st->entity_id,      st->schema, st->prop,    st->lang,
+                        st->original_value, st->origin, st->fragment};
+  for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+    size_t n = vals[i] ? strlen(vals[i]) : 0;
+    if (n && lh__utf8_check(vals[i], n) != n)
+      return lh_error_set(err, LH_EINVAL, "column '%s' is not valid UTF-8", names[i]);
+  }
+  size_t ok = lh__utf8_check(st->value, st->value_len);
+  if (ok != st->value_len)
+    return lh_error_set(err, LH_EINVAL, "column 'value' is not valid UTF-8 (at byte %zu)", ok + 1);
+  return 0;
 }
 
 /* Read the header (or recognise the pack format) from the first record. */
@@ -148,9 +186,15 @@ static int sniff_header(importer *im, lh_error *err) {
   for (size_t i = 0; i < im->rec.nfields; i++)
     for (int k = 0; k < K_COUNT; k++)
       if (strcmp(im->rec.fields[i], CSV_KEYS[k]) == 0) {
+        if (im->col[k] >= 0)
+          return lh_error_set(err, LH_EINVAL,
+                              "%s line 1: the header names '%s' twice (columns %d "
+                              "and %zu)",
+                              im->name, CSV_KEYS[k], im->col[k] + 1, i + 1);
         im->col[k] = (int)i;
         header = true;
       }
+  im->ncols = im->rec.nfields;
   if (header) {
     static const int required[] = {K_ENTITY_ID, K_SCHEMA, K_PROP, K_VALUE};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
@@ -187,8 +231,13 @@ static int next_statement(importer *im, lh_error *err) {
     memset(&st, 0, sizeof st);
     char schema[256];
     int rc = 0;
+    for (size_t i = 0; i < rec->nfields && !rc; i++)
+      if (memchr(rec->fields[i], '\0', rec->lens[i]))
+        rc = lh_error_set(err, LH_EINVAL, "field %zu holds a NUL byte", i + 1);
     const char *first = NULL, *last = NULL;
-    if (im->pack) {
+    if (rc) {
+      /* refused above */
+    } else if (im->pack) {
       if (rec->nfields != 11) {
         rc = lh_error_set(err, LH_EPARSE, "%zu fields (the pack format has 11)", rec->nfields);
       } else {
@@ -207,10 +256,14 @@ static int next_statement(importer *im, lh_error *err) {
         st.value_len = rec->lens[2];
         st.lang = rec->fields[4][0] ? rec->fields[4] : NULL;
         st.original_value = rec->fields[5][0] ? rec->fields[5] : NULL;
-        st.external = truthy(rec->fields[7]);
+        if (!rc)
+          rc = parse_external(rec->fields[7], &st.external, err);
         first = rec->fields[8][0] ? rec->fields[8] : NULL;
         last = rec->fields[9][0] ? rec->fields[9] : NULL;
       }
+    } else if (rec->nfields != im->ncols) {
+      rc = lh_error_set(err, LH_EPARSE, "%zu fields, but the header has %zu columns", rec->nfields,
+                        im->ncols);
     } else {
       st.entity_id = field(im, rec, K_ENTITY_ID);
       st.schema = field(im, rec, K_SCHEMA);
@@ -222,7 +275,6 @@ static int next_statement(importer *im, lh_error *err) {
       }
       st.lang = field(im, rec, K_LANG);
       st.original_value = field(im, rec, K_ORIGINAL);
-      st.external = truthy(field(im, rec, K_EXTERNAL));
       st.origin = field(im, rec, K_ORIGIN);
       st.fragment = field(im, rec, K_FRAGMENT);
       first = field(im, rec, K_FIRST);
@@ -235,7 +287,11 @@ static int next_statement(importer *im, lh_error *err) {
         rc = lh_error_set(err, LH_EINVAL, "column 'prop' is empty");
       else if (!st.value)
         rc = lh_error_set(err, LH_EINVAL, "the row has no 'value' field");
+      else
+        rc = parse_external(field(im, rec, K_EXTERNAL), &st.external, err);
     }
+    if (!rc)
+      rc = check_text(&st, err);
     if (!rc)
       rc = parse_time(first, "first_seen", &st.first_seen, err);
     if (!rc)
@@ -434,8 +490,9 @@ static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) 
     rc = lh_error_set(err, LH_ENOMEM, "cannot start the parser thread");
   else
     started = true;
-  /* parsed entities are valid UTF-8 (the JSON reader checks); CSV fields are not checked */
-  lh_append_source src = {feed, release, &p, im->o->format != LH_IMPORT_STATEMENTS};
+  /* parsed entities are valid UTF-8 (the JSON reader checks), and so are CSV rows
+   * (check_text) */
+  lh_append_source src = {feed, release, &p, true};
   uint64_t committed = 0;
   while (!rc && !im->eof) {
     im->handed = 0;

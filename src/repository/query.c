@@ -1,4 +1,5 @@
 /* Aleph-style filter strings -> lh_entity_query. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,28 +31,35 @@ static int hexval(char c) {
                                 : -1;
 }
 
-/* URL-decode in place (+ is a space). */
-static void url_decode(char *s) {
-  char *o = s;
+/* URL-decode in place (+ is a space); a '%' not followed by two hex digits, or an escape
+ * that decodes to a NUL byte, is an error. */
+static int url_decode(char *s, lh_error *err) {
+  char *o = s, *start = s;
   for (; *s; s++) {
     if (*s == '+') {
       *o++ = ' ';
-    } else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-      *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+    } else if (*s == '%') {
+      int hi = hexval(s[1]), lo = hi >= 0 ? hexval(s[2]) : -1;
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+        return lh_error_set(err, LH_EINVAL, "query: bad %%-escape '%.3s' in '%.80s'", s, start);
+      *o++ = (char)(hi * 16 + lo);
       s += 2;
     } else {
       *o++ = *s;
     }
   }
   *o = '\0';
+  return 0;
 }
 
 static int parse_count(const char *key, const char *v, int64_t *out, lh_error *err) {
   char *end;
+  errno = 0;
   long long n = strtoll(v, &end, 10);
-  if (!*v || *end || n < 0)
-    return lh_error_set(err, LH_EINVAL, "query: '%s' must be a non-negative integer, not '%s'", key,
-                        v);
+  if (!*v || *end || errno || n < 0 || n > LH_QUERY_COUNT_MAX)
+    return lh_error_set(err, LH_EINVAL,
+                        "query: '%s' must be an integer from 0 to %lld, not '%.40s'", key,
+                        (long long)LH_QUERY_COUNT_MAX, v);
   *out = n;
   return 0;
 }
@@ -84,8 +92,8 @@ int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err) {
     }
     *eq = '\0';
     char *key = part, *value = eq + 1;
-    url_decode(key);
-    url_decode(value);
+    if ((rc = url_decode(key, err)) != 0 || (rc = url_decode(value, err)) != 0)
+      break;
     if (strcmp(key, "limit") == 0) {
       rc = parse_count(key, value, &q->limit, err);
       continue;

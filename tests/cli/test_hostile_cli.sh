@@ -145,4 +145,91 @@ run "$BIN" --uri "$TMP/lake_b" -d ds statements sql --format csv "SELECT count(*
 [ "$(tail -1 "$TMP/out")" = 1710 ] || fail "lake B holds only its own rows"
 unset LAKEHOUSE_JOURNAL_URI
 
+# ---- 7. repeated filter keys are OR-ed in one IN list; bad filters are errors --------------------
+n() { L entities iterate -q "$1" 2>/dev/null | wc -l; }
+[ "$(n 'filter:name=Fahd%20Hariri')" = 1 ] || fail "one name"
+[ "$(n 'filter:name=Fahd+Hariri&filter:name=Saad%20bin%20Faisal%20Al%20Saud')" = 2 ] || fail "two names are OR-ed"
+[ "$(n 'filter:countries=lb&filter:countries=fr')" = 6 ] || fail "two countries are OR-ed"
+[ "$(n 'filter:countries=lb&filter:countries=fr&filter:schema=Person')" = 4 ] || fail "different keys are AND-ed"
+python3 -c "
+import urllib.parse
+print('&'.join('filter:name=' + urllib.parse.quote(v) for v in ['v%d' % i for i in range(1000)] + ['Fahd Hariri']))" >"$TMP/q1000"
+run L entities iterate -q "$(cat "$TMP/q1000")"
+expect_rc 0 "1001 values of one key"; [ "$(wc -l <"$TMP/out")" = 1 ] || fail "1001 values find the one entity"
+run L entities iterate -q 'filter:nmae=x'
+expect_rc 1 "unknown property"; expect_err "query: unknown property 'nmae'"
+run L entities iterate -q 'filter:name=%zz'
+expect_rc 1 "bad escape"; expect_err "bad %-escape '%zz'"
+run L entities iterate -q 'filter:name=a%00b'
+expect_rc 1 "escaped NUL"; expect_err "bad %-escape '%00'"
+run L entities iterate -q 'offset=100000000000000000000'
+expect_rc 1 "huge offset"; expect_err "'offset' must be an integer from 0 to"
+run L entities import --bulk-size 99999999999999999999 -i "$PERSONS"
+expect_rc 2 "huge --bulk-size"; expect_err "--bulk-size: expected a number of rows from 1 to"
+
+# ---- 8 and 10. a bad row keeps the rows before it, and names file, line and field ----------------
+python3 - "$TMP" <<'PY'
+import csv, sys
+d = sys.argv[1]
+with open(d + "/good.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["entity_id", "schema", "prop", "value", "external"])
+    for i in range(1000):
+        w.writerow([f"p{i}", "Person", "name", f"Name {i}", "false"])
+good = open(d + "/good.csv", "rb").read()
+bad = {
+    "badutf": b'p1000,Person,name,"bad \xff value",false\n',
+    "nul": b'p1000,Person,name,"ab\x00cd",false\n',
+    "maybe": b"p1000,Person,name,x,maybe\n",
+    "extra": b"p1000,Person,name,x,false,extra\n",
+}
+for name, line in bad.items():
+    open(f"{d}/{name}.csv", "wb").write(good + line)
+open(d + "/dupcol.csv", "wb").write(b"entity_id,schema,prop,value,value\np1,Person,name,a,b\n")
+PY
+for c in "badutf:column 'value' is not valid UTF-8" "nul:field 4 holds a NUL byte" \
+  "maybe:column 'external' must be true or false, not 'maybe'" "extra:6 fields, but the header has 5 columns"; do
+  f=${c%%:*}
+  want=${c#*:}
+  for mode in direct journal; do
+    ds="csv_${f}_$mode"
+    flag=$([ $mode = journal ] && echo --journal || true)
+    run "$BIN" --uri "$LAKE" -d "$ds" statements import $flag -i "$TMP/$f.csv"
+    expect_rc 1 "$f ($mode)"; expect_err "$f.csv line 1002: $want"
+    expect_err "Kept 1000 statement rows read before the error"
+    [ $mode = journal ] && "$BIN" --uri "$LAKE" -d "$ds" maintenance flush >/dev/null 2>&1
+    got=$("$BIN" --uri "$LAKE" -d "$ds" statements sql --format csv "SELECT count(*) FROM statement" 2>/dev/null | tail -1)
+    [ "$got" = 1000 ] || fail "$f ($mode): the 1000 rows before the bad one are kept (got $got)"
+  done
+done
+run "$BIN" --uri "$LAKE" -d csv_dup statements import -i "$TMP/dupcol.csv"
+expect_rc 1 "duplicate column"; expect_err "dupcol.csv line 1: the header names 'value' twice (columns 4 and 5)"
+# entities: duplicate keys and abstract schemata are errors
+head -100 "$PERSONS" >"$TMP/dupkey.json"
+echo '{"id":"x4","schema":"Person","properties":{"name":["X"]},"properties":{"name":["Y"]}}' >>"$TMP/dupkey.json"
+run "$BIN" --uri "$LAKE" -d dupkey entities import -i "$TMP/dupkey.json"
+expect_rc 1 "duplicate key"; expect_err "dupkey.json line 101: field 'properties' appears twice"
+[ "$("$BIN" --uri "$LAKE" -d dupkey statements sql --format csv "SELECT count(DISTINCT entity_id) FROM statement" 2>/dev/null | tail -1)" = 100 ] ||
+  fail "the 100 entities before the duplicate key are kept"
+echo '{"id":"x5","schema":"Person","properties":{"name":["X"],"name":["Y"]}}' >"$TMP/dupprop.json"
+run "$BIN" --uri "$LAKE" -d dupkey entities import -i "$TMP/dupprop.json"
+expect_rc 1 "duplicate property"; expect_err "property 'name' appears twice in 'properties'"
+echo '{"id":"x6","schema":"Thing","properties":{"name":["X"]}}' >"$TMP/thing.json"
+run "$BIN" --uri "$LAKE" -d dupkey entities import -i "$TMP/thing.json"
+expect_rc 1 "abstract schema"; expect_err "schema 'Thing' is abstract"
+
+# a damaged Parquet page names the file
+run "$BIN" --uri "$LAKE" -d damaged entities import -i "$PERSONS"
+big=$(find "$LAKE/damaged/statements" -name '*.parquet' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+python3 - "$big" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+at = len(b) * 3 // 4
+b[at:at + 300] = b"\xff" * 300
+open(p, "wb").write(b)
+PY
+run "$BIN" --uri "$LAKE" -d damaged entities iterate
+expect_rc 1 "damaged page"; expect_err "$(basename "$big")"
+
 finish

@@ -471,6 +471,13 @@ static int build_views(lh_statement_store *st, lh_error *err) {
   return rc;
 }
 
+static int ignore_chunk(void *ctx, duckdb_data_chunk chunk, lh_error *err) {
+  (void)ctx;
+  (void)chunk;
+  (void)err;
+  return 0;
+}
+
 /* After an I/O error while reading: name a data file the log lists but that is gone. */
 int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
   /* DuckDB reports a missing file as an I/O error, or as refused access to the glob it then
@@ -478,7 +485,8 @@ int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
   if (rc != LH_EIO && rc != LH_EINVAL)
     return rc;
   lh_buf path = LH_BUF_INIT;
-  for (size_t i = 0; i < st->snap.nfiles; i++) {
+  bool found = false;
+  for (size_t i = 0; i < st->snap.nfiles && !found; i++) {
     const lh__delta_file *f = &st->snap.files[i];
     lh_buf_reset(&path);
     if (lh_buf_printf(&path, "%s/%s", st->root, f->file))
@@ -488,7 +496,32 @@ int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
                         "%s/statements: version %" PRId64 ": data file '%s' named by the log "
                         "(added in version %" PRId64 ") is missing",
                         st->name, st->snap.version, f->path, f->version);
+      found = true;
+    }
+  }
+  /* a damaged file that DuckDB did not name ("Out of buffer"): read each file whole until
+   * one fails (only on this error path) */
+  for (size_t i = 0;
+       !found && rc == LH_EIO && err && !strstr(err->message, ".parquet") && i < st->snap.nfiles;
+       i++) {
+    const lh__delta_file *f = &st->snap.files[i];
+    lh_buf sql = LH_BUF_INIT;
+    lh_buf_reset(&path);
+    lh_error perr = {0};
+    int prc = lh_buf_printf(&path, "%s/%s", st->root, f->file) ||
+                      lh_buf_puts(&sql, "SELECT * FROM read_parquet(") ||
+                      lh__sql_quote(&sql, path.data) || lh_buf_putc(&sql, ')')
+                  ? LH_ENOMEM
+                  : lh__duck_stream(&st->duck, NULL, sql.data, ignore_chunk, NULL, &perr);
+    lh_buf_free(&sql);
+    if (prc == LH_ENOMEM)
       break;
+    if (prc) {
+      rc = lh_error_set(err, LH_EPARSE,
+                        "%s/statements: version %" PRId64 ": data file '%s' (added in version "
+                        "%" PRId64 ") is damaged: %s",
+                        st->name, st->snap.version, f->path, f->version, perr.message);
+      found = true;
     }
   }
   lh_buf_free(&path);
