@@ -27,27 +27,6 @@ struct lh_dataset {
   lh_journal *journal;
 };
 
-/* Parse and check config.yml text; an empty document is an empty mapping. */
-static int parse_config(const char *text, size_t len, const char *where, json_t **out,
-                        lh_error *err) {
-  json_t *cfg = NULL;
-  int rc = lh__yaml_to_json(text, len, &cfg, err);
-  if (rc) {
-    lh_error_prefix(err, "%s", where);
-    return rc;
-  }
-  if (json_is_null(cfg)) {
-    json_decref(cfg);
-    cfg = json_object();
-  }
-  if ((rc = lh__config_check(cfg, where, err))) {
-    json_decref(cfg);
-    return rc;
-  }
-  *out = cfg;
-  return 0;
-}
-
 /* Take shards / compression from the (checked) config into the dataset. */
 static void apply_config(lh_dataset *ds, json_t *cfg) {
   json_decref(ds->config);
@@ -81,7 +60,7 @@ static int load_config(lh_dataset *ds, lh_error *err) {
   char where[320];
   snprintf(where, sizeof where, "%s/%s", ds->name, LH_PATH_CONFIG);
   json_t *cfg = NULL;
-  rc = parse_config(text.data ? text.data : "", text.len, where, &cfg, err);
+  rc = lh__config_parse(text.data ? text.data : "", text.len, where, &cfg, err);
   lh_buf_free(&text);
   if (rc == 0)
     apply_config(ds, cfg);
@@ -234,7 +213,7 @@ int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const cha
     *changed = false;
   json_t *update = NULL, *merged = NULL;
   lh_buf text = LH_BUF_INIT;
-  int rc = parse_config(yaml, len, where ? where : LH_PATH_CONFIG, &update, err);
+  int rc = lh__config_parse(yaml, len, where ? where : LH_PATH_CONFIG, &update, err);
   if (rc)
     return rc;
   if (!(merged = json_deep_copy(ds->config)) || lh__config_merge(merged, update)) {
@@ -262,14 +241,25 @@ int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const cha
     }
   }
   json_t *file = json_object();
-  json_object_set_new(file, "name", json_string(ds->name));
-  if (!json_is_string(json_object_get(merged, "title")))
-    json_object_set_new(file, "title", json_string(ds->name));
-  json_object_update(file, merged);
+  if (!file || json_object_set_new(file, "name", json_string(ds->name)) ||
+      (!json_is_string(json_object_get(merged, "title")) &&
+       json_object_set_new(file, "title", json_string(ds->name))) ||
+      json_object_update(file, merged)) {
+    json_decref(file);
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    goto done;
+  }
   rc = lh__yaml_dump(file, &text, err);
   json_decref(file);
   if (rc)
     goto done;
+  /* aliases are written out expanded: refuse a file the next read would reject */
+  if (text.len > LH_YAML_MAX_TEXT) {
+    rc = lh_error_set(err, LH_ELIMIT,
+                      "%s/%s: the merged config would be %zu bytes, over the limit of %d bytes",
+                      ds->name, LH_PATH_CONFIG, text.len, LH_YAML_MAX_TEXT);
+    goto done;
+  }
   if ((rc = lh_versions_make(ds->store, LH_PATH_CONFIG, text.data, text.len, changed, err)))
     goto done;
   if (ds->statements && want != ds->shards) {

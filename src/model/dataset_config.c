@@ -1,8 +1,9 @@
-/* config.yml: known keys and their checks, and the merge-update rule. */
+/* config.yml: parsing, the known keys and their checks, and the merge-update rule. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/yaml.h"
 #include "lakehouse/conventions.h"
 #include "lakehouse/log.h"
 #include "model/dataset_config.h"
@@ -59,6 +60,8 @@ static const struct {
 };
 
 static const char *type_name(json_t *v) {
+  if (!v)
+    return "nothing";
   switch (json_typeof(v)) {
   case JSON_OBJECT: return "a mapping";
   case JSON_ARRAY: return "a list";
@@ -162,6 +165,27 @@ int lh__config_check(json_t *cfg, const char *where, lh_error *err) {
     if (KEYS[i].kind == K_DROP)
       json_object_del(cfg, key);
   }
+  return 0;
+}
+
+int lh__config_parse(const char *text, size_t len, const char *where, json_t **out, lh_error *err) {
+  *out = NULL;
+  json_t *cfg = NULL;
+  int rc = lh__yaml_to_json(text, len, &cfg, err);
+  if (rc) {
+    lh_error_prefix(err, "%s", where);
+    return rc;
+  }
+  if (json_is_null(cfg)) {
+    json_decref(cfg);
+    if (!(cfg = json_object()))
+      return lh_error_set(err, LH_ENOMEM, "%s: out of memory", where);
+  }
+  if ((rc = lh__config_check(cfg, where, err))) {
+    json_decref(cfg);
+    return rc;
+  }
+  *out = cfg;
   return 0;
 }
 

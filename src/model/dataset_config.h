@@ -7,6 +7,10 @@
 
 #include "lakehouse/error.h"
 
+/* Parse config.yml text (YAML, bounded by core/yaml.h's caps) and check it with
+ * lh__config_check; an empty document is an empty mapping. On success *out is the checked
+ * object (the caller's); on error *out is NULL and errors name `where`. */
+int lh__config_parse(const char *text, size_t len, const char *where, json_t **out, lh_error *err);
 /* Check the types and values of the known keys of cfg (an object); errors name `where`
  * and the key. Unknown keys are dropped with a warning (the Python model ignores them);
  * `name`, `uri` and `storage` are dropped silently. */
