@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FINDINGS="$BUILD/fuzz-findings" # crash-*, oom-*, timeout-* inputs, to replay by hand
 mkdir -p "$FINDINGS"
 failed=()
-for t in entity_json csv yaml values config; do
+for t in entity_json csv yaml values config statements_csv; do
   corpus="$ROOT/tests/fuzz/corpus/$t"
   work=$(mktemp -d)
   log="$work/fuzz.log"
