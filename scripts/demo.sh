@@ -22,8 +22,8 @@ echo "== the dataset now holds:"
   "SELECT count(DISTINCT entity_id) AS entities, count(*) AS statements FROM statement"
 echo "== a few entities (ftm-lakehouse -d demo entities iterate -q 'filter:schema=Person&limit=3'):"
 "$BIN" -d demo entities iterate -q 'filter:schema=Person&limit=3'
-echo "== make: flush, optimize, and write the exports (the index is printed; here its head)"
-"$BIN" -d demo make | head -12
+echo "== make: flush, optimize, and write the exports (the index is printed, one JSON line; here its start)"
+"$BIN" -d demo make | cut -c1-300
 echo "   ..."
 DS="$LAKEHOUSE_URI/demo"
 echo "== the exports of dataset 'demo':"

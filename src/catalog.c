@@ -10,6 +10,8 @@
 #include "lakehouse/conventions.h"
 #include "lakehouse/log.h"
 #include "lakehouse/validate.h"
+#include "model/dataset_config.h"
+#include "model/dataset_model.h"
 
 struct lh_catalog {
   lh_store *store;
@@ -110,40 +112,34 @@ int lh_catalog_dataset_json(lh_catalog *c, const char *name, lh_buf *out, lh_err
     return rc;
   char *key = lh__uri_join(name, LH_PATH_CONFIG);
   char *uri = lh_catalog_dataset_uri(c, name, err);
+  char where[300];
+  snprintf(where, sizeof where, "%s/%s", name, LH_PATH_CONFIG);
   lh_buf text = LH_BUF_INIT;
-  json_t *cfg = NULL;
+  json_t *cfg = NULL, *model = NULL;
+  const lh_model *m = lh_model_default(err);
+  if (!m) {
+    rc = err ? err->code : LH_EINTERNAL;
+    goto done;
+  }
   if (!key || !uri) {
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     goto done;
   }
-  if ((rc = lh_store_get(c->store, key, &text, err)))
+  if ((rc = lh_store_get(c->store, key, &text, err)) ||
+      (rc = lh__config_parse(text.data ? text.data : "", text.len, where, &cfg, err)))
     goto done;
-  if ((rc = lh__yaml_to_json(text.data ? text.data : "", text.len, &cfg, err))) {
-    lh_error_prefix(err, "%s/%s", name, LH_PATH_CONFIG);
-    goto done;
-  }
-  if (json_is_null(cfg)) {
-    json_decref(cfg);
-    cfg = json_object();
-  }
-  if (!json_is_object(cfg)) {
-    rc = lh_error_set(err, LH_EINVAL, "%s/%s: expected a mapping at the top level", name,
-                      LH_PATH_CONFIG);
-    goto done;
-  }
-  json_object_set_new(cfg, "name", json_string(name));
-  if (!json_is_string(json_object_get(cfg, "title")))
-    json_object_set_new(cfg, "title", json_string(name));
-  json_object_set_new(cfg, "uri", json_string(uri));
-  char *dump = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  /* the full model by alias, nulls included, as `datasets` of the Python CLI prints it */
+  model = lh__dataset_model(cfg, name, uri, m);
+  char *dump = model ? json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   if (!dump) {
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     goto done;
   }
-  rc = lh_buf_puts(out, dump);
+  rc = lh_buf_puts(out, dump) ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
   free(dump);
 done:
   json_decref(cfg);
+  json_decref(model);
   lh_buf_free(&text);
   free(key);
   free(uri);

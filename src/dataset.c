@@ -14,6 +14,7 @@
 #include "lakehouse/validate.h"
 #include "lakehouse/versions.h"
 #include "model/dataset_config.h"
+#include "model/dataset_model.h"
 #include "operation/operation.h"
 
 struct lh_dataset {
@@ -37,22 +38,39 @@ static void apply_config(lh_dataset *ds, json_t *cfg) {
   lh_codec_parse(json_is_string(codec) ? json_string_value(codec) : NULL, &ds->codec, NULL);
 }
 
+/* config.yml text of a checked config: the full model, cleaned, as PyYAML writes it. */
+static int model_yaml(lh_dataset *ds, const json_t *cfg, lh_buf *out, lh_error *err) {
+  const lh_model *m = lh_model_default(err);
+  if (!m)
+    return err ? err->code : LH_EINTERNAL;
+  json_t *model = lh__dataset_model(cfg, ds->name, lh_store_uri(ds->store), m);
+  int rc = model ? lh__dataset_model_yaml(model, out, err)
+                 : lh_error_set(err, LH_ENOMEM, "out of memory");
+  json_decref(model);
+  return rc;
+}
+
 static int load_config(lh_dataset *ds, lh_error *err) {
   lh_buf text = LH_BUF_INIT;
   int rc = lh_store_get(ds->store, LH_PATH_CONFIG, &text, err);
   if (rc == LH_ENOTFOUND) {
-    /* the dataset context of the Python CLI creates a config on first use */
+    /* the dataset context of the Python CLI creates a config on first use: the full model
+     * with its defaults, versioned, created only if nobody wrote one meanwhile */
     lh_error_clear(err);
+    json_t *cfg = json_object();
+    rc = cfg ? model_yaml(ds, cfg, &text, err) : lh_error_set(err, LH_ENOMEM, "out of memory");
+    if (rc == 0)
+      rc = lh_versions_create(ds->store, LH_PATH_CONFIG, text.data, text.len, err);
     lh_buf_free(&text);
-    char yml[300];
-    int n = snprintf(yml, sizeof yml, "name: %s\n", ds->name);
-    rc = lh_store_create(ds->store, LH_PATH_CONFIG, yml, (size_t)n, err);
     if (rc == LH_EEXIST) {
+      json_decref(cfg);
       lh_error_clear(err);
       return load_config(ds, err);
     }
     if (rc == 0)
-      apply_config(ds, json_object());
+      apply_config(ds, cfg);
+    else
+      json_decref(cfg);
     return rc;
   }
   if (rc)
@@ -190,18 +208,12 @@ char *lh_dataset_public_prefix(const lh_dataset *ds) {
 }
 
 int lh_dataset_config_json(lh_dataset *ds, lh_buf *out, lh_error *err) {
-  json_t *cfg = json_deep_copy(ds->config);
-  if (!cfg)
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  json_t *full = json_object();
-  json_object_set_new(full, "name", json_string(ds->name));
-  if (!json_is_string(json_object_get(cfg, "title")))
-    json_object_set_new(full, "title", json_string(ds->name));
-  json_object_update(full, cfg);
-  json_decref(cfg);
-  json_object_set_new(full, "uri", json_string(lh_store_uri(ds->store)));
-  char *dump = json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref(full);
+  const lh_model *m = lh_model_default(err);
+  if (!m)
+    return err ? err->code : LH_EINTERNAL;
+  json_t *model = lh__dataset_model(ds->config, ds->name, lh_store_uri(ds->store), m);
+  char *dump = model ? json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(model);
   int rc = dump ? lh_buf_puts(out, dump) : LH_ENOMEM;
   free(dump);
   return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
@@ -240,18 +252,7 @@ int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const cha
       goto done;
     }
   }
-  json_t *file = json_object();
-  if (!file || json_object_set_new(file, "name", json_string(ds->name)) ||
-      (!json_is_string(json_object_get(merged, "title")) &&
-       json_object_set_new(file, "title", json_string(ds->name))) ||
-      json_object_update(file, merged)) {
-    json_decref(file);
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-    goto done;
-  }
-  rc = lh__yaml_dump(file, &text, err);
-  json_decref(file);
-  if (rc)
+  if ((rc = model_yaml(ds, merged, &text, err)) != 0)
     goto done;
   /* aliases are written out expanded: refuse a file the next read would reject */
   if (text.len > LH_YAML_MAX_TEXT) {

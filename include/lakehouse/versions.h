@@ -16,6 +16,9 @@ extern "C" {
  * `key-{sha256}`. *changed (may be NULL): false when identical content was written before. */
 int lh_versions_make(lh_store *s, const char *key, const void *data, size_t len, bool *changed,
                      lh_error *err);
+/* lh_versions_make for a key that must not exist yet: LH_EEXIST (and nothing written) when it
+ * does. The key is published create-exclusive, then the snapshot and the tags follow. */
+int lh_versions_create(lh_store *s, const char *key, const void *data, size_t len, lh_error *err);
 /* The snapshots of key (versions/.../{key}), oldest first. */
 int lh_versions_list(lh_store *s, const char *key, lh_store_key_fn fn, void *ctx, lh_error *err);
 

@@ -493,7 +493,8 @@ int lh__yaml_dump(json_t *j, lh_buf *out, lh_error *err) {
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   emit_out o = {out, false};
   yaml_emitter_set_output(&em, emit_write, &o);
-  yaml_emitter_set_unicode(&em, 1);
+  /* PyYAML's yaml.dump default (allow_unicode=False): non-ASCII text is escaped */
+  yaml_emitter_set_unicode(&em, 0);
   yaml_emitter_set_width(&em, 80);
   int ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
            yaml_emitter_emit(&em, &ev) &&

@@ -16,6 +16,7 @@
 #include "lakehouse/log.h"
 #include "lakehouse/statement_csv.h"
 #include "lakehouse/versions.h"
+#include "model/dataset_model.h"
 #include "operation/operation.h"
 
 /* Entity ids looked up per query of an incremental diff (Python QUERY_IN_BATCH_SIZE). */
@@ -498,10 +499,11 @@ static int compute_statistics(lh_dataset *ds, lh_buf *text, lh_error *err) {
     if (end)
       json_object_set_new(stats, "end", json_string(end));
     json_object_set(stats, "countries", countries);
-    char *dump = json_dumps(stats, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    /* the cleaned model as one compact line, as the Python project writes it */
+    json_t *clean = lh__model_clean(stats);
     json_decref(stats);
-    rc = !dump || lh_buf_puts(text, dump) || lh_buf_putc(text, '\n') ? nomem(err) : 0;
-    free(dump);
+    rc = clean ? lh__model_json_line(clean, text, err) : nomem(err);
+    json_decref(clean);
   }
   json_decref(things);
   json_decref(intervals);
@@ -568,9 +570,13 @@ static int add_resource(lh_dataset *ds, const char *prefix, const char *key, con
   snprintf(url, sizeof url, "%s%s%s", prefix, pl && prefix[pl - 1] == '/' ? "" : "/", key);
   json_t *r = json_pack("{sssssssssssI}", "name", name, "url", url, "checksum", sum, "timestamp",
                         iso, "mime_type", mime, "size", (json_int_t)info.size);
-  return r && !json_array_append_new(resources, r) ? 0 : nomem(err);
+  json_t *res = r ? lh__dataset_resource(r) : NULL; /* the DataResource, fields in order */
+  json_decref(r);
+  return res && !json_array_append_new(resources, res) ? 0 : nomem(err);
 }
 
+/* index.json (inventory §9.3): the dataset model, the exports appended to its resources when
+ * a public URL prefix is set, statistics.json applied; cleaned, one compact line. */
 static int export_index(lh_dataset *ds, lh_error *err) {
   lh_buf text = LH_BUF_INIT;
   int rc = lh_dataset_config_json(ds, &text, err);
@@ -583,15 +589,14 @@ static int export_index(lh_dataset *ds, lh_error *err) {
     lh_codec codec = lh_dataset_compression(ds);
     char *statements = lh_path_exports_statements(lh_codec_suffix(codec));
     char *entities = lh_path_entities_json(lh_codec_suffix(codec));
-    json_t *resources = json_array();
-    rc = !statements || !entities || !resources ? nomem(err) : 0;
+    json_t *resources = json_object_get(index, "resources");
+    rc = !statements || !entities || !json_is_array(resources) ? nomem(err) : 0;
     rc = rc ? rc : add_resource(ds, prefix, statements, "text/csv", resources, err);
     rc = rc ? rc : add_resource(ds, prefix, entities, "application/json+ftm", resources, err);
     rc = rc ? rc : add_resource(ds, prefix, LH_PATH_EXPORTS_DOCUMENTS, "text/csv", resources, err);
     rc = rc ? rc
             : add_resource(ds, prefix, LH_PATH_EXPORTS_STATISTICS, "application/json", resources,
                            err);
-    json_object_set_new(index, "resources", resources);
     free(statements);
     free(entities);
   }
@@ -606,17 +611,17 @@ static int export_index(lh_dataset *ds, lh_error *err) {
                         LH_PATH_EXPORTS_STATISTICS);
     }
   }
-  if (!rc && stats) {
+  if (!rc && stats) { /* apply_stats */
     json_object_set(index, "entity_count", json_object_get(stats, "entity_count"));
     json_object_set(index, "thing_count",
                     json_object_get(json_object_get(stats, "things"), "total"));
     json_object_set(index, "stats", stats);
   }
   if (!rc) {
-    char *dump = json_dumps(index, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    json_t *clean = lh__model_clean(index);
     lh_buf_reset(&text);
-    rc = !dump || lh_buf_puts(&text, dump) || lh_buf_putc(&text, '\n') ? nomem(err) : 0;
-    free(dump);
+    rc = clean ? lh__model_json_line(clean, &text, err) : nomem(err);
+    json_decref(clean);
     bool changed = false;
     if (!rc)
       rc =

@@ -54,6 +54,35 @@ done:
   return rc;
 }
 
+int lh_versions_create(lh_store *s, const char *key, const void *data, size_t len, lh_error *err) {
+  int rc = lh_store_validate_key(key, err);
+  if (rc)
+    return rc;
+  if ((rc = lh_store_create(s, key, data, len, err)) != 0)
+    return rc;
+  /* ours now: the snapshot and the tags, as lh_versions_make writes them */
+  lh_tags *tags = lh_tags_open(s, NULL);
+  char sum[LH_SHA256_HEX_SIZE], ts[LH_TS_SIZE];
+  lh_sha256_hex(data, len, sum);
+  lh_time now = lh_time_now();
+  lh_time_format_ts(now, ts);
+  size_t n = strlen(key) + sizeof sum + 2;
+  char *dedupe = malloc(n);
+  char *snapshot = lh_path_version(key, ts);
+  if (!tags || !dedupe || !snapshot) {
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  } else {
+    snprintf(dedupe, n, "%s-%s", key, sum);
+    if (!(rc = lh_store_put(s, snapshot, data, len, err)) &&
+        !(rc = lh_tags_set(tags, key, now, err)))
+      rc = lh_tags_set(tags, dedupe, now, err);
+  }
+  free(snapshot);
+  free(dedupe);
+  lh_tags_close(tags);
+  return rc;
+}
+
 typedef struct list_ctx {
   const char *key;
   size_t klen;

@@ -25,7 +25,7 @@ run "$BIN" "${L[@]}" -d demo statements import -i "$TMP/demo.csv"
 expect_rc 0 "import demo"
 run "$BIN" "${L[@]}" -d demo make
 expect_rc 0 "make"; expect_err "made 5 export(s)"
-expect_out '"entity_count": 23'
+expect_out '"entity_count":23'
 D=$TMP/lake/demo
 sed "s|$TMP/lake|LAKE|" "$D/index.json" >"$TMP/index.json"
 # the first diffs hold everything: entities as ADD envelopes, documents with the op column
@@ -92,7 +92,7 @@ run "$BIN" "${L[@]}" -d demo make
 expect_rc 0 "make again"
 run "$BIN" "${L[@]}" -d demo make
 expect_rc 0 "make, nothing changed"; expect_err "already up-to-date: nothing changed since the last make"
-expect_out '"entity_count": 23'
+expect_out '"entity_count":23'
 njobs=$(ls "$D/jobs/runs/ExportJob" | wc -l)
 run "$BIN" "${L[@]}" -d demo export statistics
 expect_rc 0 "export statistics, fresh"; expect_err "already up-to-date"
@@ -101,7 +101,7 @@ expect_rc 0 "export statistics, fresh"; expect_err "already up-to-date"
 printf 'title: Demo leaks\nsummary: An example\n' >"$TMP/title.yml"
 before_st=$(jobs_of statements demo); before_ix=$(jobs_of index demo)
 run "$BIN" "${L[@]}" -d demo make -c "$TMP/title.yml"
-expect_rc 0 "make -c"; expect_out '"title": "Demo leaks"'; expect_err "config.yml updated"
+expect_rc 0 "make -c"; expect_out '"title":"Demo leaks"'; expect_err "config.yml updated"
 [ "$(jobs_of statements demo)" = "$before_st" ] || fail "config change reran the statements export"
 [ "$(jobs_of index demo)" = $((before_ix + 1)) ] || fail "config change did not rerun the index"
 ls "$D"/versions/*/*/*/config.yml >/dev/null 2>&1 || fail "no versioned config.yml"
@@ -116,7 +116,7 @@ EOF
 run "$BIN" "${L[@]}" -d demo entities import --journal -i "$TMP/new.json"
 expect_rc 0 "import into the journal"
 run "$BIN" "${L[@]}" -d demo make
-expect_rc 0 "make after an import"; expect_err "made 5 export(s)"; expect_out '"entity_count": 27'
+expect_rc 0 "make after an import"; expect_err "made 5 export(s)"; expect_out '"entity_count":27'
 expect_err "optimized the statement store"
 grep -q '"done":3,"errors":0,"running":false,"exc":null' "$D"/jobs/runs/OptimizeJob/*.json \
   || fail "an OptimizeJob record with done == 3"
@@ -218,7 +218,7 @@ run "$BIN" "${L[@]}" -d demo export nope
 expect_rc 2 "unknown export kind"; expect_err "unknown export 'nope'"
 # --no-exports: only the index, from the config
 run "$BIN" "${L[@]}" -d idx make --no-exports
-expect_rc 0 "make --no-exports"; expect_out '"name": "idx"'
+expect_rc 0 "make --no-exports"; expect_out '"name":"idx"'
 [ -f "$TMP/lake/idx/index.json" ] && [ ! -e "$TMP/lake/idx/exports" ] || fail "--no-exports wrote more than index.json"
 # shards on a dataset without data are fine
 printf 'shards: 4\n' >"$TMP/s.yml"
