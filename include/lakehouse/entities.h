@@ -76,7 +76,43 @@ typedef struct lh_prop_filter {
   const char *value;
 } lh_prop_filter;
 
-/* Entity filters; lists are OR-ed within, different fields AND-ed. */
+/* A filter expression (ftmq's Query nodes): AND / OR / NOT over leaves. A leaf compares a
+ * field with values: "schema", "schemata" (is-a), "id" (also entity_id, canonical_id),
+ * "dataset", "origin", a property ("name", "properties.name") or a type group
+ * ("countries", "group.countries"). An entity matches a leaf when one of its statements does
+ * (ids compare the entity itself). */
+typedef enum lh_qcmp {
+  LH_QC_EQ,
+  LH_QC_NOT, /* not equal */
+  LH_QC_IN,
+  LH_QC_NOT_IN,
+  LH_QC_NULL, /* values[0] "true": the entity has no value for the field; "false": it has */
+  LH_QC_GT,
+  LH_QC_GTE,
+  LH_QC_LT,
+  LH_QC_LTE,
+  LH_QC_LIKE, /* contains, as ftmq wraps the value in %...% */
+  LH_QC_ILIKE,
+  LH_QC_NOTLIKE,
+  LH_QC_NOTILIKE,
+  LH_QC_STARTSWITH,
+  LH_QC_ENDSWITH
+} lh_qcmp;
+
+typedef enum lh_qnode_kind { LH_QN_LEAF, LH_QN_AND, LH_QN_OR, LH_QN_NOT } lh_qnode_kind;
+
+typedef struct lh_qnode {
+  lh_qnode_kind kind;
+  struct lh_qnode *const *children; /* AND / OR: any number; NOT: one */
+  size_t nchildren;
+  const char *field; /* a leaf's */
+  lh_qcmp cmp;
+  const char *const *values;
+  size_t nvalues;
+} lh_qnode;
+
+/* Entity filters; lists are OR-ed within, different fields AND-ed, and `filter` AND-ed with
+ * them. */
 typedef struct lh_entity_query {
   const char *const *schema; /* exact schema names */
   size_t nschema;
@@ -88,6 +124,9 @@ typedef struct lh_entity_query {
   size_t nprops;
   const char *const *origins; /* only statements of these origins */
   size_t norigins;
+  const lh_qnode *filter; /* NULL: none */
+  const char *sort;       /* a property or type group to order entities by (NULL: by id) */
+  bool sort_desc;
   int64_t limit; /* entities; < 0: all (a zeroed query: set it) */
   int64_t offset;
   void *storage; /* owned strings of a parsed query */
@@ -98,9 +137,16 @@ typedef struct lh_entity_query {
 
 /* Parse an Aleph-style filter string ("filter:schema=Person&filter:countries=de&limit=5").
  * Keys: filter:schema, filter:schemata, filter:id / filter:entity_id, filter:origin,
- * filter:PROP, filter:properties.PROP, filter:group.GROUP / filter:GROUP, limit, offset.
- * Values may be URL-encoded. Free with lh_entity_query_free. */
+ * filter:PROP, filter:properties.PROP, filter:group.GROUP / filter:GROUP (each also as
+ * filter:gt:, filter:gte:, filter:lt:, filter:lte:, and exclude:FIELD for "not"), sort=PROP
+ * or sort=-PROP, limit, offset. Values may be URL-encoded. Free with lh_entity_query_free. */
 int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err);
+/* Parse an RQL string as ftmq takes it (inventory §2.3): and(...), or(...), not(...),
+ * eq(field,value), ne, in(field,(a,b)), out, lt, le, gt, ge, like, ilike, sort(+f) / sort(-f),
+ * limit(count[,start]); values URL-encoded. Free with lh_entity_query_free. */
+int lh_entity_query_parse_rql(const char *text, lh_entity_query *q, lh_error *err);
+/* The longest query text either parser takes. */
+#define LH_QUERY_TEXT_MAX (1 << 20)
 void lh_entity_query_free(lh_entity_query *q);
 
 /* Entities matching q (NULL: all), aggregated (inventory §8.6), ordered by id. */
@@ -139,7 +185,8 @@ typedef struct lh_import_opts {
   size_t bulk_size;     /* rows per store commit (0: LAKEHOUSE_MAX_BUFFER_ROWS), at most
                            LH_BULK_SIZE_MAX */
   lh_time last_seen;    /* --last-seen (LH_TIME_NULL: now) */
-  bool unsafe;          /* --unsafe: unknown properties are skipped instead of failing */
+  bool unsafe;          /* --unsafe: accepted for the Python CLI; the rows are the same */
+  bool strict;          /* --strict: what would be dropped (res->drops) is an error instead */
   bool journal;         /* write through the journal instead of into the store */
   const char *name;     /* the input's name in messages */
   /* progress: called every few thousand items */
@@ -152,6 +199,7 @@ typedef struct lh_import_result {
   uint64_t rows;    /* statement rows written (before the store's deduplication) */
   uint64_t commits; /* store commits (journal inserts when opts.journal) */
   uint64_t skipped; /* delete operations and statements without an entity */
+  lh_drops drops;   /* what was dropped, by kind (see lh_drops_describe) */
 } lh_import_result;
 
 /* Import from fd. On a bad line the error names the input and line; everything before it

@@ -23,8 +23,38 @@ typedef enum lh_delta_op {
   LH_DELTA_NONE = 0, /* a plain entity line */
   LH_DELTA_ADD,
   LH_DELTA_MOD,
-  LH_DELTA_DEL /* only the id is set */
+  LH_DELTA_DEL, /* only the id is set */
+  LH_DELTA_SKIP /* nothing to import: the line was dropped and counted (see lh_drops) */
 } lh_delta_op;
+
+/* What readers drop instead of failing, as the Python project does (it drops them
+ * silently; we count them and say so), unless strict. */
+typedef enum lh_drop {
+  LH_DROP_NO_ID,            /* an entity without an id */
+  LH_DROP_NO_SCHEMA,        /* an entity without a schema */
+  LH_DROP_BAD_ID,           /* an entity whose id is not a valid entity id */
+  LH_DROP_UNKNOWN_PROP,     /* a value of a property its schema does not have */
+  LH_DROP_BAD_REF,          /* an entity reference that is not a valid entity id */
+  LH_DROP_ROW_NO_ENTITY_ID, /* a statements CSV row without entity_id */
+  LH_DROP_ROW_NO_PROP,      /* a statements CSV row without prop */
+  LH_DROP_COUNT
+} lh_drop;
+
+typedef struct lh_drops {
+  bool strict;   /* no dropping: every case is an error naming the line and field */
+  uint64_t line; /* the input line being read; readers set it */
+  uint64_t n[LH_DROP_COUNT];
+  uint64_t first_line[LH_DROP_COUNT];
+  char first[LH_DROP_COUNT][96]; /* what was dropped first (a property, an id), printable */
+} lh_drops;
+
+/* Count a drop (what: the dropped value or name, may be NULL). */
+void lh_drops_note(lh_drops *d, lh_drop why, const char *what, size_t len, uint64_t count);
+/* One line describing the drops of one kind ("dropped 12 values of unknown properties
+ * (first: line 812 'Person:nmae')"); nothing when there were none. */
+int lh_drops_describe(const lh_drops *d, lh_drop why, lh_buf *out);
+/* Drops of every kind. */
+uint64_t lh_drops_total(const lh_drops *d);
 
 typedef enum lh_meta_str {
   LH_META_CAPTION,
@@ -89,6 +119,13 @@ const char *lh_entity_caption(const lh_entity *e);
 /* ---- JSON ---------------------------------------------------------------------------- */
 /* lh_entity_parse_json flags */
 #define LH_PARSE_SKIP_UNKNOWN 0x1 /* drop unknown properties instead of failing */
+
+/* Count drops here (d borrowed, NULL: none) instead of failing: a missing id or schema, an
+ * invalid id (op is then LH_DELTA_SKIP), unknown properties (their values are left out) and,
+ * when the entity is exploded, invalid entity references. With d->strict, or without d,
+ * each of them is an error naming the field. Kept by lh_entity_reset. */
+void lh_entity_set_drops(lh_entity *e, lh_drops *d);
+lh_drops *lh_entity_drops(const lh_entity *e);
 
 /* Parse one entity JSON object (or a delta envelope {"op": ..., "entity": {...}}) into e,
  * which is reset first. Errors name the field or the column of a JSON syntax error;

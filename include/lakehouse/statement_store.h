@@ -132,6 +132,11 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
                             const char *order_by, int64_t limit, lh_row_fn fn, void *ctx,
                             lh_error *err);
 
+/* Stream the rows of sql, a SELECT of the 18 columns (LH_ROW_COLUMNS order) over the views
+ * that the library built (never a user's: it runs unconfined). */
+int lh_statement_store_select(lh_statement_store *st, const char *sql, lh_row_fn fn, void *ctx,
+                              lh_error *err);
+
 /* ---- reads for the exports ------------------------------------------------------------ */
 
 /* Receives the bytes of an export in order (from a thread of the store's: one call at a

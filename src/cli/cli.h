@@ -34,6 +34,8 @@ struct cli_command {
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_err(const lh_error *err);
 int cli_usage(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One warning line per kind of input that was dropped. */
+void cli_warn_drops(const lh_drops *d);
 
 /* Open the catalog (--uri / LAKEHOUSE_URI) once. */
 int cli_catalog(cli_ctx *ctx, lh_catalog **out);

@@ -20,6 +20,16 @@ static void import_progress(void *ctx, uint64_t items, uint64_t rows) {
   lh__progress_set(ctx, items);
 }
 
+void cli_warn_drops(const lh_drops *d) {
+  lh_buf line = LH_BUF_INIT;
+  for (int k = 0; k < LH_DROP_COUNT; k++) {
+    lh_buf_reset(&line);
+    if (lh_drops_describe(d, (lh_drop)k, &line) == 0 && line.len)
+      lh_log_warning("%s (--strict refuses them)", line.data);
+  }
+  lh_buf_free(&line);
+}
+
 int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, const char *usage,
                const char *help) {
   static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
@@ -29,6 +39,7 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
                                        {"bulk-size", required_argument, NULL, 'b'},
                                        {"last-seen", required_argument, NULL, 'L'},
                                        {"unsafe", no_argument, NULL, 'U'},
+                                       {"strict", no_argument, NULL, 'S'},
                                        {"journal", no_argument, NULL, 'J'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
@@ -53,6 +64,7 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
     }
     case 'L': last_seen = optarg; break;
     case 'U': o.unsafe = true; break;
+    case 'S': o.strict = true; break;
     case 'J': o.journal = true; break;
     case 'h': cli_print_help(usage, help); return CLI_OK;
     default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -80,6 +92,7 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
   int rc = lh_entities_import(ds, fd, &o, &r, &err);
   lh__progress_finish(bar);
   cli_close_fd(fd);
+  cli_warn_drops(&r.drops);
   if (rc) {
     if (r.rows)
       fprintf(stderr, "Kept %llu statement rows read before the error (%s).\n",
@@ -183,9 +196,12 @@ int cli_parse_query(const char *q, const char *rql, lh_entity_query *out, bool *
   *have = false;
   if (q && rql)
     return cli_fail("ValueError: use either -q or --rql, not both");
-  if (rql)
-    return cli_fail("--rql is not supported by this build; use -q with the Aleph-style filter "
-                    "string (e.g. -q 'filter:schema=Person&filter:countries=de')");
+  if (rql) {
+    if (lh_entity_query_parse_rql(rql, out, &err))
+      return cli_fail("%s", err.message);
+    *have = true;
+    return CLI_OK;
+  }
   if (!q)
     return CLI_OK;
   if (lh_entity_query_parse(q, out, &err))
@@ -201,7 +217,10 @@ static const char *ITERATE_HELP =
     "  -o OUT        Output file (default: - for stdout)\n"
     "  -q QUERY      Aleph-style filter string: filter:schema=Person, filter:schemata=LegalEntity\n"
     "                (is-a), filter:id=ID, filter:origin=ORIGIN, filter:PROP=VALUE,\n"
-    "                filter:countries=de (a type group), limit=N, offset=N; joined with &\n";
+    "                filter:countries=de (a type group), filter:gte:PROP=V (also gt, lt, lte),\n"
+    "                exclude:FIELD=V, sort=PROP or sort=-PROP, limit=N, offset=N; joined with &\n"
+    "  --rql RQL     The same as RQL, e.g. 'and(eq(schema,Person),or(eq(countries,de),\n"
+    "                eq(countries,at)))', sort(-name), limit(10,20); not with -q\n";
 
 static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
@@ -265,14 +284,19 @@ static int cmd_stream(cli_ctx *ctx, int argc, char **argv) {
 static const char *IMPORT_HELP =
     "Import FtM entity JSON lines (also followthemoney-store fragments and delta files, whose\n"
     "DEL operations are skipped) straight into the statement store, bypassing the journal.\n"
-    "A malformed line stops the import with its line number; everything before it is kept.\n\n"
+    "A malformed line stops the import with its line number; everything before it is kept.\n"
+    "As the Python project does, entities without an id or schema, invalid ids, values of\n"
+    "unknown properties and invalid entity references are dropped; a warning at the end counts\n"
+    "them by kind and names the first.\n\n"
     "Options:\n"
     "  -i IN              Input file (default: - for stdin)\n"
     "  --origin ORIGIN    Origin when an entity carries none (default: bulk)\n"
     "  --override-origin  Use --origin even when an entity carries its own\n"
     "  --bulk-size N      Rows per store commit (default: LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
     "  --last-seen TIME   last_seen when an entity has none (ISO 8601; default: now)\n"
-    "  --unsafe           Skip unknown properties instead of failing\n"
+    "  --unsafe           Accepted for the Python CLI (the rows are the same)\n"
+    "  --strict           Refuse what would be dropped (entities without id or schema, invalid\n"
+    "                     ids, unknown properties, invalid entity references), naming the line\n"
     "  --journal          Write through the journal instead (then run `maintenance flush`)\n";
 
 static int cmd_import(cli_ctx *ctx, int argc, char **argv) {

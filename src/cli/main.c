@@ -159,10 +159,9 @@ static int dispatch(cli_ctx *ctx, const cli_command *cmds, const char *path, int
                     char **argv) {
   char usage[256];
   snprintf(usage, sizeof usage, "%s COMMAND [OPTIONS]", path);
-  if (argc < 1) {
-    fprintf(stderr, "error: missing command\n\n");
+  if (argc < 1) { /* no command: the help, as Typer's no_args_is_help does */
     print_commands(usage, cmds, cmds == ROOT ? GLOBAL_HELP : NULL);
-    return CLI_USAGE;
+    return CLI_OK;
   }
   if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
       strcmp(argv[0], "help") == 0) {
@@ -202,10 +201,17 @@ static int print_settings(cli_ctx *ctx) {
     else
       lh_buf_puts(&s, "null");
     lh_buf_puts(&s, ",\"dataset_uri\":");
-    if (ctx->dataset_uri)
-      lh_json_write_string(&s, ctx->dataset_uri, strlen(ctx->dataset_uri));
+    /* the dataset's URI: the explicit one, else {lake}/{dataset} */
+    char *uri = NULL;
+    lh_catalog *cat = NULL;
+    if (!ctx->dataset_uri && ctx->dataset && cli_catalog(ctx, &cat) == 0)
+      uri = lh_catalog_dataset_uri(cat, ctx->dataset, NULL);
+    const char *du = ctx->dataset_uri ? ctx->dataset_uri : uri;
+    if (du)
+      lh_json_write_string(&s, du, strlen(du));
     else
       lh_buf_puts(&s, "null");
+    free(uri);
     lh_buf_puts(&s, "}}\n");
     state = lh_buf_steal(&s);
     fputs(state, stdout);

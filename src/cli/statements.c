@@ -40,21 +40,23 @@ static const char *EXPLODE_HELP =
     "  --override-origin  Use --origin even when an entity carries its own\n"
     "  --fragment NAME    Fragment of every statement (default: the entity's, else none)\n"
     "  --last-seen TIME   last_seen when an entity has none (ISO 8601; default: now)\n"
-    "  --skip-unknown     Drop unknown properties instead of failing\n";
+    "  --strict           Refuse what would be dropped (entities without id or schema, invalid\n"
+    "                     ids, unknown properties, invalid entity references), naming the line\n"
+    "  --skip-unknown     Accepted for compatibility (unknown properties are dropped and counted\n"
+    "                     unless --strict)\n";
 
 static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
-                                       {"output", required_argument, NULL, 'o'},
-                                       {"origin", required_argument, NULL, 'O'},
-                                       {"override-origin", no_argument, NULL, 'R'},
-                                       {"fragment", required_argument, NULL, 'F'},
-                                       {"last-seen", required_argument, NULL, 'L'},
-                                       {"skip-unknown", no_argument, NULL, 'U'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"input", required_argument, NULL, 'i'},    {"output", required_argument, NULL, 'o'},
+      {"origin", required_argument, NULL, 'O'},   {"override-origin", no_argument, NULL, 'R'},
+      {"fragment", required_argument, NULL, 'F'}, {"last-seen", required_argument, NULL, 'L'},
+      {"skip-unknown", no_argument, NULL, 'U'},   {"strict", no_argument, NULL, 'S'},
+      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
   const char *in = "-", *out = "-", *last_seen = NULL;
   lh_explode_opts eo = {.origin = LH_ORIGIN_BULK, .last_seen = LH_TIME_NULL};
   unsigned flags = 0;
+  lh_drops drops;
+  memset(&drops, 0, sizeof drops);
   int c;
   while ((c = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
     switch (c) {
@@ -64,7 +66,8 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
     case 'R': eo.override_origin = true; break;
     case 'F': eo.fragment = optarg; break;
     case 'L': last_seen = optarg; break;
-    case 'U': flags |= LH_PARSE_SKIP_UNKNOWN; break;
+    case 'U': break; /* unknown properties are dropped and counted anyway */
+    case 'S': drops.strict = true; break;
     case 'h':
       cli_print_help("ftm-lakehouse -d DATASET statements explode [OPTIONS]", EXPLODE_HELP);
       return CLI_OK;
@@ -107,6 +110,7 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
     rc = cli_fail("out of memory");
     goto done;
   }
+  lh_entity_set_drops(e, &drops);
   for (;;) {
     const char *line;
     size_t len;
@@ -124,11 +128,14 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
     if (k == len)
       continue; /* blank line */
     lh_delta_op op;
+    drops.line = lineno;
     if (lh_entity_parse_json(e, line, len, flags, &op, &err)) {
       cli_flush(ofd, &st.out);
       rc = cli_fail("%s line %llu: %s", name, (unsigned long long)lineno, err.message);
       goto done;
     }
+    if (op == LH_DELTA_SKIP)
+      continue;
     if (op == LH_DELTA_DEL) {
       deletes++;
       continue;
@@ -154,6 +161,7 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
               (unsigned long long)entities, (unsigned long long)st.statements, name, secs,
               deletes ? " (delete operations skipped)" : "");
 done:
+  cli_warn_drops(&drops);
   lh__lines_close(lines);
   lh_entity_free(e);
   lh_exploder_free(x);
@@ -444,21 +452,27 @@ static const char *ITERATE_HELP =
     "True/False, timestamps as 2024-01-02 03:04:05+00:00), ordered by entity, prop and id.\n\n"
     "Options:\n"
     "  -o OUT     Output file (default: - for stdout)\n"
-    "  -q QUERY   Only the statements of the entities matching an Aleph-style filter string\n";
+    "  -q QUERY   Only the statements of the entities matching an Aleph-style filter string\n"
+    "             (see `entities iterate --help`); limit=N and offset=N count entities, sort=PROP\n"
+    "             orders entities by a property\n"
+    "  --rql RQL  The same as an RQL string (not with -q)\n";
 
 static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                        {"query", required_argument, NULL, 'q'},
+                                       {"rql", required_argument, NULL, 'r'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *out = "-", *q = NULL;
+  const char *out = "-", *q = NULL, *rql = NULL;
   int c;
   while ((c = getopt_long(argc, argv, "o:q:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o': out = optarg; break;
     case 'q': q = optarg; break;
+    case 'r': rql = optarg; break;
     case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET statements iterate [-o OUT]", ITERATE_HELP);
+      cli_print_help("ftm-lakehouse -d DATASET statements iterate [-q QUERY | --rql RQL] [-o OUT]",
+                     ITERATE_HELP);
       return CLI_OK;
     default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
     }
@@ -467,7 +481,7 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
   lh_entity_query query;
   bool have = false;
-  if (cli_parse_query(q, NULL, &query, &have))
+  if (cli_parse_query(q, rql, &query, &have))
     return CLI_FAIL;
   lh_dataset *ds;
   int fd = -1;
@@ -517,6 +531,7 @@ static const char *IMPORT_HELP =
     "  --bulk-size N      Rows per store commit (default: LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
     "  --last-seen TIME   last_seen when a row has neither last_seen nor first_seen\n"
     "  --unsafe           Accepted for compatibility (rows are always checked)\n"
+    "  --strict           Refuse rows without entity_id or prop instead of dropping them\n"
     "  --journal          Write through the journal instead (then run `maintenance flush`)\n";
 
 static int cmd_import(cli_ctx *ctx, int argc, char **argv) {

@@ -1,6 +1,7 @@
 /* lh_entity: an FtM entity with ordered, de-duplicated property values and the context
  * keys of statement-based entity JSON. All strings live in the entity's arena. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,62 @@ void lh_entity_reset(lh_entity *e) {
   e->target = -1;
   e->nextras = 0;
   lh__arena_reset(&e->arena);
+}
+
+void lh_entity_set_drops(lh_entity *e, lh_drops *d) {
+  e->drops = d;
+}
+
+lh_drops *lh_entity_drops(const lh_entity *e) {
+  return e->drops;
+}
+
+/* May this be dropped (counted) instead of failing? */
+static bool lenient(const lh_entity *e) {
+  return e->drops && !e->drops->strict;
+}
+
+void lh_drops_note(lh_drops *d, lh_drop why, const char *what, size_t len, uint64_t count) {
+  if (!d || why >= LH_DROP_COUNT || count == 0)
+    return;
+  if (d->n[why] == 0) {
+    d->first_line[why] = d->line;
+    if (what)
+      lh__printable(what, len, d->first[why], sizeof d->first[why]);
+  }
+  d->n[why] += count;
+}
+
+uint64_t lh_drops_total(const lh_drops *d) {
+  uint64_t t = 0;
+  for (int i = 0; d && i < LH_DROP_COUNT; i++)
+    t += d->n[i];
+  return t;
+}
+
+int lh_drops_describe(const lh_drops *d, lh_drop why, lh_buf *out) {
+  static const char *const WHAT[LH_DROP_COUNT] = {"skipped %llu entities without an id",
+                                                  "skipped %llu entities without a schema",
+                                                  "skipped %llu entities with an invalid id",
+                                                  "dropped %llu values of unknown properties",
+                                                  "dropped %llu invalid entity references",
+                                                  "skipped %llu rows without entity_id",
+                                                  "skipped %llu rows without prop"};
+  if (!d || why >= LH_DROP_COUNT || d->n[why] == 0)
+    return 0;
+  /* "verb N noun...": the number goes after the first word */
+  const char *what = WHAT[why], *sp = strchr(what, ' '), *rest = strchr(sp + 1, ' ');
+  int rc = lh_buf_printf(out, "%.*s %llu%s", (int)(sp - what), what, (unsigned long long)d->n[why],
+                         rest);
+  if (!rc && d->first_line[why])
+    rc = lh_buf_printf(out, " (first: line %llu", (unsigned long long)d->first_line[why]);
+  else if (!rc && d->first[why][0])
+    rc = lh_buf_puts(out, " (first:");
+  if (!rc && d->first[why][0])
+    rc = lh_buf_printf(out, " '%s'", d->first[why]);
+  if (!rc && (d->first_line[why] || d->first[why][0]))
+    rc = lh_buf_putc(out, ')');
+  return rc;
 }
 
 void lh_entity_free(lh_entity *e) {
@@ -464,10 +521,13 @@ static int parse_list(lh_entity *e, strlist *l, const lh__jval *v, const char *f
 
 static int parse_meta_str(lh_entity *e, lh_meta_str f, const lh__jval *v, const char *field,
                           lh_error *err) {
-  if (v->type == LH__J_NULL)
+  /* a one-element list stands for its element (ftmq writes ["f1"]), as single_string does */
+  if (v->type == LH__J_ARRAY && v->n <= 1)
+    v = v->n ? &v->u.items[0] : NULL;
+  if (!v || v->type == LH__J_NULL)
     return 0;
   if (v->type != LH__J_STRING)
-    return lh_error_set(err, LH_EINVAL, "field '%s' must be a string", field);
+    return lh_error_set(err, LH_EINVAL, "field '%s' must be a string (or a list of one)", field);
   e->meta[f] = v->u.s;
   return 0;
 }
@@ -502,6 +562,19 @@ static int parse_properties(lh_entity *e, const lh__jval *props, unsigned flags,
     if (!p) {
       if (flags & LH_PARSE_SKIP_UNKNOWN)
         continue;
+      if (lenient(e)) {
+        /* counted per value, named Schema:prop */
+        uint64_t nv = 0;
+        if (m->val.type == LH__J_ARRAY)
+          for (uint32_t k = 0; k < m->val.n; k++)
+            nv += m->val.u.items[k].type != LH__J_NULL;
+        else
+          nv = m->val.type != LH__J_NULL;
+        char q[200];
+        int ql = snprintf(q, sizeof q, "%s:%.*s", e->schema->name, (int)m->key_len, m->key);
+        lh_drops_note(e->drops, LH_DROP_UNKNOWN_PROP, q, ql > 0 ? (size_t)ql : 0, nv);
+        continue;
+      }
       return lh_error_set(err, LH_EINVAL, "unknown property '%s:%s'", e->schema->name,
                           lh__printable(m->key, m->key_len, pb, sizeof pb));
     }
@@ -580,19 +653,37 @@ int lh_entity_parse_json(lh_entity *e, const char *json, size_t len, unsigned fl
                           lh__printable(dup->key, dup->key_len, pb, sizeof pb));
   }
   const lh__jval *idv = lh__json_get(obj, "id");
-  if (!idv || idv->type == LH__J_NULL)
+  if (!idv || idv->type == LH__J_NULL) {
+    if (lenient(e) && op) {
+      lh_drops_note(e->drops, LH_DROP_NO_ID, NULL, 0, 1);
+      *op = LH_DELTA_SKIP;
+      return 0;
+    }
     return lh_error_set(err, LH_EINVAL, "missing field 'id'");
+  }
   if (idv->type != LH__J_STRING)
     return lh_error_set(err, LH_EINVAL, "field 'id' must be a string");
-  if (!lh_entity_id_valid(idv->u.s, idv->n))
+  if (!lh_entity_id_valid(idv->u.s, idv->n)) {
+    if (lenient(e) && op) {
+      lh_drops_note(e->drops, LH_DROP_BAD_ID, idv->u.s, idv->n, 1);
+      *op = LH_DELTA_SKIP;
+      return 0;
+    }
     return lh_error_set(err, LH_EINVAL, "invalid entity id '%s' (field 'id')",
                         lh__printable(idv->u.s, idv->n, pb, sizeof pb));
+  }
   e->id = idv->u.s;
   const lh__jval *sv = lh__json_get(obj, "schema");
   if (dop == LH_DELTA_DEL && !sv)
     return 0;
-  if (!sv || sv->type == LH__J_NULL)
+  if (!sv || sv->type == LH__J_NULL) {
+    if (lenient(e) && op) {
+      lh_drops_note(e->drops, LH_DROP_NO_SCHEMA, idv->u.s, idv->n, 1);
+      *op = LH_DELTA_SKIP;
+      return 0;
+    }
     return lh_error_set(err, LH_EINVAL, "missing field 'schema'");
+  }
   if (sv->type != LH__J_STRING)
     return lh_error_set(err, LH_EINVAL, "field 'schema' must be a string");
   e->schema = lh_model_schema(e->model, sv->u.s);

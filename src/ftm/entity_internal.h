@@ -48,6 +48,7 @@ struct lh_entity {
   size_t nextras, extras_cap;
   lh__json_parser *parser;
   lh_buf scratch;
+  lh_drops *drops; /* borrowed; kept by reset */
 };
 
 #define LH__ENTITY_HASH_THRESHOLD 16 /* values per property before a hash index is kept */

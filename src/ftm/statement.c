@@ -5,6 +5,7 @@
 
 #include "core/hex.h"
 #include "core/sha1.h"
+#include "core/text.h"
 #include "ftm/entity_internal.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/conventions.h"
@@ -332,8 +333,17 @@ int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void
       size_t vl = lens[k];
       if (p->type->id == LH_TYPE_ENTITY) {
         vl = lh_entity_id_strip_namespace(v, vl);
-        if (!lh_entity_id_valid(v, vl))
+        if (!lh_entity_id_valid(v, vl)) {
+          /* dropped, as FtM's namespace drops it; counted when the entity counts drops */
+          lh_drops *d = lh_entity_drops(e);
+          if (d && d->strict) {
+            char pb[96];
+            return lh_error_set(err, LH_EINVAL, "property '%s:%s': invalid entity reference '%s'",
+                                schema->name, p->name, lh__printable(v, lens[k], pb, sizeof pb));
+          }
+          lh_drops_note(d, LH_DROP_BAD_REF, v, lens[k], 1);
           continue;
+        }
         bool dup = false;
         for (size_t j = 0; any_signed && j < k && !dup; j++)
           dup = lh_entity_id_strip_namespace(values[j], lens[j]) == vl &&

@@ -39,7 +39,20 @@ struct lh__stmt_csv {
   bool have_record; /* rec holds a data record read while sniffing the header */
   lh__csv_record rec;
   char schema[256]; /* the pack's Schema of the current row */
+  lh_drops *drops;  /* borrowed, NULL: rows without entity_id or prop are errors */
 };
+
+/* Count a row as dropped, when drops are counted (not strict). */
+static bool drop(lh__stmt_csv *r, lh_drop why) {
+  if (!r->drops || r->drops->strict)
+    return false;
+  lh_drops_note(r->drops, why, NULL, 0, 1);
+  return true;
+}
+
+void lh__stmt_csv_set_drops(lh__stmt_csv *r, lh_drops *d) {
+  r->drops = d;
+}
 
 lh__stmt_csv *lh__stmt_csv_open(lh__csv *csv, const char *name, lh_time now,
                                 lh_time default_last_seen) {
@@ -174,6 +187,8 @@ int lh__stmt_csv_next(lh__stmt_csv *im, lh_statement *out, lh_error *err) {
     lh__csv_record *rec = &im->rec;
     if (rec->nfields == 1 && rec->lens[0] == 0)
       continue; /* blank line */
+    if (im->drops)
+      im->drops->line = rec->line;
     lh_statement st;
     memset(&st, 0, sizeof st);
     int rc = 0;
@@ -198,6 +213,11 @@ int lh__stmt_csv_next(lh__stmt_csv *im, lh_statement *out, lh_error *err) {
           st.prop = colon + 1;
         }
         st.entity_id = rec->fields[0][0] ? rec->fields[0] : NULL;
+        if (!rc && (!st.entity_id || !*st.prop)) {
+          if (drop(im, !st.entity_id ? LH_DROP_ROW_NO_ENTITY_ID : LH_DROP_ROW_NO_PROP))
+            continue;
+          rc = lh_error_set(err, LH_EINVAL, "column %d is empty", !st.entity_id ? 1 : 2);
+        }
         st.value = rec->fields[2];
         st.value_len = rec->lens[2];
         st.lang = rec->fields[4][0] ? rec->fields[4] : NULL;
@@ -225,6 +245,9 @@ int lh__stmt_csv_next(lh__stmt_csv *im, lh_statement *out, lh_error *err) {
       st.fragment = field(im, rec, K_FRAGMENT);
       first = field(im, rec, K_FIRST);
       last = field(im, rec, K_LAST);
+      if ((!st.entity_id || !st.prop) &&
+          drop(im, !st.entity_id ? LH_DROP_ROW_NO_ENTITY_ID : LH_DROP_ROW_NO_PROP))
+        continue;
       if (!st.entity_id)
         rc = lh_error_set(err, LH_EINVAL, "column 'entity_id' is empty");
       else if (!st.schema)

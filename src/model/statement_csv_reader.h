@@ -16,6 +16,9 @@ typedef struct lh__stmt_csv lh__stmt_csv;
 lh__stmt_csv *lh__stmt_csv_open(lh__csv *csv, const char *name, lh_time now,
                                 lh_time default_last_seen);
 void lh__stmt_csv_close(lh__stmt_csv *r);
+/* Count rows without entity_id or prop in d and skip them (d borrowed; with d->strict, or
+ * without d, they are errors). */
+void lh__stmt_csv_set_drops(lh__stmt_csv *r, lh_drops *d);
 /* Read the header, or recognise the pack format: 1, 0 for an empty input, or an error
  * naming the input and line 1. */
 int lh__stmt_csv_header(lh__stmt_csv *r, lh_error *err);

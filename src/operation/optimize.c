@@ -1,6 +1,7 @@
 /* Operation: optimize the statement store (merge -> compact -> vacuum), each step under
  * the maintenance fence. */
 #include "lakehouse/dataset.h"
+#include "lakehouse/entities.h"
 #include "lakehouse/log.h"
 #include "operation/operation.h"
 
@@ -10,6 +11,12 @@ int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimiz
   int rc = lh_dataset_statements(ds, &st, err);
   if (rc)
     return rc;
+  /* the journal first, as the Python project's merge() flushes before it merges */
+  lh_flush_result fr;
+  if ((rc = lh_entities_flush(ds, &fr, err)) != 0)
+    return rc;
+  if (fr.rows)
+    lh_log_info("%s: flushed %llu statements", lh_dataset_name(ds), (unsigned long long)fr.rows);
   lh_merge_opts mo = {o ? o->force : false, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
   lh_log_info("%s: merging statements%s", lh_dataset_name(ds), mo.force ? " (forced)" : "");
   if ((rc = lh_statement_store_merge(st, &mo, &res->merge, err)) != 0)

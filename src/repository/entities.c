@@ -500,8 +500,182 @@ static int prop_filter_kind(const lh_model *model, const char *name, const char 
   return 0;
 }
 
+/* ---- the filter expression -> SQL over the `statement` view --------------------------------- */
+
+typedef struct compiler {
+  const lh_model *model;
+  const char *dataset;
+  lh_buf *w;
+  lh_error *err;
+} compiler;
+
+static int put_values(lh_buf *w, const lh_qnode *n) {
+  for (size_t i = 0; i < n->nvalues; i++)
+    if ((i && lh_buf_puts(w, ", ")) || lh__sql_quote(w, n->values[i]))
+      return LH_ENOMEM;
+  return 0;
+}
+
+/* `col <cmp> values` */
+static int put_compare(lh_buf *w, const char *col, const lh_qnode *n) {
+  const char *v0 = n->nvalues ? n->values[0] : "";
+  lh_buf pat = LH_BUF_INIT;
+  int rc = 0;
+  switch (n->cmp) {
+  case LH_QC_EQ:
+  case LH_QC_IN:
+  case LH_QC_NOT:
+  case LH_QC_NOT_IN: {
+    bool neg = n->cmp == LH_QC_NOT || n->cmp == LH_QC_NOT_IN;
+    rc = lh_buf_printf(w, "%s %sIN (", col, neg ? "NOT " : "") || put_values(w, n) ||
+         lh_buf_putc(w, ')');
+    break;
+  }
+  case LH_QC_GT:
+  case LH_QC_GTE:
+  case LH_QC_LT:
+  case LH_QC_LTE: {
+    static const char *const OPS[] = {">", ">=", "<", "<="};
+    rc = lh_buf_printf(w, "%s %s ", col, OPS[n->cmp - LH_QC_GT]) || lh__sql_quote(w, v0);
+    break;
+  }
+  case LH_QC_LIKE:
+  case LH_QC_ILIKE:
+  case LH_QC_NOTLIKE:
+  case LH_QC_NOTILIKE: {
+    bool neg = n->cmp == LH_QC_NOTLIKE || n->cmp == LH_QC_NOTILIKE;
+    bool ci = n->cmp == LH_QC_ILIKE || n->cmp == LH_QC_NOTILIKE;
+    rc = lh_buf_printf(&pat, "%%%s%%", v0) ||
+         lh_buf_printf(w, "%s %s%s ", col, neg ? "NOT " : "", ci ? "ILIKE" : "LIKE") ||
+         lh__sql_quote(w, pat.data);
+    break;
+  }
+  case LH_QC_STARTSWITH:
+  case LH_QC_ENDSWITH:
+    rc = lh_buf_printf(w, "%s(%s, ", n->cmp == LH_QC_STARTSWITH ? "starts_with" : "suffix", col) ||
+         lh__sql_quote(w, v0) || lh_buf_putc(w, ')');
+    break;
+  case LH_QC_NULL: rc = lh_buf_puts(w, "true"); break;
+  }
+  lh_buf_free(&pat);
+  return rc ? LH_ENOMEM : 0;
+}
+
+static bool truthy_value(const lh_qnode *n) {
+  const char *v = n->nvalues ? n->values[0] : "true";
+  return strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0;
+}
+
+static int compile_leaf(compiler *c, const lh_qnode *n) {
+  lh_buf *w = c->w;
+  const char *f = n->field;
+  if (n->nvalues == 0 && n->cmp != LH_QC_NULL)
+    return lh_error_set(c->err, LH_EINVAL, "query: '%s' has no value", f);
+  if (strcmp(f, "id") == 0 || strcmp(f, "entity_id") == 0 || strcmp(f, "canonical_id") == 0) {
+    if (n->cmp == LH_QC_NULL) /* every entity has an id */
+      return lh_buf_puts(w, truthy_value(n) ? "false" : "true") ? LH_ENOMEM : 0;
+    return put_compare(w, "entity_id", n);
+  }
+  if (strcmp(f, "dataset") == 0 || strcmp(f, "datasets") == 0) {
+    /* a dataset's store holds its own statements only: the leaf is true or false */
+    bool match = false;
+    for (size_t i = 0; i < n->nvalues; i++)
+      match = match || strcmp(n->values[i], c->dataset) == 0;
+    if (n->cmp == LH_QC_NOT || n->cmp == LH_QC_NOT_IN)
+      match = !match;
+    else if (n->cmp != LH_QC_EQ && n->cmp != LH_QC_IN)
+      return lh_error_set(c->err, LH_EINVAL, "query: 'dataset' compares with eq, in, not only");
+    return lh_buf_puts(w, match ? "true" : "false") ? LH_ENOMEM : 0;
+  }
+  /* everything else: the entities one of whose statements matches */
+  lh_buf cond = LH_BUF_INIT;
+  int rc = 0;
+  const char *col = "value";
+  if (strcmp(f, "schema") == 0 || strcmp(f, "origin") == 0 || strcmp(f, "fragment") == 0) {
+    col = f;
+  } else if (strcmp(f, "schemata") == 0) {
+    if (n->cmp != LH_QC_EQ && n->cmp != LH_QC_IN)
+      return lh_error_set(c->err, LH_EINVAL, "query: 'schemata' compares with eq and in only");
+    rc = lh_buf_puts(&cond, "schema IN (");
+    bool first = true;
+    for (size_t i = 0; !rc && i < n->nvalues; i++) {
+      const lh_schema *s = lh_model_schema(c->model, n->values[i]);
+      if (!s) {
+        lh_buf_free(&cond);
+        return lh_error_set(c->err, LH_EINVAL, "query: unknown schema '%s'", n->values[i]);
+      }
+      rc = (!first && lh_buf_puts(&cond, ", ")) || lh__sql_quote(&cond, s->name);
+      first = false;
+      for (size_t d = 0; !rc && d < s->ndescendants; d++)
+        rc = lh_buf_puts(&cond, ", ") || lh__sql_quote(&cond, s->descendants[d]->name);
+    }
+    rc = rc || lh_buf_putc(&cond, ')');
+    col = NULL;
+  } else {
+    const char *prop = f;
+    if (strncmp(prop, "properties.", 11) == 0)
+      prop += 11;
+    else if (strncmp(prop, "group.", 6) == 0)
+      prop += 6;
+    const char *type = NULL;
+    if (!prop_filter_kind(c->model, prop, &type))
+      return lh_error_set(c->err, LH_EINVAL,
+                          "query: unknown field '%s' (a property name, a type group such as "
+                          "countries, schema, schemata, id, origin or dataset)",
+                          f);
+    rc = lh_buf_puts(&cond, type ? "prop_type = " : "prop = ") ||
+         lh__sql_quote(&cond, type ? type : prop);
+    if (!rc && n->cmp != LH_QC_NULL)
+      rc = lh_buf_puts(&cond, " AND ");
+  }
+  if (strcmp(f, "schema") == 0 && n->cmp != LH_QC_NULL)
+    for (size_t i = 0; i < n->nvalues; i++)
+      if ((n->cmp == LH_QC_EQ || n->cmp == LH_QC_IN) && !lh_model_schema(c->model, n->values[i])) {
+        lh_buf_free(&cond);
+        return lh_error_set(c->err, LH_EINVAL, "query: unknown schema '%s'", n->values[i]);
+      }
+  if (!rc && col && n->cmp != LH_QC_NULL)
+    rc = put_compare(&cond, col, n);
+  bool negate = n->cmp == LH_QC_NULL && truthy_value(n);
+  if (!rc && n->cmp == LH_QC_NULL && !cond.len)
+    rc = lh_buf_printf(&cond, "%s IS NOT NULL", col);
+  rc = rc ||
+       lh_buf_printf(w, "entity_id %sIN (SELECT entity_id FROM statement WHERE ",
+                     negate ? "NOT " : "") ||
+       lh_buf_append(w, cond.data, cond.len) || lh_buf_putc(w, ')');
+  lh_buf_free(&cond);
+  return rc ? lh_error_set(c->err, LH_ENOMEM, "out of memory") : 0;
+}
+
+static int compile_node(compiler *c, const lh_qnode *n, int depth) {
+  if (depth > 64)
+    return lh_error_set(c->err, LH_ELIMIT, "query: nested too deep");
+  if (n->kind == LH_QN_LEAF)
+    return compile_leaf(c, n);
+  if (n->kind == LH_QN_NOT) {
+    if (n->nchildren != 1)
+      return lh_error_set(c->err, LH_EINVAL, "query: not() takes one expression");
+    if (lh_buf_puts(c->w, "NOT ("))
+      return LH_ENOMEM;
+    int rc = compile_node(c, n->children[0], depth + 1);
+    return rc ? rc : lh_buf_putc(c->w, ')') ? LH_ENOMEM : 0;
+  }
+  if (n->nchildren == 0)
+    return lh_buf_puts(c->w, n->kind == LH_QN_AND ? "true" : "false") ? LH_ENOMEM : 0;
+  if (lh_buf_putc(c->w, '('))
+    return LH_ENOMEM;
+  for (size_t i = 0; i < n->nchildren; i++) {
+    if (i && lh_buf_puts(c->w, n->kind == LH_QN_AND ? " AND " : " OR "))
+      return LH_ENOMEM;
+    int rc = compile_node(c, n->children[i], depth + 1);
+    if (rc)
+      return rc;
+  }
+  return lh_buf_putc(c->w, ')') ? LH_ENOMEM : 0;
+}
+
 /* The WHERE condition of a query (NULL text when it has no filters). */
-static int query_where(const lh_entity_query *q, lh_buf *w, lh_error *err) {
+static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w, lh_error *err) {
   if (!q)
     return 0;
   const lh_model *model = lh_model_default(err);
@@ -567,7 +741,74 @@ static int query_where(const lh_entity_query *q, lh_buf *w, lh_error *err) {
     i = k;
   }
   free(order);
+  if (!rc && q->filter) {
+    rc = AND();
+    compiler c = {model, dataset, w, err};
+    int crc = rc ? 0 : compile_node(&c, q->filter, 0);
+    if (crc)
+      return crc == LH_ENOMEM ? lh_error_set(err, LH_ENOMEM, "out of memory") : crc;
+  }
 #undef AND
+  return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
+}
+
+/* The SELECT of a query's statement rows (the 18 columns), entities in order (by id, or by
+ * the sort property: its smallest value, or largest when descending, entities without one
+ * last), limit and offset counting entities. */
+static int query_select(const lh_entity_query *q, const char *dataset, lh_buf *sql, lh_error *err) {
+  const lh_model *model = lh_model_default(err);
+  if (!model)
+    return err ? err->code : LH_EINTERNAL;
+  lh_buf where = LH_BUF_INIT;
+  int rc = query_where(q, dataset, &where, err);
+  if (rc) {
+    lh_buf_free(&where);
+    return rc;
+  }
+  bool sliced = q && (q->limit >= 0 || q->offset > 0);
+  const char *sort = q ? q->sort : NULL;
+  const char *sort_type = NULL;
+  if (sort && !prop_filter_kind(model, sort, &sort_type)) {
+    lh_buf_free(&where);
+    return lh_error_set(err, LH_EINVAL, "query: cannot sort by '%s': no such property", sort);
+  }
+  rc = lh_buf_puts(sql, "SELECT ");
+  for (int c = 0; !rc && c < LH_ROW_NCOLUMNS; c++)
+    rc = lh_buf_printf(sql, "%s%s%s", c ? ", " : "", sort ? "s." : "", LH_ROW_COLUMNS[c]);
+  char limit[96] = "";
+  if (q && q->limit >= 0)
+    snprintf(limit, sizeof limit, " LIMIT %lld", (long long)q->limit);
+  if (q && q->offset > 0)
+    snprintf(limit + strlen(limit), sizeof limit - strlen(limit), " OFFSET %lld",
+             (long long)q->offset);
+  if (rc) {
+  } else if (sort) {
+    /* the entities' sort keys first, sliced; then their statements in that order */
+    const char *w = where.len ? where.data : "true";
+    rc = lh_buf_printf(sql,
+                       " FROM statement s JOIN (SELECT i.entity_id, k.lh_key FROM (SELECT "
+                       "entity_id FROM statement WHERE %s GROUP BY entity_id) i LEFT JOIN (SELECT "
+                       "entity_id, %s(value) AS lh_key FROM statement WHERE %s = ",
+                       w, q->sort_desc ? "max" : "min", sort_type ? "prop_type" : "prop") ||
+         lh__sql_quote(sql, sort_type ? sort_type : sort) ||
+         lh_buf_printf(sql,
+                       " GROUP BY entity_id) k USING (entity_id) ORDER BY k.lh_key %s NULLS LAST, "
+                       "i.entity_id%s) keys USING (entity_id) WHERE %s ORDER BY keys.lh_key %s "
+                       "NULLS LAST, s.entity_id, s.prop, s.id",
+                       q->sort_desc ? "DESC" : "ASC", limit, w, q->sort_desc ? "DESC" : "ASC");
+  } else {
+    rc = lh_buf_puts(sql, " FROM statement");
+    if (!rc && where.len)
+      rc = lh_buf_printf(sql, " WHERE %s", where.data);
+    if (!rc && sliced)
+      rc = lh_buf_printf(sql,
+                         "%s entity_id IN (SELECT entity_id FROM statement%s%s GROUP BY "
+                         "entity_id ORDER BY entity_id%s)",
+                         where.len ? " AND" : " WHERE", where.len ? " WHERE " : "",
+                         where.len ? where.data : "", limit);
+    rc = rc || lh_buf_puts(sql, " ORDER BY entity_id, prop, id");
+  }
+  lh_buf_free(&where);
   return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
 }
 
@@ -616,14 +857,14 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
   const lh_model *model = lh_model_default(err);
   if (!model)
     return err->code;
-  lh_buf where = LH_BUF_INIT;
-  rc = query_where(q, &where, err);
-  agg_ctx a = {.skip = q ? q->offset : 0, .left = q ? q->limit : -1, .fn = fn, .ctx = ctx};
+  lh_buf sql = LH_BUF_INIT;
+  rc = query_select(q, lh_dataset_name(ds), &sql, err);
+  /* limit and offset are applied in SQL */
+  agg_ctx a = {.skip = 0, .left = -1, .fn = fn, .ctx = ctx};
   if (!rc && !(a.agg = lh_aggregator_new(model, agg_entity, &a)))
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   if (!rc) {
-    rc = lh_statement_store_rows(st, false, where.len ? where.data : NULL, "entity_id, prop, id",
-                                 -1, agg_row, &a, err);
+    rc = lh_statement_store_select(st, sql.data, agg_row, &a, err);
     if (!rc)
       rc = lh_aggregator_finish(a.agg, err);
     if (rc == LIMIT_REACHED) {
@@ -634,7 +875,7 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
       rc = a.stop;
   }
   lh_aggregator_free(a.agg);
-  lh_buf_free(&where);
+  lh_buf_free(&sql);
   return rc;
 }
 
@@ -644,12 +885,11 @@ int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_ro
   int rc = readable_store(ds, &st, err);
   if (rc <= 0)
     return rc;
-  lh_buf where = LH_BUF_INIT;
-  rc = query_where(q, &where, err);
+  lh_buf sql = LH_BUF_INIT;
+  rc = query_select(q, lh_dataset_name(ds), &sql, err);
   if (!rc)
-    rc = lh_statement_store_rows(st, false, where.len ? where.data : NULL, "entity_id, prop, id",
-                                 -1, fn, ctx, err);
-  lh_buf_free(&where);
+    rc = lh_statement_store_select(st, sql.data, fn, ctx, err);
+  lh_buf_free(&sql);
   return rc;
 }
 

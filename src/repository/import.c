@@ -80,7 +80,10 @@ static int next_entity(importer *im, lh_error *err) {
     if (k == len)
       continue; /* blank line */
     lh_delta_op op;
+    im->res->drops.line = lineno;
     int rc = lh_entity_parse_json(im->e, line, len, im->parse_flags, &op, err);
+    if (!rc && op == LH_DELTA_SKIP)
+      continue; /* dropped and counted */
     if (!rc && op == LH_DELTA_DEL) {
       im->res->skipped++;
       continue;
@@ -360,7 +363,8 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   im.name = o->name ? o->name : "<input>";
   im.now = o->last_seen != LH_TIME_NULL ? o->last_seen : lh_time_now();
   im.bulk = o->bulk_size ? o->bulk_size : (size_t)lh_dataset_settings(ds)->max_buffer_rows;
-  im.parse_flags = o->unsafe ? LH_PARSE_SKIP_UNKNOWN : 0;
+  im.parse_flags = 0; /* unknown properties are counted in res->drops (or, strict, refused) */
+  res->drops.strict = o->strict;
   if (!(im.model = lh_model_default(err)))
     return err->code;
   int rc = 0;
@@ -372,6 +376,7 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
         lh__csv_close(im.csv);
       return lh_error_set(err, LH_ENOMEM, "out of memory");
     }
+    lh__stmt_csv_set_drops(im.stmts, &res->drops);
     rc = lh__stmt_csv_header(im.stmts, err);
     if (rc == 0)
       im.eof = true; /* empty input */
@@ -379,6 +384,8 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   } else if (!(im.lines = lh__lines_open_fd(fd, LH_LINE_MAX)) ||
              !(im.e = lh_entity_new(im.model))) {
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  } else {
+    lh_entity_set_drops(im.e, &res->drops);
   }
   lh_buffer_opts bo = {.dataset = lh_dataset_name(ds),
                        .shards = lh_dataset_shards(ds),

@@ -612,18 +612,25 @@ static void test_bad_input_keeps_earlier_lines(void **state) {
     assert_int_equal(st.entities, 2);
     lh_dataset_close(ds);
   }
-  /* unknown property: an error naming it (safe), skipped with --unsafe */
+  /* unknown property: dropped and counted (as Python drops it), an error naming it when
+   * strict; --unsafe gives the same rows */
   char *unknown = write_file(&l, "unknown.json",
                              "{\"id\":\"b1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"A\"]"
                              ",\"shoeSize\":[\"9\"]}}\n");
   lh_dataset *ds = tu_lake_dataset(&l, "unknown");
   lh_error err = {0};
   lh_import_result r;
-  assert_int_equal(import_error(ds, unknown, (lh_import_opts){0}, &err, &r), LH_EINVAL);
+  assert_int_equal(import_error(ds, unknown, (lh_import_opts){.strict = true}, &err, &r),
+                   LH_EINVAL);
   assert_non_null(strstr(err.message, "in line 1"));
   assert_non_null(strstr(err.message, "Person:shoeSize"));
-  assert_int_equal(import_error(ds, unknown, (lh_import_opts){.unsafe = true}, &err, &r), 0);
-  assert_int_equal(r.rows, 2);
+  for (int unsafe = 0; unsafe < 2; unsafe++) {
+    assert_int_equal(import_error(ds, unknown, (lh_import_opts){.unsafe = unsafe}, &err, &r), 0);
+    assert_int_equal(r.rows, 2);
+    assert_int_equal(r.drops.n[LH_DROP_UNKNOWN_PROP], 1);
+    assert_int_equal(r.drops.first_line[LH_DROP_UNKNOWN_PROP], 1);
+    assert_string_equal(r.drops.first[LH_DROP_UNKNOWN_PROP], "Person:shoeSize");
+  }
   char *schema =
       write_file(&l, "schema.json", "{\"id\":\"c1\",\"schema\":\"Persona\",\"properties\":{}}\n");
   assert_int_equal(import_error(ds, schema, (lh_import_opts){0}, &err, &r), LH_EINVAL);

@@ -93,6 +93,15 @@ static int scan_chunk(void *ctx, duckdb_data_chunk chunk, lh_error *err) {
   return 0;
 }
 
+static int run_select(lh_statement_store *st, const char *sql, lh_row_fn fn, void *ctx,
+                      lh_error *err) {
+  scan_ctx s = {.fn = fn, .ctx = ctx};
+  lh__arena_init(&s.arena, 1 << 16, 0);
+  int rc = lh__duck_stream(&st->duck, NULL, sql, scan_chunk, &s, err);
+  lh__arena_free(&s.arena);
+  return rc;
+}
+
 static int read_rows(lh_statement_store *st, bool raw, const char *where, const char *order_by,
                      int64_t limit, lh_row_fn fn, void *ctx, lh_error *err) {
   int rc = 0;
@@ -112,12 +121,19 @@ static int read_rows(lh_statement_store *st, bool raw, const char *where, const 
     lh_buf_free(&sql);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
-  scan_ctx s = {.fn = fn, .ctx = ctx};
-  lh__arena_init(&s.arena, 1 << 16, 0);
-  rc = lh__duck_stream(&st->duck, NULL, sql.data, scan_chunk, &s, err);
-  lh__arena_free(&s.arena);
+  rc = run_select(st, sql.data, fn, ctx, err);
   lh_buf_free(&sql);
   return rc;
+}
+
+int lh_statement_store_select(lh_statement_store *st, const char *sql, lh_row_fn fn, void *ctx,
+                              lh_error *err) {
+  lh_fence *lease;
+  int rc = lh__read_begin(st, true, &lease, err);
+  if (rc == 0)
+    rc = run_select(st, sql, fn, ctx, err);
+  lh__read_end(lease);
+  return lh__explain_io_error(st, rc, err);
 }
 
 int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
