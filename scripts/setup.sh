@@ -12,7 +12,7 @@ TP="$ROOT/third_party"
 PKGS=(build-essential pkg-config cmake
   libssl-dev zlib1g-dev libzstd-dev libjansson-dev libyaml-dev libutf8proc-dev
   libsqlite3-dev libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libmagic-dev
-  libcmocka-dev postgresql sqlite3 zstd curl time python3
+  libcmocka-dev postgresql sqlite3 zstd curl time python3 python3-yaml
   clang libclang-rt-14-dev clang-format cppcheck)
 
 install_debian() {
