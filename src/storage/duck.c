@@ -22,50 +22,11 @@ static int set_config(duckdb_config cfg, const char *key, const char *value, lh_
   return 0;
 }
 
-int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
-  memset(d, 0, sizeof *d);
-  pthread_mutex_init(&d->mu, NULL);
-  const char *version = duckdb_library_version();
-  if (strcmp(version, PINNED_DUCKDB) != 0)
-    lh_log_warning("DuckDB %s found, this build was tested with %s", version, PINNED_DUCKDB);
-  duckdb_config cfg;
-  if (duckdb_create_config(&cfg) == DuckDBError)
-    return lh_error_set(err, LH_ENOMEM, "cannot configure DuckDB");
-  int rc = set_config(cfg, "autoinstall_known_extensions", "false", err);
-  if (!rc)
-    rc = set_config(cfg, "autoload_known_extensions", "false", err);
-  if (!rc && s && s->duckdb_memory_limit && *s->duckdb_memory_limit)
-    rc = set_config(cfg, "memory_limit", s->duckdb_memory_limit, err);
-  if (!rc && s && s->duckdb_temp_directory)
-    rc = set_config(cfg, "temp_directory", s->duckdb_temp_directory, err);
-  if (!rc && s && s->duckdb_extension_directory)
-    rc = set_config(cfg, "extension_directory", s->duckdb_extension_directory, err);
-  if (rc) {
-    duckdb_destroy_config(&cfg);
-    return lh_error_prefix(err, "LAKEHOUSE_DUCKDB_*");
-  }
-  char *open_err = NULL;
-  if (duckdb_open_ext(NULL, &d->db, cfg, &open_err) == DuckDBError) {
-    rc = lh_error_set(err, LH_EIO, "cannot open DuckDB: %s", open_err ? open_err : "?");
-    duckdb_free(open_err);
-    duckdb_destroy_config(&cfg);
-    return rc;
-  }
-  duckdb_destroy_config(&cfg);
-  if (duckdb_connect(d->db, &d->con) == DuckDBError) {
-    duckdb_close(&d->db);
-    return lh_error_set(err, LH_EIO, "cannot connect to DuckDB");
-  }
-  if ((rc = lh__duck_exec(d, "SET TimeZone='UTC'", err)) != 0) {
-    lh__duck_close(d);
-    return rc;
-  }
-  register_rows(d);
-  return 0;
-}
-
-int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const *paths,
-                           size_t npaths, const char *spill_dir, lh_error *err) {
+/* Open an in-memory DuckDB with one connection in UTC, extensions never installed or
+ * loaded on their own, and the given memory limit, spill and extension folders (NULL: the
+ * defaults). */
+static int open_db(lh__duck *d, const char *memory_limit, const char *temp_directory,
+                   const char *extension_directory, lh_error *err) {
   memset(d, 0, sizeof *d);
   pthread_mutex_init(&d->mu, NULL);
   duckdb_config cfg;
@@ -73,10 +34,12 @@ int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const 
     return lh_error_set(err, LH_ENOMEM, "cannot configure DuckDB");
   int rc = set_config(cfg, "autoinstall_known_extensions", "false", err);
   rc = rc ? rc : set_config(cfg, "autoload_known_extensions", "false", err);
-  if (!rc && s && s->duckdb_memory_limit && *s->duckdb_memory_limit)
-    rc = set_config(cfg, "memory_limit", s->duckdb_memory_limit, err);
-  if (!rc && spill_dir)
-    rc = set_config(cfg, "temp_directory", spill_dir, err);
+  if (!rc && memory_limit && *memory_limit)
+    rc = set_config(cfg, "memory_limit", memory_limit, err);
+  if (!rc && temp_directory)
+    rc = set_config(cfg, "temp_directory", temp_directory, err);
+  if (!rc && extension_directory)
+    rc = set_config(cfg, "extension_directory", extension_directory, err);
   if (rc) {
     duckdb_destroy_config(&cfg);
     return lh_error_prefix(err, "LAKEHOUSE_DUCKDB_*");
@@ -93,6 +56,27 @@ int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const 
     duckdb_close(&d->db);
     return lh_error_set(err, LH_EIO, "cannot connect to DuckDB");
   }
+  if ((rc = lh__duck_exec(d, "SET TimeZone='UTC'", err)) != 0)
+    lh__duck_close(d);
+  return rc;
+}
+
+int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
+  const char *version = duckdb_library_version();
+  if (strcmp(version, PINNED_DUCKDB) != 0)
+    lh_log_warning("DuckDB %s found, this build was tested with %s", version, PINNED_DUCKDB);
+  int rc = open_db(d, s ? s->duckdb_memory_limit : NULL, s ? s->duckdb_temp_directory : NULL,
+                   s ? s->duckdb_extension_directory : NULL, err);
+  if (rc == 0)
+    register_rows(d);
+  return rc;
+}
+
+int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const *paths,
+                           size_t npaths, const char *spill_dir, lh_error *err) {
+  int rc = open_db(d, s ? s->duckdb_memory_limit : NULL, spill_dir, NULL, err);
+  if (rc)
+    return rc;
   /* the files a query may open: exactly these paths, and the private spill folder */
   lh_buf sql = LH_BUF_INIT;
   rc = lh_buf_puts(&sql, "SET allowed_paths = [");
@@ -103,7 +87,6 @@ int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const 
   rc = rc ? rc : lh_buf_putc(&sql, ']');
   if (rc)
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  rc = rc ? rc : lh__duck_exec(d, "SET TimeZone='UTC'", err);
   rc = rc ? rc : lh__duck_exec(d, sql.data, err);
   if (!rc && spill_dir) {
     lh_buf_reset(&sql);
