@@ -6,6 +6,7 @@
 #include "lakehouse/catalog.h"
 #include "lakehouse/codec.h"
 #include "lakehouse/settings.h"
+#include "lakehouse/operations.h"
 #include "lakehouse/statement_store.h"
 
 #ifdef __cplusplus
@@ -46,25 +47,6 @@ typedef struct lh_journal lh_journal;
  * first use (owned by the dataset). */
 int lh_dataset_journal(lh_dataset *ds, lh_journal **out, lh_error *err);
 
-typedef struct lh_optimize_opts {
-  bool force;          /* merge every partition, also clean ones */
-  int retention_hours; /* vacuum: keep unreferenced files younger than this */
-  int64_t target_size; /* compaction target, 0 = LH_TARGET_FILE_SIZE */
-} lh_optimize_opts;
-
-typedef struct lh_optimize_result {
-  lh_merge_result merge;
-  lh_compact_result compact;
-  lh_vacuum_result vacuum;
-  int64_t version;
-} lh_optimize_result;
-
-/* Merge -> compact -> vacuum the statement store (`maintenance optimize`), recorded as an
- * OptimizeJob run; it runs even when no partition needs a merge (compaction and vacuum may
- * still have work). */
-int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
-                        lh_error *err);
-/* Release the write fence: delete `.LOCK` and every append marker. */
 int lh_dataset_unlock(lh_dataset *ds, bool *released, lh_error *err);
 
 #ifdef __cplusplus

@@ -6,11 +6,14 @@
 
 #include <stdint.h>
 
-#include "lakehouse/dataset.h"
+#include "lakehouse/buf.h"
+#include "lakehouse/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+typedef struct lh_dataset lh_dataset;
 
 typedef struct lh_document {
   const char *id;

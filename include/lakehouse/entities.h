@@ -8,13 +8,16 @@
 #include <stdint.h>
 
 #include "lakehouse/aggregate.h"
-#include "lakehouse/dataset.h"
+#include "lakehouse/settings.h"
+#include "lakehouse/statement_store.h"
 #include "lakehouse/entity_buffer.h"
 #include "lakehouse/journal.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+typedef struct lh_dataset lh_dataset;
 
 /* ---- writing through the journal -------------------------------------------------------- */
 

@@ -6,12 +6,35 @@
 
 #include <stdbool.h>
 
-#include "lakehouse/dataset.h"
+#include "lakehouse/buf.h"
+#include "lakehouse/error.h"
+#include "lakehouse/statement_store.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+typedef struct lh_dataset lh_dataset;
+
+typedef struct lh_optimize_opts {
+  bool force;          /* merge every partition, also clean ones */
+  int retention_hours; /* vacuum: keep unreferenced files younger than this */
+  int64_t target_size; /* compaction target, 0 = LH_TARGET_FILE_SIZE */
+} lh_optimize_opts;
+
+typedef struct lh_optimize_result {
+  lh_merge_result merge;
+  lh_compact_result compact;
+  lh_vacuum_result vacuum;
+  int64_t version;
+} lh_optimize_result;
+
+/* Merge -> compact -> vacuum the statement store (`maintenance optimize`), recorded as an
+ * OptimizeJob run; it runs even when no partition needs a merge (compaction and vacuum may
+ * still have work). */
+int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
+                        lh_error *err);
+/* Release the write fence: delete `.LOCK` and every append marker. */
 typedef enum lh_export_kind {
   LH_EXPORT_STATEMENTS = 0, /* exports/statements.csv[.gz|.zst] */
   LH_EXPORT_ENTITIES,       /* entities.ftm.json[.gz|.zst] (+ diffs/entities.ftm.json/) */

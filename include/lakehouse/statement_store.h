@@ -29,8 +29,8 @@ typedef struct lh_statement_store lh_statement_store;
 int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int shards,
                             const lh_settings *settings, lh_statement_store **out, lh_error *err);
 void lh_statement_store_close(lh_statement_store *st);
-/* Delta version, -1 when the table does not exist yet. Re-reads the log. */
-int64_t lh_statement_store_version(lh_statement_store *st, lh_error *err);
+/* *version: the Delta version, -1 when the table does not exist yet. Re-reads the log. */
+int lh_statement_store_version(lh_statement_store *st, int64_t *version, lh_error *err);
 
 /* Rows to append: next() hands out the next batch (*n == 0 at the end); the rows must stay
  * valid until the following call. A non-zero return aborts the append (nothing commits). */

@@ -65,7 +65,7 @@ typedef struct sink {
 
 static int out_open(lh_dataset *ds, const char *key, lh_codec codec, sink *o, lh_error *err) {
   memset(o, 0, sizeof *o);
-  return lh_cwriter_open(lh_dataset_store(ds), key, codec, &o->w, err);
+  return lh_cwriter_open(ds->store, key, codec, &o->w, err);
 }
 
 static int out_drain(sink *o, size_t above, lh_error *err) {
@@ -94,7 +94,7 @@ static int remove_stale(lh_dataset *ds, const char *base, lh_codec keep, lh_erro
     if (LH_CODECS[i] == keep)
       continue;
     char *key = lh_codec_key(base, LH_CODECS[i]);
-    int rc = key ? lh_store_delete(lh_dataset_store(ds), key, err) : nomem(err);
+    int rc = key ? lh_store_delete(ds->store, key, err) : nomem(err);
     free(key);
     if (rc && rc != LH_ENOTFOUND)
       return rc;
@@ -111,10 +111,10 @@ static int write_rows(void *ctx, const void *data, size_t len, lh_error *err) {
 
 static int export_statements(lh_dataset *ds, lh_error *err) {
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
+  int rc = lh__ctx_statements(ds, &st, err);
   if (rc)
     return rc;
-  lh_codec codec = lh_dataset_compression(ds);
+  lh_codec codec = ds->codec;
   char *key = lh_path_exports_statements(lh_codec_suffix(codec));
   if (!key)
     return nomem(err);
@@ -132,8 +132,7 @@ static int export_statements(lh_dataset *ds, lh_error *err) {
   if (!(rc = out_close(&o, rc, err)))
     rc = remove_stale(ds, LH_PATH_EXPORTS_STATEMENTS, codec, err);
   if (!rc)
-    lh_log_info("%s: exported %llu statements to %s", lh_dataset_name(ds), (unsigned long long)rows,
-                key);
+    lh_log_info("%s: exported %llu statements to %s", ds->name, (unsigned long long)rows, key);
   free(key);
   return rc;
 }
@@ -198,7 +197,7 @@ static int entities_from_csv(lh_dataset *ds, const char *key, lh_codec codec, si
   if (!model)
     return err ? err->code : LH_EINVAL;
   lh_creader *rd;
-  int rc = lh_creader_open(lh_dataset_store(ds), key, codec, &rd, err);
+  int rc = lh_creader_open(ds->store, key, codec, &rd, err);
   if (rc)
     return rc;
   lh__csv *csv = lh__csv_open_reader(read_creader, rd, 0);
@@ -262,7 +261,7 @@ static int statements_csv_fresh(lh_dataset *ds, lh_tags *tags, char **key, lh_co
   int fresh = lh_tags_is_latest(tags, LH_PATH_EXPORTS_STATEMENTS, DEPS, 1, err);
   if (fresh <= 0)
     return fresh;
-  int rc = lh_codec_find(lh_dataset_store(ds), LH_PATH_EXPORTS_STATEMENTS, key, codec, err);
+  int rc = lh_codec_find(ds->store, LH_PATH_EXPORTS_STATEMENTS, key, codec, err);
   if (rc == LH_ENOTFOUND) {
     lh_error_clear(err);
     return 0;
@@ -271,7 +270,7 @@ static int statements_csv_fresh(lh_dataset *ds, lh_tags *tags, char **key, lh_co
 }
 
 static int export_entities(lh_dataset *ds, lh_tags *tags, lh_error *err) {
-  lh_codec codec = lh_dataset_compression(ds);
+  lh_codec codec = ds->codec;
   char *key = lh_path_entities_json(lh_codec_suffix(codec));
   if (!key)
     return nomem(err);
@@ -286,7 +285,7 @@ static int export_entities(lh_dataset *ds, lh_tags *tags, lh_error *err) {
     return rc;
   }
   if (fresh) {
-    lh_log_info("%s: entities from %s", lh_dataset_name(ds), csv_key);
+    lh_log_info("%s: entities from %s", ds->name, csv_key);
     rc = entities_from_csv(ds, csv_key, csv_codec, &o, err);
   } else {
     rc = lh_entities_query(ds, NULL, write_entity, &o, err);
@@ -297,8 +296,7 @@ static int export_entities(lh_dataset *ds, lh_tags *tags, lh_error *err) {
   if (!rc)
     rc = remove_stale(ds, LH_PATH_ENTITIES_JSON, codec, err);
   if (!rc)
-    lh_log_info("%s: exported %llu entities to %s", lh_dataset_name(ds),
-                (unsigned long long)o.items, key);
+    lh_log_info("%s: exported %llu entities to %s", ds->name, (unsigned long long)o.items, key);
   free(key);
   free(csv_key);
   return rc;
@@ -343,8 +341,8 @@ static int export_documents(lh_dataset *ds, lh_error *err) {
     /* no documents: no file (Python short-circuits), and none left from earlier ones */
     lh_cwriter_abort(o.w);
     lh_buf_free(&o.buf);
-    lh_log_info("%s: no documents to export", lh_dataset_name(ds));
-    rc = lh_store_delete(lh_dataset_store(ds), LH_PATH_EXPORTS_DOCUMENTS, err);
+    lh_log_info("%s: no documents to export", ds->name);
+    rc = lh_store_delete(ds->store, LH_PATH_EXPORTS_DOCUMENTS, err);
     if (rc == LH_ENOTFOUND) {
       lh_error_clear(err);
       rc = 0;
@@ -353,8 +351,8 @@ static int export_documents(lh_dataset *ds, lh_error *err) {
   }
   rc = out_close(&o, rc, err);
   if (!rc)
-    lh_log_info("%s: exported %llu documents to %s", lh_dataset_name(ds),
-                (unsigned long long)o.items, LH_PATH_EXPORTS_DOCUMENTS);
+    lh_log_info("%s: exported %llu documents to %s", ds->name, (unsigned long long)o.items,
+                LH_PATH_EXPORTS_DOCUMENTS);
   return rc;
 }
 
@@ -464,7 +462,7 @@ static int compute_statistics(lh_dataset *ds, lh_buf *text, lh_error *err) {
   if (!model)
     return err ? err->code : LH_EINVAL;
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
+  int rc = lh__ctx_statements(ds, &st, err);
   if (rc)
     return rc;
   counts sc = {json_array()};
@@ -519,10 +517,10 @@ static int export_statistics(lh_dataset *ds, lh_error *err) {
   int rc = compute_statistics(ds, &text, err);
   bool changed = false;
   if (!rc)
-    rc = lh_versions_make(lh_dataset_store(ds), LH_PATH_EXPORTS_STATISTICS, text.data, text.len,
-                          &changed, err);
+    rc =
+        lh_versions_make(ds->store, LH_PATH_EXPORTS_STATISTICS, text.data, text.len, &changed, err);
   if (!rc)
-    lh_log_info("%s: %s %s", lh_dataset_name(ds), LH_PATH_EXPORTS_STATISTICS,
+    lh_log_info("%s: %s %s", ds->name, LH_PATH_EXPORTS_STATISTICS,
                 changed ? "written" : "unchanged");
   lh_buf_free(&text);
   return rc;
@@ -553,7 +551,7 @@ static int file_sha256(lh_store *s, const char *key, char out[LH_SHA256_HEX_SIZE
 
 static int add_resource(lh_dataset *ds, const char *prefix, const char *key, const char *mime,
                         json_t *resources, lh_error *err) {
-  lh_store *s = lh_dataset_store(ds);
+  lh_store *s = ds->store;
   lh_store_info info;
   int rc = lh_store_stat(s, key, &info, err);
   if (rc == LH_ENOTFOUND) {
@@ -579,14 +577,14 @@ static int add_resource(lh_dataset *ds, const char *prefix, const char *key, con
  * a public URL prefix is set, statistics.json applied; cleaned, one compact line. */
 static int export_index(lh_dataset *ds, lh_error *err) {
   lh_buf text = LH_BUF_INIT;
-  int rc = lh_dataset_config_json(ds, &text, err);
+  int rc = lh__ctx_model_json(ds, &text, err);
   json_t *index = rc ? NULL : json_loadb(text.data, text.len, 0, NULL);
   json_t *stats = NULL;
-  char *prefix = lh_dataset_public_prefix(ds);
+  char *prefix = lh__ctx_public_prefix(ds);
   if (!rc && !index)
     rc = nomem(err);
   if (!rc && prefix) {
-    lh_codec codec = lh_dataset_compression(ds);
+    lh_codec codec = ds->codec;
     char *statements = lh_path_exports_statements(lh_codec_suffix(codec));
     char *entities = lh_path_entities_json(lh_codec_suffix(codec));
     json_t *resources = json_object_get(index, "resources");
@@ -602,13 +600,12 @@ static int export_index(lh_dataset *ds, lh_error *err) {
   }
   if (!rc) {
     lh_buf_reset(&text);
-    rc = lh_store_get(lh_dataset_store(ds), LH_PATH_EXPORTS_STATISTICS, &text, err);
+    rc = lh_store_get(ds->store, LH_PATH_EXPORTS_STATISTICS, &text, err);
     if (rc == LH_ENOTFOUND) {
       lh_error_clear(err);
       rc = 0;
     } else if (!rc && !(stats = json_loadb(text.data, text.len, 0, NULL))) {
-      rc = lh_error_set(err, LH_EPARSE, "%s/%s: not JSON", lh_dataset_name(ds),
-                        LH_PATH_EXPORTS_STATISTICS);
+      rc = lh_error_set(err, LH_EPARSE, "%s/%s: not JSON", ds->name, LH_PATH_EXPORTS_STATISTICS);
     }
   }
   if (!rc && stats) { /* apply_stats */
@@ -624,8 +621,7 @@ static int export_index(lh_dataset *ds, lh_error *err) {
     json_decref(clean);
     bool changed = false;
     if (!rc)
-      rc =
-          lh_versions_make(lh_dataset_store(ds), LH_PATH_INDEX, text.data, text.len, &changed, err);
+      rc = lh_versions_make(ds->store, LH_PATH_INDEX, text.data, text.len, &changed, err);
   }
   json_decref(stats);
   json_decref(index);
@@ -635,11 +631,11 @@ static int export_index(lh_dataset *ds, lh_error *err) {
 }
 
 int lh_dataset_index(lh_dataset *ds, lh_buf *out, lh_error *err) {
-  int rc = lh_store_get(lh_dataset_store(ds), LH_PATH_INDEX, out, err);
+  int rc = lh_store_get(ds->store, LH_PATH_INDEX, out, err);
   if (rc != LH_ENOTFOUND)
     return rc;
   lh_error_clear(err);
-  rc = lh_dataset_config_json(ds, out, err);
+  rc = lh__ctx_model_json(ds, out, err);
   return rc ? rc : lh_buf_putc(out, '\n') ? nomem(err) : 0;
 }
 
@@ -652,7 +648,7 @@ static int diff_state(lh_dataset *ds, const char *base, lh_time *ts, int64_t *ve
   snprintf(key, sizeof key, "%s-current", base);
   char *path = lh_path_tag(NULL, key);
   lh_buf b = LH_BUF_INIT;
-  int rc = path ? lh_store_get(lh_dataset_store(ds), path, &b, err) : nomem(err);
+  int rc = path ? lh_store_get(ds->store, path, &b, err) : nomem(err);
   free(path);
   if (rc == 0) {
     const char *colon = b.data ? memchr(b.data, ':', b.len) : NULL;
@@ -678,7 +674,7 @@ static int diff_state_set(lh_dataset *ds, const char *base, lh_time ts, int64_t 
   lh_time_format_ts(ts, stamp);
   int n = snprintf(text, sizeof text, "%s:%lld", stamp, (long long)version);
   char *path = lh_path_tag(NULL, key);
-  int rc = path ? lh_store_put(lh_dataset_store(ds), path, text, (size_t)n, err) : nomem(err);
+  int rc = path ? lh_store_put(ds->store, path, text, (size_t)n, err) : nomem(err);
   free(path);
   return rc;
 }
@@ -768,11 +764,11 @@ static int entity_diff_lines(lh_dataset *ds, const id_list *ids, sink *o, lh_err
 static int entity_diff_initial(lh_dataset *ds, sink *o, lh_error *err) {
   char *key;
   lh_codec codec;
-  int rc = lh_codec_find(lh_dataset_store(ds), LH_PATH_ENTITIES_JSON, &key, &codec, err);
+  int rc = lh_codec_find(ds->store, LH_PATH_ENTITIES_JSON, &key, &codec, err);
   if (rc)
     return rc;
   lh_creader *rd;
-  rc = lh_creader_open(lh_dataset_store(ds), key, codec, &rd, err);
+  rc = lh_creader_open(ds->store, key, codec, &rd, err);
   free(key);
   if (rc)
     return rc;
@@ -805,8 +801,7 @@ static int entity_diff_initial(lh_dataset *ds, sink *o, lh_error *err) {
 /* The first documents diff: every row of the documents.csv just written, as ADD. */
 static int documents_copy_added(lh_dataset *ds, sink *o, lh_error *err) {
   lh_creader *rd;
-  int rc =
-      lh_creader_open(lh_dataset_store(ds), LH_PATH_EXPORTS_DOCUMENTS, LH_CODEC_NONE, &rd, err);
+  int rc = lh_creader_open(ds->store, LH_PATH_EXPORTS_DOCUMENTS, LH_CODEC_NONE, &rd, err);
   if (rc)
     return rc;
   lh__csv *csv = lh__csv_open_reader(read_creader, rd, 0);
@@ -859,12 +854,12 @@ static int export_diff(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *
   const char *base = documents ? LH_PATH_DIFFS_DOCUMENTS : LH_PATH_DIFFS_ENTITIES;
   lh_time started = lh_time_now();
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
+  int rc = lh__ctx_statements(ds, &st, err);
   if (rc)
     return rc;
-  int64_t version = lh_statement_store_version(st, err);
-  if (version < -1)
-    return (int)version;
+  int64_t version;
+  if ((rc = lh_statement_store_version(st, &version, err)) != 0)
+    return rc;
   if (version < 0)
     return 0;
   int needs = lh_statement_store_needs_merge(st, err);
@@ -874,7 +869,7 @@ static int export_diff(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *
     return lh_error_set(err, LH_ECONFLICT,
                         "Cannot export `%s`: the statement store has un-merged writes. Run "
                         "`ftm-lakehouse -d %s maintenance optimize` first.",
-                        base, lh_dataset_name(ds));
+                        base, ds->name);
   lh_time last_ts = LH_TIME_NULL;
   int64_t last_version = -1;
   rc = diff_state(ds, base, &last_ts, &last_version, err);
@@ -918,7 +913,7 @@ static int export_diff(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *
     id_list_free(&ids);
     return rc;
   }
-  lh_codec codec = documents ? LH_CODEC_NONE : lh_dataset_compression(ds);
+  lh_codec codec = documents ? LH_CODEC_NONE : ds->codec;
   char *key = documents ? lh_path_documents_diff(started)
                         : lh_path_entities_diff(started, lh_codec_suffix(codec));
   sink o;
@@ -931,8 +926,7 @@ static int export_diff(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *
     rc = out_close(&o, rc, err);
   }
   if (!rc)
-    lh_log_info("%s: diff %s with %llu change(s)", lh_dataset_name(ds), key,
-                (unsigned long long)o.items);
+    lh_log_info("%s: diff %s with %llu change(s)", ds->name, key, (unsigned long long)o.items);
   free(key);
   id_list_free(&ids);
   if (!rc)
@@ -962,7 +956,7 @@ int lh__export_prepare(lh__op *op, lh_error *err) {
   lh_statement_store *st;
   lh_merge_result mr;
   lh_merge_opts mo = {false, LH_TIME_NULL, 0, LH_MERGE_ENGINE_C};
-  if ((rc = lh_dataset_statements(op->ds, &st, err)))
+  if ((rc = lh__ctx_statements(op->ds, &st, err)))
     return rc;
   return lh_statement_store_merge(st, &mo, &mr, err);
 }
@@ -976,7 +970,7 @@ int lh__export_handle(lh__op *op, bool force, lh_error *err) {
     if ((rc = lh_entities_exists(op->ds, &exists, err)))
       return rc;
     if (!exists) {
-      lh_log_info("%s: %s: no statements yet", lh_dataset_name(op->ds), op->label);
+      lh_log_info("%s: %s: no statements yet", op->ds->name, op->label);
       op->job.done = 1;
       return 0;
     }
@@ -990,7 +984,7 @@ int lh__export_handle(lh__op *op, bool force, lh_error *err) {
   case LH_EXPORT_DOCUMENTS:
     rc = export_documents(op->ds, err);
     /* a diff once there are documents, or were (their deletion is a change) */
-    if (!rc && (lh_store_exists(lh_dataset_store(op->ds), LH_PATH_EXPORTS_DOCUMENTS, err) == 1 ||
+    if (!rc && (lh_store_exists(op->ds->store, LH_PATH_EXPORTS_DOCUMENTS, err) == 1 ||
                 lh_tags_exists(op->tags, LH_PATH_DIFFS_DOCUMENTS "-current", err) == 1))
       rc = export_diff(op->ds, op->tags, true, err);
     break;
@@ -1010,12 +1004,12 @@ static int export_fresh(lh__op *op, lh_error *err) {
   lh_export_kind kind = *(const lh_export_kind *)op->ctx;
   if (fresh <= 0 || (kind != LH_EXPORT_STATEMENTS && kind != LH_EXPORT_ENTITIES))
     return fresh;
-  const char *sfx = lh_codec_suffix(lh_dataset_compression(op->ds));
+  const char *sfx = lh_codec_suffix(op->ds->codec);
   char *key =
       kind == LH_EXPORT_STATEMENTS ? lh_path_exports_statements(sfx) : lh_path_entities_json(sfx);
   if (!key)
     return nomem(err);
-  int e = lh_store_exists(lh_dataset_store(op->ds), key, err);
+  int e = lh_store_exists(op->ds->store, key, err);
   free(key);
   return e;
 }
@@ -1033,7 +1027,7 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
   snprintf(label, sizeof label, "export %s", KINDS[kind].name);
   snprintf(kind_json, sizeof kind_json, "\"%s\"", KINDS[kind].name);
   lh__op op = {.ds = ds,
-               .tags = lh_tags_open(lh_dataset_store(ds), NULL),
+               .tags = lh_tags_open(ds->store, NULL),
                .label = label,
                .target = KINDS[kind].target,
                .deps = kind == LH_EXPORT_INDEX       ? INDEX_DEPS
@@ -1048,7 +1042,7 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
                .ctx = &kind};
   if (!op.tags)
     return nomem(err);
-  lh_job_init(&op.job, "ExportJob", lh_dataset_name(ds));
+  lh_job_init(&op.job, "ExportJob", ds->name);
   op.job.extra[op.job.nextra++] = (lh_job_field){"kind", kind_json};
   op.job.extra[op.job.nextra++] = (lh_job_field){"make_diff", "true"};
   int rc = lh__op_run(&op, force, res, err);

@@ -2,10 +2,10 @@
 #ifndef LH_OPERATION_H
 #define LH_OPERATION_H
 
-#include "lakehouse/dataset.h"
 #include "lakehouse/jobs.h"
 #include "lakehouse/operations.h"
 #include "lakehouse/tags.h"
+#include "repository/context.h"
 
 int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimize_result *res,
                            lh_error *err);

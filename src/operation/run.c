@@ -9,7 +9,7 @@
 #include "operation/operation.h"
 
 int lh__op_run(lh__op *op, bool force, lh_op_result *res, lh_error *err) {
-  lh_store *store = lh_dataset_store(op->ds);
+  lh_store *store = op->ds->store;
   int rc = op->prepare ? op->prepare(op, err) : 0;
   if (rc)
     return rc;
@@ -24,7 +24,7 @@ int lh__op_run(lh__op *op, bool force, lh_op_result *res, lh_error *err) {
     if (fresh < 0)
       return fresh;
     if (fresh) {
-      lh_log_info("%s: %s: already up-to-date", lh_dataset_name(op->ds), op->label);
+      lh_log_info("%s: %s: already up-to-date", op->ds->name, op->label);
       if (res)
         res->skipped = true;
       return 0;
@@ -87,14 +87,14 @@ int lh__optimize_run(lh_dataset *ds, const lh_optimize_opts *opts, bool always,
   memset(&local, 0, sizeof local);
   optimize_ctx c = {opts, result ? result : &local};
   lh__op op = {.ds = ds,
-               .tags = lh_tags_open(lh_dataset_store(ds), NULL),
+               .tags = lh_tags_open(ds->store, NULL),
                .label = "optimize",
                .is_fresh = optimize_fresh,
                .handle = optimize_handle,
                .ctx = &c};
   if (!op.tags)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
-  lh_job_init(&op.job, "OptimizeJob", lh_dataset_name(ds));
+  lh_job_init(&op.job, "OptimizeJob", ds->name);
   op.job.extra[op.job.nextra++] = (lh_job_field){"retention_hours", retention};
   int rc = lh__op_run(&op, always || (opts && opts->force), res, err);
   lh_tags_close(op.tags);
@@ -112,8 +112,7 @@ static int make_prepare(lh__op *op, lh_error *err) {
   lh_flush_result fr;
   int rc = lh_entities_flush(op->ds, &fr, err);
   if (!rc && fr.rows)
-    lh_log_info("%s: flushed %llu statements", lh_dataset_name(op->ds),
-                (unsigned long long)fr.rows);
+    lh_log_info("%s: flushed %llu statements", op->ds->name, (unsigned long long)fr.rows);
   return rc;
 }
 
@@ -136,7 +135,7 @@ int lh_dataset_make(lh_dataset *ds, bool force, lh_op_result *res, lh_error *err
   static const char *const DEPS[] = {LH_TAG_JOURNAL_UPDATED, LH_TAG_STATEMENTS_OPTIMIZED,
                                      LH_PATH_CONFIG};
   lh__op op = {.ds = ds,
-               .tags = lh_tags_open(lh_dataset_store(ds), NULL),
+               .tags = lh_tags_open(ds->store, NULL),
                .label = "make",
                .target = LH_TAG_MAKE_RUN,
                .deps = DEPS,
@@ -146,7 +145,7 @@ int lh_dataset_make(lh_dataset *ds, bool force, lh_op_result *res, lh_error *err
                .ctx = res};
   if (!op.tags)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
-  lh_job_init(&op.job, "MakeJob", lh_dataset_name(ds));
+  lh_job_init(&op.job, "MakeJob", ds->name);
   if (res)
     res->runs = 0;
   int rc = lh__op_run(&op, force, res, err);

@@ -8,6 +8,7 @@
 #include "lakehouse/documents.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/statement_csv.h"
+#include "repository/context.h"
 
 /* Python's mimetypes.guess_type for the extensions documents usually have. */
 static const char *guess_mime(const char *name) {
@@ -206,8 +207,7 @@ int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids, lh
   for (size_t i = 0; i < f.n && !rc; i++)
     if (lh__strmap_put(&f.by_id, f.v[i].id, (uint32_t)i))
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  docs_ctx c = {&f,  model, lh_model_schema(model, "Folder"), lh_dataset_public_prefix(ds), fn,
-                ctx, 0};
+  docs_ctx c = {&f, model, lh_model_schema(model, "Folder"), lh__ctx_public_prefix(ds), fn, ctx, 0};
   if (!rc) {
     lh_entity_query dq = {
         .schemata = DOCUMENT, .nschemata = 1, .entity_ids = ids, .nentity_ids = nids, .limit = -1};

@@ -13,11 +13,12 @@
 #include "lakehouse/log.h"
 #include "lakehouse/tags.h"
 #include "lakehouse/validate.h"
+#include "repository/context.h"
 
 /* ---- tags -------------------------------------------------------------------------------- */
 
 static int touch_tag(lh_dataset *ds, const char *key, lh_time t, lh_error *err) {
-  lh_tags *tags = lh_tags_open(lh_dataset_store(ds), NULL);
+  lh_tags *tags = lh_tags_open(ds->store, NULL);
   if (!tags)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   int rc = lh_tags_set(tags, key, t, err);
@@ -57,8 +58,8 @@ int lh_entities_writer(lh_dataset *ds, const char *origin, lh_entity_writer **ou
 
 static lh_buffer_opts writer_buffer_opts(lh_dataset *ds, const lh_buffer_opts *opts) {
   lh_buffer_opts bo = *opts;
-  bo.dataset = lh_dataset_name(ds);
-  bo.shards = lh_dataset_shards(ds);
+  bo.dataset = ds->name;
+  bo.shards = ds->shards;
   bo.max_rows = SIZE_MAX / 2;
   return bo;
 }
@@ -67,7 +68,7 @@ int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entit
                             lh_error *err) {
   *out = NULL;
   lh_journal *j;
-  int rc = lh_dataset_journal(ds, &j, err);
+  int rc = lh__ctx_journal(ds, &j, err);
   if (rc)
     return rc;
   lh_entity_writer *w = calloc(1, sizeof *w);
@@ -335,15 +336,15 @@ int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err) {
   memset(res, 0, sizeof *res);
   lh_journal *j;
   lh_statement_store *st;
-  int rc = lh_dataset_journal(ds, &j, err);
+  int rc = lh__ctx_journal(ds, &j, err);
   if (!rc)
-    rc = lh_dataset_statements(ds, &st, err);
+    rc = lh__ctx_statements(ds, &st, err);
   if (rc)
     return rc;
   lh_time started = lh_time_now();
-  flush_ctx f = {st, lh_dataset_shards(ds), NULL, NULL};
+  flush_ctx f = {st, ds->shards, NULL, NULL};
   lh_journal_flush_result jr;
-  rc = lh_journal_flush(j, lh_dataset_shards(ds) > 1, drain_segment, &f, &jr, err);
+  rc = lh_journal_flush(j, ds->shards > 1, drain_segment, &f, &jr, err);
   res->rows = jr.rows;
   res->segments = jr.segments;
   res->busy = jr.busy;
@@ -354,7 +355,7 @@ int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err) {
   rc = touch_tag(ds, LH_TAG_JOURNAL_FLUSHED, started, err);
   if (!rc && jr.rows == 0) {
     /* a baseline so freshness checks work on an empty store */
-    lh_tags *tags = lh_tags_open(lh_dataset_store(ds), NULL);
+    lh_tags *tags = lh_tags_open(ds->store, NULL);
     if (!tags)
       return lh_error_set(err, LH_ENOMEM, "out of memory");
     rc = lh_tags_exists(tags, LH_TAG_STATEMENTS_OPTIMIZED, err);
@@ -366,13 +367,13 @@ int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err) {
   }
   if (!rc)
     lh_log_debug("flushed %" PRIu64 " statements of '%s' from %zu journal segment(s)", jr.rows,
-                 lh_dataset_name(ds), jr.segments);
+                 ds->name, jr.segments);
   return rc;
 }
 
 int lh_entities_journal_count(lh_dataset *ds, uint64_t *n, lh_error *err) {
   lh_journal *j;
-  int rc = lh_dataset_journal(ds, &j, err);
+  int rc = lh__ctx_journal(ds, &j, err);
   return rc ? rc : lh_journal_count(j, n, err);
 }
 
@@ -415,13 +416,13 @@ int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_er
   *n = 0;
   lh_journal *j;
   lh_statement_store *st;
-  int rc = lh_dataset_journal(ds, &j, err);
+  int rc = lh__ctx_journal(ds, &j, err);
   if (!rc)
-    rc = lh_dataset_statements(ds, &st, err);
+    rc = lh__ctx_statements(ds, &st, err);
   if (rc)
     return rc;
-  lh_buffer_opts bo = {.dataset = lh_dataset_name(ds),
-                       .shards = lh_dataset_shards(ds),
+  lh_buffer_opts bo = {.dataset = ds->name,
+                       .shards = ds->shards,
                        .max_rows = SIZE_MAX / 2,
                        .last_seen = LH_TIME_NULL,
                        .now = LH_TIME_NULL};
@@ -433,9 +434,9 @@ int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_er
   rc = lh_buf_puts(&where, "entity_id = ") || lh__sql_quote(&where, entity_id)
            ? lh_error_set(err, LH_ENOMEM, "out of memory")
            : 0;
-  int64_t version = rc ? -1 : lh_statement_store_version(st, err);
-  if (version == -2)
-    rc = err->code;
+  int64_t version = -1;
+  if (!rc)
+    rc = lh_statement_store_version(st, &version, err);
   if (!rc && version >= 0)
     rc = lh_statement_store_rows(st, false, where.data, NULL, -1, add_tombstone, &t, err);
   /* journal rows come second: they override the store's (last write wins) */
@@ -459,11 +460,13 @@ int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_er
 
 /* The store to read: 1 when it has a table, 0 when the dataset has no statements yet. */
 static int readable_store(lh_dataset *ds, lh_statement_store **st, lh_error *err) {
-  int rc = lh_dataset_statements(ds, st, err);
+  int rc = lh__ctx_statements(ds, st, err);
   if (rc)
     return rc;
-  int64_t version = lh_statement_store_version(*st, err);
-  return version >= 0 ? 1 : version == -1 ? 0 : err->code;
+  int64_t version;
+  if ((rc = lh_statement_store_version(*st, &version, err)) != 0)
+    return rc;
+  return version >= 0 ? 1 : 0;
 }
 
 /* ---- queries -----------------------------------------------------------------------------------
@@ -858,7 +861,7 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
   if (!model)
     return err->code;
   lh_buf sql = LH_BUF_INIT;
-  rc = query_select(q, lh_dataset_name(ds), &sql, err);
+  rc = query_select(q, ds->name, &sql, err);
   /* limit and offset are applied in SQL */
   agg_ctx a = {.skip = 0, .left = -1, .fn = fn, .ctx = ctx};
   if (!rc && !(a.agg = lh_aggregator_new(model, agg_entity, &a)))
@@ -886,7 +889,7 @@ int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_ro
   if (rc <= 0)
     return rc;
   lh_buf sql = LH_BUF_INIT;
-  rc = query_select(q, lh_dataset_name(ds), &sql, err);
+  rc = query_select(q, ds->name, &sql, err);
   if (!rc)
     rc = lh_statement_store_select(st, sql.data, fn, ctx, err);
   lh_buf_free(&sql);
@@ -931,16 +934,17 @@ int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err) {
 
 int lh_entities_exists(lh_dataset *ds, bool *exists, lh_error *err) {
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
+  int rc = lh__ctx_statements(ds, &st, err);
   if (rc)
     return rc;
-  int64_t v = lh_statement_store_version(st, err);
-  *exists = v >= 0;
-  return v == -2 ? err->code : 0;
+  int64_t v;
+  rc = lh_statement_store_version(st, &v, err);
+  *exists = rc == 0 && v >= 0;
+  return rc;
 }
 
 int lh_entities_needs_merge(lh_dataset *ds, lh_error *err) {
   lh_statement_store *st;
-  int rc = lh_dataset_statements(ds, &st, err);
+  int rc = lh__ctx_statements(ds, &st, err);
   return rc ? rc : lh_statement_store_needs_merge(st, err);
 }

@@ -18,6 +18,7 @@
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
 #include "model/statement_csv_reader.h"
+#include "repository/context.h"
 
 /* Rows handed to the store per batch (an entity is never cut). */
 #define CHUNK_ROWS 16384
@@ -271,7 +272,7 @@ static void release(void *ctx, uint64_t calls) {
 
 static int import_direct(importer *im, const lh_buffer_opts *bo, lh_error *err) {
   lh_statement_store *st;
-  int rc = lh_dataset_statements(im->ds, &st, err);
+  int rc = lh__ctx_statements(im->ds, &st, err);
   if (rc)
     return rc;
   producer p;
@@ -362,7 +363,7 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   im.res = res;
   im.name = o->name ? o->name : "<input>";
   im.now = o->last_seen != LH_TIME_NULL ? o->last_seen : lh_time_now();
-  im.bulk = o->bulk_size ? o->bulk_size : (size_t)lh_dataset_settings(ds)->max_buffer_rows;
+  im.bulk = o->bulk_size ? o->bulk_size : (size_t)ds->settings->max_buffer_rows;
   im.parse_flags = 0; /* unknown properties are counted in res->drops (or, strict, refused) */
   res->drops.strict = o->strict;
   if (!(im.model = lh_model_default(err)))
@@ -387,8 +388,8 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   } else {
     lh_entity_set_drops(im.e, &res->drops);
   }
-  lh_buffer_opts bo = {.dataset = lh_dataset_name(ds),
-                       .shards = lh_dataset_shards(ds),
+  lh_buffer_opts bo = {.dataset = ds->name,
+                       .shards = ds->shards,
                        .origin = o->origin ? o->origin : LH_ORIGIN_BULK,
                        .override_origin = o->override_origin,
                        .max_rows = SIZE_MAX / 2,

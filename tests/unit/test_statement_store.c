@@ -195,7 +195,7 @@ static void test_append_and_read(void **state) {
   load_rows(&rs, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
   load_rows(&rs, "data/yente-fixtures/zala/entities.ftm.json", 0, NULL, T("2024-06-01"));
   lh_error err = {0};
-  assert_int_equal(lh_statement_store_version(f->st, &err), -1);
+  assert_int_equal(tu_version(f->st, &err), -1);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement"), 0); /* views exist before data */
   lh_append_result res;
   append(f, &rs, &res);
@@ -687,7 +687,7 @@ static void test_checkpoints(void **state) {
   reopen(f, 0);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), raw);
   lh_error err = {0};
-  assert_int_equal(lh_statement_store_version(f->st, &err), 100);
+  assert_int_equal(tu_version(f->st, &err), 100);
   append(f, &one, &res);
   assert_int_equal(res.version, 101);
   assert_int_equal(lh_statement_store_merge(f->st, NULL, NULL, &err), 0);
@@ -820,7 +820,7 @@ static void test_broken_logs(void **state) {
     assert_non_null(strstr(merr.message, "(added in version 1) is missing"));
     /* partitions merge in their own commits: interval (sorted first) merged as version 2,
      * the broken thing partition committed nothing */
-    assert_int_equal(lh_statement_store_version(f->st, &merr), 2);
+    assert_int_equal(tu_version(f->st, &merr), 2);
     lh_buf c2 = LH_BUF_INIT;
     assert_int_equal(
         lh_store_get(f->ds, "statements/_delta_log/00000000000000000002.json", &c2, NULL), 0);
@@ -872,7 +872,7 @@ static void test_foreign_null_column(void **state) {
   assert_int_equal(lh_statement_store_merge(f->st, &force, NULL, &err), LH_EPARSE);
   assert_non_null(strstr(err.message, "partition 0/thing/bulk has NULL in column 'entity_id'"));
   /* the interval partition (sorted first) merged in its own commit; thing committed nothing */
-  assert_int_equal(lh_statement_store_version(f->st, &err), 3);
+  assert_int_equal(tu_version(f->st, &err), 3);
   assert_int_equal(tu_store_number(f->st, "SELECT count(*) FROM statement_raw WHERE entity_id IS "
                                           "NULL"),
                    3);
@@ -890,7 +890,7 @@ static void test_bad_rows(void **state) {
   assert_int_equal(lh_statement_store_append(f->st, next_rows, &s, NULL, &err), LH_EINVAL);
   assert_non_null(strstr(err.message, "row 1501: statement row: column 'entity_id'"));
   /* nothing was committed (the table exists, empty) and no fence is left behind */
-  assert_int_equal(lh_statement_store_version(f->st, &err), 0);
+  assert_int_equal(tu_version(f->st, &err), 0);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 0);
   assert_int_equal(count_files(f->dir, "LOCK*"), 0);
   rows_free(&rs);
@@ -909,7 +909,7 @@ static void test_bad_row_late(void **state) {
   char want[64];
   snprintf(want, sizeof want, "row %zu: statement row: column 'value'", big.n - 999);
   assert_non_null(strstr(err.message, want));
-  assert_int_equal(lh_statement_store_version(f->st, &err), 0);
+  assert_int_equal(tu_version(f->st, &err), 0);
   assert_int_equal(qn(f, "SELECT count(*) FROM statement_raw"), 0);
   assert_int_equal(count_files(f->dir, ".parquet"), 0);
   assert_int_equal(count_files(f->dir, "LOCK*"), 0);

@@ -218,7 +218,9 @@ static int64_t version(fx *f) {
   opened o;
   open_store(f, &o);
   lh_error err = {0};
-  int64_t v = lh_statement_store_version(o.st, &err);
+  int64_t v = -2;
+  if (lh_statement_store_version(o.st, &v, &err))
+    v = -2;
   close_store(&o);
   return v;
 }

@@ -102,6 +102,15 @@ const char *tu_store_value(lh_statement_store *st, const char *sql) {
   return out;
 }
 
+int64_t tu_version(lh_statement_store *st, lh_error *err) {
+  int64_t v = -2;
+  if (lh_statement_store_version(st, &v, err)) {
+    print_error("version: %s\n", err->message);
+    fail();
+  }
+  return v;
+}
+
 long long tu_store_number(lh_statement_store *st, const char *sql) {
   return atoll(tu_store_value(st, sql));
 }

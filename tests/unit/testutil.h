@@ -28,6 +28,8 @@ const char *tu_built(const char *name);
 /* The first column of the first row of SQL over a statement store, as JSON text (static
  * buffer, "" without rows); fails the test when the query fails. */
 const char *tu_store_value(lh_statement_store *st, const char *sql);
+/* The store's Delta version (-1: no table); fails the test on error. */
+int64_t tu_version(lh_statement_store *st, lh_error *err);
 /* The same, as a number. */
 long long tu_store_number(lh_statement_store *st, const char *sql);
 

@@ -173,10 +173,12 @@ int lh__store_refresh(lh_statement_store *st, lh_error *err) {
   return rc;
 }
 
-int64_t lh_statement_store_version(lh_statement_store *st, lh_error *err) {
-  if (lh__store_refresh(st, err))
-    return -2;
-  return st->snap.version;
+int lh_statement_store_version(lh_statement_store *st, int64_t *version, lh_error *err) {
+  *version = -1;
+  int rc = lh__store_refresh(st, err);
+  if (rc == 0)
+    *version = st->snap.version;
+  return rc;
 }
 
 int lh__store_recorded_shards(const lh_statement_store *st) {
