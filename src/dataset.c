@@ -6,8 +6,8 @@
 #include "lakehouse/dataset.h"
 #include "lakehouse/fence.h"
 #include "lakehouse/validate.h"
-#include "operation/operation.h"
 #include "repository/context.h"
+#include "repository/exports.h"
 
 int lh_dataset_open(lh_catalog *catalog, const char *name, const char *uri,
                     const lh_settings *settings, lh_dataset **out, lh_error *err) {
@@ -68,13 +68,8 @@ int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const cha
   return lh__ctx_configure(ds, yaml, len, where, changed, err);
 }
 
-int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
-                        lh_error *err) {
-  lh_optimize_result local;
-  if (!res)
-    res = &local;
-  memset(res, 0, sizeof *res);
-  return lh__optimize_run(ds, opts, true, res, NULL, err);
+int lh_dataset_index(lh_dataset *ds, lh_buf *out, lh_error *err) {
+  return lh__index_get(ds, out, err);
 }
 
 int lh_dataset_unlock(lh_dataset *ds, bool *released, lh_error *err) {

@@ -5,8 +5,8 @@
 
 #include "lakehouse/catalog.h"
 #include "lakehouse/codec.h"
-#include "lakehouse/settings.h"
 #include "lakehouse/operations.h"
+#include "lakehouse/settings.h"
 #include "lakehouse/statement_store.h"
 
 #ifdef __cplusplus
@@ -47,6 +47,8 @@ typedef struct lh_journal lh_journal;
  * first use (owned by the dataset). */
 int lh_dataset_journal(lh_dataset *ds, lh_journal **out, lh_error *err);
 
+/* Release the write fence: delete `.LOCK` and every append marker (`maintenance unlock`).
+ * *released: whether there was one. */
 int lh_dataset_unlock(lh_dataset *ds, bool *released, lh_error *err);
 
 #ifdef __cplusplus

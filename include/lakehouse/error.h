@@ -49,6 +49,12 @@ int lh_error_errno(lh_error *err, int errnum, const char *fmt, ...)
 /* Prepend "<context>: " to the current message; returns err->code (LH_EINTERNAL if unset). */
 int lh_error_prefix(lh_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* LH_ENOMEM with "out of memory"; returns LH_ENOMEM. */
+int lh_error_nomem(lh_error *err);
+/* When rc is an error and err holds no message yet (a callback returned a bare code), set
+ * the code's generic message. Returns rc. */
+int lh_error_ensure(lh_error *err, int rc);
+
 void lh_error_clear(lh_error *err);
 
 #ifdef __cplusplus

@@ -5,6 +5,7 @@
 #define LAKEHOUSE_OPERATIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
@@ -34,7 +35,6 @@ typedef struct lh_optimize_result {
  * still have work). */
 int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
                         lh_error *err);
-/* Release the write fence: delete `.LOCK` and every append marker. */
 typedef enum lh_export_kind {
   LH_EXPORT_STATEMENTS = 0, /* exports/statements.csv[.gz|.zst] */
   LH_EXPORT_ENTITIES,       /* entities.ftm.json[.gz|.zst] (+ diffs/entities.ftm.json/) */
@@ -49,22 +49,30 @@ int lh_export_kind_parse(const char *name, lh_export_kind *out, lh_error *err);
 const char *lh_export_kind_name(lh_export_kind k);
 
 typedef struct lh_op_result {
-  bool skipped; /* fresh: nothing was done */
-  lh_buf job;   /* the job record (JSON) of a run; free with lh_buf_free */
-  int runs;     /* make: exports that ran (not skipped) */
+  bool skipped;     /* fresh: nothing was done */
+  lh_buf job;       /* the job record (JSON) of a run; free with lh_buf_free */
+  int runs;         /* make: exports that ran (not skipped) */
+  uint64_t flushed; /* make: statements flushed from the journal */
+  bool optimized;   /* make: the statement store was optimized */
 } lh_op_result;
 
 /* Run one export (ExportJob). force: also when fresh. */
 int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_result *res,
                       lh_error *err);
-/* The optimize operation (OptimizeJob, done == 3): skipped when no partition needs a merge
- * unless opts->force. */
-int lh_dataset_optimize_op(lh_dataset *ds, const lh_optimize_opts *opts, lh_op_result *res,
-                           lh_error *err);
-/* make (MakeJob): flush, then every export in order (statements, entities, documents,
- * statistics, index); skipped when nothing changed since the last make. force: every
- * export runs. */
-int lh_dataset_make(lh_dataset *ds, bool force, lh_op_result *res, lh_error *err);
+
+/* make's options; all false (or NULL) is the default pipeline. */
+typedef struct lh_make_opts {
+  bool no_flush;       /* do not flush the journal first */
+  bool no_optimize;    /* do not optimize the statement store */
+  bool no_exports;     /* write index.json only */
+  bool force_optimize; /* optimize even when no partition needs a merge */
+  bool force_exports;  /* write every export even when it is up to date */
+} lh_make_opts;
+
+/* make (MakeJob): flush the journal, optimize the store when a partition needs a merge
+ * (OptimizeJob), then every export in order (statements, entities, documents, statistics,
+ * index); the MakeJob is skipped when nothing changed since the last make. res may be NULL. */
+int lh_dataset_make(lh_dataset *ds, const lh_make_opts *opts, lh_op_result *res, lh_error *err);
 /* The published index.json, else the dataset config (as `datasets` shows it). */
 int lh_dataset_index(lh_dataset *ds, lh_buf *out, lh_error *err);
 

@@ -168,34 +168,25 @@ int cli_cmd_make(cli_ctx *ctx, int argc, char **argv) {
     return CLI_FAIL;
   const char *name = lh_dataset_name(ds);
   lh_error err = {0};
-  if (flush) {
-    lh_flush_result fr;
-    if (lh_entities_flush(ds, &fr, &err))
-      return cli_fail_err(&err);
-    if (fr.rows)
-      fprintf(stderr, "%s: flushed %llu statements from the journal\n", name,
-              (unsigned long long)fr.rows);
-  }
+  lh_make_opts mo = {.no_flush = !flush,
+                     .no_optimize = !optimize,
+                     .no_exports = !exports,
+                     .force_optimize = force_opt,
+                     .force_exports = force_exp};
   lh_op_result r = {0};
-  int rc = 0;
-  if (exports) {
-    if (optimize) {
-      lh_optimize_opts oo = {.force = force_opt};
-      if ((rc = lh_dataset_optimize_op(ds, &oo, &r, &err)) == 0 && !r.skipped)
-        fprintf(stderr, "%s: optimized the statement store\n", name);
-    }
-    if (rc == 0 && (rc = lh_dataset_make(ds, force_exp, &r, &err)) == 0) {
-      if (r.skipped)
-        fprintf(stderr, "%s: already up-to-date: nothing changed since the last make\n", name);
-      else
-        fprintf(stderr, "%s: made %d export(s)\n", name, r.runs);
-    }
-  } else {
-    rc = lh_dataset_export(ds, LH_EXPORT_INDEX, force_exp, &r, &err);
-  }
+  int rc = lh_dataset_make(ds, &mo, &r, &err);
   lh_buf_free(&r.job);
+  if (r.flushed)
+    fprintf(stderr, "%s: flushed %llu statements from the journal\n", name,
+            (unsigned long long)r.flushed);
+  if (r.optimized)
+    fprintf(stderr, "%s: optimized the statement store\n", name);
   if (rc)
     return cli_fail_err(&err);
+  if (exports && r.skipped)
+    fprintf(stderr, "%s: already up-to-date: nothing changed since the last make\n", name);
+  else if (exports)
+    fprintf(stderr, "%s: made %d export(s)\n", name, r.runs);
   lh_buf out = LH_BUF_INIT;
   if (lh_dataset_index(ds, &out, &err)) {
     lh_buf_free(&out);

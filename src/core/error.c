@@ -97,6 +97,16 @@ int lh_error_prefix(lh_error *err, const char *fmt, ...) {
   return err->code;
 }
 
+int lh_error_nomem(lh_error *err) {
+  return lh_error_set(err, LH_ENOMEM, "out of memory");
+}
+
+int lh_error_ensure(lh_error *err, int rc) {
+  if (rc && err && !err->message[0])
+    lh_error_set(err, rc, "%s", lh_strerror(rc));
+  return rc;
+}
+
 void lh_error_clear(lh_error *err) {
   if (err) {
     err->code = 0;

@@ -107,3 +107,10 @@ bool lh__strmap_del(lh__strmap *m, const char *key) {
   m->live--;
   return true;
 }
+
+void lh__strmap_free_keys(lh__strmap *m) {
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->keys[i] && m->keys[i] != (const char *)1)
+      free((char *)m->keys[i]);
+  lh__strmap_free(m);
+}

@@ -15,6 +15,8 @@ typedef struct lh__strmap {
 
 void lh__strmap_init(lh__strmap *m);
 void lh__strmap_free(lh__strmap *m);
+/* Free a map whose keys it owns (malloc'ed), with the keys. */
+void lh__strmap_free_keys(lh__strmap *m);
 /* Insert or replace; the key must outlive its entry. Returns 0 or LH_ENOMEM. */
 int lh__strmap_put(lh__strmap *m, const char *key, uint32_t val);
 bool lh__strmap_get(const lh__strmap *m, const char *key, uint32_t *val);

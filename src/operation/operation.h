@@ -7,9 +7,8 @@
 #include "lakehouse/tags.h"
 #include "repository/context.h"
 
-int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimize_result *res,
-                           lh_error *err);
-
+/* The optimize operation (optimize.c); always: also when no partition needs a merge.
+ * result, res: may be NULL. */
 int lh__optimize_run(lh_dataset *ds, const lh_optimize_opts *opts, bool always,
                      lh_optimize_result *result, lh_op_result *res, lh_error *err);
 
@@ -31,9 +30,5 @@ struct lh__op {
 };
 
 int lh__op_run(lh__op *op, bool force, lh_op_result *res, lh_error *err);
-
-/* Exports (export.c). */
-int lh__export_prepare(lh__op *op, lh_error *err);
-int lh__export_handle(lh__op *op, bool force, lh_error *err);
 
 #endif

@@ -1,11 +1,14 @@
-/* Operation: optimize the statement store (merge -> compact -> vacuum), each step under
- * the maintenance fence. */
+/* The optimize operation (OptimizeJob): flush the journal, then merge -> compact -> vacuum
+ * the statement store, each step under the maintenance fence. */
+#include <stdio.h>
+#include <string.h>
+
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
 #include "operation/operation.h"
 
-int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimize_result *res,
-                           lh_error *err) {
+static int optimize_steps(lh_dataset *ds, const lh_optimize_opts *o, lh_optimize_result *res,
+                          lh_error *err) {
   lh_statement_store *st;
   int rc = lh__ctx_statements(ds, &st, err);
   if (rc)
@@ -32,4 +35,56 @@ int lh__operation_optimize(lh_dataset *ds, const lh_optimize_opts *o, lh_optimiz
   lh_log_info("%s: vacuumed %zu unreferenced file(s), %lld bytes", ds->name, res->vacuum.files,
               (long long)res->vacuum.bytes);
   return lh_statement_store_version(st, &res->version, err);
+}
+
+typedef struct optimize_ctx {
+  const lh_optimize_opts *opts;
+  lh_optimize_result *result;
+} optimize_ctx;
+
+static int optimize_fresh(lh__op *op, lh_error *err) {
+  int needs = lh_entities_needs_merge(op->ds, err);
+  return needs < 0 ? needs : !needs;
+}
+
+static int optimize_handle(lh__op *op, bool force, lh_error *err) {
+  (void)force; /* whether to run at all; re-merging clean partitions is opts->force */
+  optimize_ctx *c = op->ctx;
+  lh_optimize_opts o = c->opts ? *c->opts : (lh_optimize_opts){0};
+  int rc = optimize_steps(op->ds, &o, c->result, err);
+  /* merge, compact, vacuum: one step each */
+  op->job.done = rc ? 0 : 3;
+  return rc;
+}
+
+/* The optimize operation; always: also when no partition needs a merge. */
+int lh__optimize_run(lh_dataset *ds, const lh_optimize_opts *opts, bool always,
+                     lh_optimize_result *result, lh_op_result *res, lh_error *err) {
+  char retention[32];
+  snprintf(retention, sizeof retention, "%d", opts ? opts->retention_hours : 0);
+  lh_optimize_result local;
+  memset(&local, 0, sizeof local);
+  optimize_ctx c = {opts, result ? result : &local};
+  lh__op op = {.ds = ds,
+               .tags = lh_tags_open(ds->store, NULL),
+               .label = "optimize",
+               .is_fresh = optimize_fresh,
+               .handle = optimize_handle,
+               .ctx = &c};
+  if (!op.tags)
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  lh_job_init(&op.job, "OptimizeJob", ds->name);
+  op.job.extra[op.job.nextra++] = (lh_job_field){"retention_hours", retention};
+  int rc = lh__op_run(&op, always || (opts && opts->force), res, err);
+  lh_tags_close(op.tags);
+  return rc;
+}
+
+int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
+                        lh_error *err) {
+  lh_optimize_result local;
+  if (!res)
+    res = &local;
+  memset(res, 0, sizeof *res);
+  return lh__optimize_run(ds, opts, true, res, NULL, err);
 }

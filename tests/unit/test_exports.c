@@ -317,10 +317,8 @@ static void add_json(lh_dataset *ds, const char *json) {
 static void make(lh_dataset *ds) {
   lh_error err = {0};
   lh_op_result r = {0};
-  lh_optimize_opts oo = {0};
   usleep(2000); /* tags are microsecond timestamps: keep them apart */
-  if (lh_entities_flush(ds, &(lh_flush_result){0}, &err) ||
-      lh_dataset_optimize_op(ds, &oo, &r, &err) || lh_dataset_make(ds, false, &r, &err))
+  if (lh_dataset_make(ds, NULL, &r, &err))
     fail_msg("make: %s", err.message);
   lh_buf_free(&r.job);
 }
