@@ -25,6 +25,7 @@
 #include <duckdb.h>
 
 #include "lakehouse/lakehouse.h"
+#include "storage/parquet/statement_store.h"
 
 #define BENCH_NAME "bench_store"
 #include "bench.h"

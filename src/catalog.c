@@ -4,10 +4,10 @@
 
 #include <jansson.h>
 
+#include "core/conventions.h"
 #include "core/uri.h"
 #include "core/yaml.h"
 #include "lakehouse/catalog.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/log.h"
 #include "lakehouse/validate.h"
 #include "model/dataset_config.h"

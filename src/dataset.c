@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "lakehouse/dataset.h"
-#include "lakehouse/fence.h"
 #include "lakehouse/validate.h"
 #include "repository/context.h"
 #include "repository/exports.h"
+#include "storage/fence.h"
+#include "storage/parquet/statement_store.h"
 
 int lh_dataset_open(lh_catalog *catalog, const char *name, const char *uri,
                     const lh_settings *settings, lh_dataset **out, lh_error *err) {
@@ -43,24 +44,14 @@ const lh_settings *lh_dataset_settings(const lh_dataset *ds) {
   return ds->settings;
 }
 
-lh_codec lh_dataset_compression(const lh_dataset *ds) {
-  return ds->codec;
-}
-
-int lh_dataset_statements(lh_dataset *ds, lh_statement_store **out, lh_error *err) {
-  return lh__ctx_statements(ds, out, err);
-}
-
-int lh_dataset_journal(lh_dataset *ds, lh_journal **out, lh_error *err) {
-  return lh__ctx_journal(ds, out, err);
-}
-
-char *lh_dataset_public_prefix(const lh_dataset *ds) {
-  return lh__ctx_public_prefix(ds);
-}
-
 int lh_dataset_config_json(lh_dataset *ds, lh_buf *out, lh_error *err) {
   return lh__ctx_model_json(ds, out, err);
+}
+
+int lh_dataset_sql(lh_dataset *ds, const char *sql, lh_sql_row_fn fn, void *ctx, lh_error *err) {
+  lh_statement_store *st;
+  int rc = lh__ctx_statements(ds, &st, err);
+  return rc ? rc : lh_statement_store_sql(st, sql, fn, ctx, err);
 }
 
 int lh_dataset_configure(lh_dataset *ds, const char *yaml, size_t len, const char *where,

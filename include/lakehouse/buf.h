@@ -3,6 +3,8 @@
 #ifndef LAKEHOUSE_BUF_H
 #define LAKEHOUSE_BUF_H
 
+#include "lakehouse/api.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -21,13 +23,13 @@ typedef struct lh_buf {
 #define LH_BUF_INIT                                                                                \
   { NULL, 0, 0, LH_BUF_DEFAULT_MAX }
 
-void lh_buf_init(lh_buf *b, size_t max);
-void lh_buf_free(lh_buf *b);
+LH_API void lh_buf_init(lh_buf *b, size_t max);
+LH_API void lh_buf_free(lh_buf *b);
 /* Make room for n more bytes (+ NUL). Returns 0, LH_ENOMEM or LH_ELIMIT. */
-int lh_buf_grow(lh_buf *b, size_t n);
-int lh_buf_printf(lh_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+LH_API int lh_buf_grow(lh_buf *b, size_t n);
+LH_API int lh_buf_printf(lh_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Detach the content (caller frees); the buffer is left empty. Never NULL on success. */
-char *lh_buf_steal(lh_buf *b);
+LH_API char *lh_buf_steal(lh_buf *b);
 
 static inline int lh_buf_append(lh_buf *b, const void *p, size_t n) {
   if (b->len + n + 1 > b->cap) {

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "lakehouse/api.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
 
@@ -30,14 +31,12 @@ typedef int (*lh_document_fn)(void *ctx, const lh_document *d, lh_error *err);
 
 /* Every document (ids NULL), or those among ids, ordered by id; an entity with several
  * parent folders gives one document per parent whose path is known. */
-int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids, lh_document_fn fn,
-                         void *ctx, lh_error *err);
+LH_API int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids,
+                                lh_document_fn fn, void *ctx, lh_error *err);
 
 #define LH_DOCUMENTS_CSV_HEADER "id,checksum,name,mimetype,path,size,updated_at,public_url"
 /* One CSV row (Python csv excel dialect: minimal quoting, "\r\n"); op non-NULL prepends it. */
-int lh_document_csv_row(const lh_document *d, const char *op, lh_buf *out);
-/* A field quoted only when it must be (contains , " CR or LF). */
-int lh_csv_write_minimal(lh_buf *out, const char *s);
+LH_API int lh_document_csv_row(const lh_document *d, const char *op, lh_buf *out);
 
 #ifdef __cplusplus
 }

@@ -7,11 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lakehouse/aggregate.h"
-#include "lakehouse/settings.h"
-#include "lakehouse/statement_store.h"
-#include "lakehouse/entity_buffer.h"
-#include "lakehouse/journal.h"
+#include "lakehouse/api.h"
+#include "lakehouse/entity.h"
+#include "lakehouse/row.h"
+#include "lakehouse/statement.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,36 +26,29 @@ typedef struct lh_dataset lh_dataset;
 typedef struct lh_entity_writer lh_entity_writer;
 
 /* A writer with a default origin (NULL: "default"). */
-int lh_entities_writer(lh_dataset *ds, const char *origin, lh_entity_writer **out, lh_error *err);
-/* The same with buffer options (origin, override_origin, last_seen, now; dataset, shards
- * and max_rows are the writer's own). */
-int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entity_writer **out,
-                            lh_error *err);
-/* Set the batch size (rows buffered before an insert; tests use tiny ones). */
-void lh_entity_writer_set_batch_size(lh_entity_writer *w, size_t rows);
-/* Insert full batches from a thread of the writer's own, while the caller fills the next
- * batch (bulk imports). An insert's failure is returned by the next add, flush or close;
- * flush and close wait for the insert in progress. The journal handle must not be used
- * by others meanwhile. */
-int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err);
-/* As lh_entity_buffer_add_entity / _add_statement; a full batch is inserted afterwards,
- * so an entity never splits from its BASE row. */
-int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,
-                                const char *fragment, lh_error *err);
-int lh_entity_writer_add_statement(lh_entity_writer *w, const lh_statement *st, lh_time deleted_at,
-                                   const char *fragment, const char *origin, lh_error *err);
+LH_API int lh_entities_writer(lh_dataset *ds, const char *origin, lh_entity_writer **out,
+                              lh_error *err);
+/* Add every statement of an entity (namespace-stripped, timestamps per inventory §8.1, BASE
+ * row last), or one statement (deleted_at: LH_TIME_NULL, or a tombstone's time). origin /
+ * fragment, when not NULL, override the writer's default / the entity's own. A full batch
+ * is inserted afterwards, so an entity never splits from its BASE row. */
+LH_API int lh_entity_writer_add_entity(lh_entity_writer *w, const lh_entity *e, const char *origin,
+                                       const char *fragment, lh_error *err);
+LH_API int lh_entity_writer_add_statement(lh_entity_writer *w, const lh_statement *st,
+                                          lh_time deleted_at, const char *fragment,
+                                          const char *origin, lh_error *err);
 /* Insert what is buffered (and wait for it). */
-int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err);
+LH_API int lh_entity_writer_flush(lh_entity_writer *w, lh_error *err);
 /* Rows inserted into the journal by this writer so far. */
-uint64_t lh_entity_writer_inserted(const lh_entity_writer *w);
+LH_API uint64_t lh_entity_writer_inserted(const lh_entity_writer *w);
 /* Finish: insert the rest, stamp journal/last_updated, free. */
-int lh_entity_writer_close(lh_entity_writer *w, lh_error *err);
+LH_API int lh_entity_writer_close(lh_entity_writer *w, lh_error *err);
 /* Give up: drop what is still buffered (earlier inserts stay), free. */
-void lh_entity_writer_abort(lh_entity_writer *w);
+LH_API void lh_entity_writer_abort(lh_entity_writer *w);
 
 /* add_many: one writer for all entities. */
-int lh_entities_add(lh_dataset *ds, lh_entity *const *entities, size_t n, const char *origin,
-                    const char *fragment, lh_error *err);
+LH_API int lh_entities_add(lh_dataset *ds, lh_entity *const *entities, size_t n, const char *origin,
+                           const char *fragment, lh_error *err);
 
 typedef struct lh_flush_result {
   uint64_t rows;
@@ -64,13 +56,13 @@ typedef struct lh_flush_result {
   bool busy; /* another flush of the dataset was running: nothing done */
 } lh_flush_result;
 /* Drain the journal into the statement store (inventory §7.4). */
-int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err);
+LH_API int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err);
 /* Rows waiting in the journal. */
-int lh_entities_journal_count(lh_dataset *ds, uint64_t *n, lh_error *err);
+LH_API int lh_entities_journal_count(lh_dataset *ds, uint64_t *n, lh_error *err);
 
 /* Tombstone every live statement of an entity (store and journal, inventory §8.5); takes
  * effect in reads after flush. *n: tombstones written (0: unknown entity). */
-int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_error *err);
+LH_API int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_error *err);
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
@@ -143,34 +135,34 @@ typedef struct lh_entity_query {
  * filter:PROP, filter:properties.PROP, filter:group.GROUP / filter:GROUP (each also as
  * filter:gt:, filter:gte:, filter:lt:, filter:lte:, and exclude:FIELD for "not"), sort=PROP
  * or sort=-PROP, limit, offset. Values may be URL-encoded. Free with lh_entity_query_free. */
-int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err);
+LH_API int lh_entity_query_parse(const char *text, lh_entity_query *q, lh_error *err);
 /* Parse an RQL string as ftmq takes it (inventory §2.3): and(...), or(...), not(...),
  * eq(field,value), ne, in(field,(a,b)), out, lt, le, gt, ge, like, ilike, sort(+f) / sort(-f),
  * limit(count[,start]); values URL-encoded. Free with lh_entity_query_free. */
-int lh_entity_query_parse_rql(const char *text, lh_entity_query *q, lh_error *err);
+LH_API int lh_entity_query_parse_rql(const char *text, lh_entity_query *q, lh_error *err);
 /* The longest query text either parser takes. */
 #define LH_QUERY_TEXT_MAX (1 << 20)
-void lh_entity_query_free(lh_entity_query *q);
+LH_API void lh_entity_query_free(lh_entity_query *q);
 
 /* Entities matching q (NULL: all), aggregated (inventory §8.6), ordered by id. */
-int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
-                      lh_error *err);
+LH_API int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
+                             lh_error *err);
 /* Their live statement rows, ordered by (entity_id, prop, id). */
-int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_row_fn fn, void *ctx,
-                                 lh_error *err);
+LH_API int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_row_fn fn,
+                                        void *ctx, lh_error *err);
 /* One entity; fn is not called when it does not exist (*found false). */
-int lh_entities_get(lh_dataset *ds, const char *entity_id, lh_entity_fn fn, void *ctx, bool *found,
-                    lh_error *err);
+LH_API int lh_entities_get(lh_dataset *ds, const char *entity_id, lh_entity_fn fn, void *ctx,
+                           bool *found, lh_error *err);
 
 typedef struct lh_entity_stats {
   uint64_t entities;
   uint64_t statements;
 } lh_entity_stats;
-int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err);
+LH_API int lh_entities_stats(lh_dataset *ds, lh_entity_stats *out, lh_error *err);
 /* Whether the statement store exists (has a Delta log). */
-int lh_entities_exists(lh_dataset *ds, bool *exists, lh_error *err);
+LH_API int lh_entities_exists(lh_dataset *ds, bool *exists, lh_error *err);
 /* 1 when partitions were written since their last merge. */
-int lh_entities_needs_merge(lh_dataset *ds, lh_error *err);
+LH_API int lh_entities_needs_merge(lh_dataset *ds, lh_error *err);
 
 /* ---- bulk import (inventory §2.3, §2.4, §8.2) ----------------------------------------------- */
 
@@ -207,8 +199,8 @@ typedef struct lh_import_result {
 
 /* Import from fd. On a bad line the error names the input and line; everything before it
  * is committed (or in the journal), nothing of the bad line is. */
-int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *opts, lh_import_result *res,
-                       lh_error *err);
+LH_API int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *opts,
+                              lh_import_result *res, lh_error *err);
 
 #ifdef __cplusplus
 }

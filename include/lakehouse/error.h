@@ -4,6 +4,8 @@
 #ifndef LAKEHOUSE_ERROR_H
 #define LAKEHOUSE_ERROR_H
 
+#include "lakehouse/api.h"
+
 #include <stdarg.h>
 
 #ifdef __cplusplus
@@ -33,29 +35,30 @@ typedef struct lh_error {
 } lh_error;
 
 /* Short name of a code ("invalid input", "not found", ...). */
-const char *lh_strerror(int code);
+LH_API const char *lh_strerror(int code);
 
 /* Set code and message (err may be NULL); returns code so callers can
  * `return lh_error_set(err, LH_EINVAL, "...")`. */
-int lh_error_set(lh_error *err, int code, const char *fmt, ...)
+LH_API int lh_error_set(lh_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int lh_error_vset(lh_error *err, int code, const char *fmt, va_list ap)
+LH_API int lh_error_vset(lh_error *err, int code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
 /* Map an errno value to a code and set "<message>: <strerror>"; returns the code. */
-int lh_error_errno(lh_error *err, int errnum, const char *fmt, ...)
+LH_API int lh_error_errno(lh_error *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prepend "<context>: " to the current message; returns err->code (LH_EINTERNAL if unset). */
-int lh_error_prefix(lh_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+LH_API int lh_error_prefix(lh_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* LH_ENOMEM with "out of memory"; returns LH_ENOMEM. */
-int lh_error_nomem(lh_error *err);
+LH_API int lh_error_nomem(lh_error *err);
 /* When rc is an error and err holds no message yet (a callback returned a bare code), set
  * the code's generic message. Returns rc. */
-int lh_error_ensure(lh_error *err, int rc);
+LH_API int lh_error_ensure(lh_error *err, int rc);
 
-void lh_error_clear(lh_error *err);
+LH_API void lh_error_clear(lh_error *err);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lakehouse/api.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
 
@@ -34,9 +35,9 @@ typedef enum lh_bucket {
   LH_BUCKET_COUNT
 } lh_bucket;
 
-const char *lh_bucket_name(lh_bucket b);
+LH_API const char *lh_bucket_name(lh_bucket b);
 /* Returns 0 and sets *out, or LH_EINVAL for an unknown name. */
-int lh_bucket_parse(const char *name, lh_bucket *out);
+LH_API int lh_bucket_parse(const char *name, lh_bucket *out);
 
 /* ---- property types -------------------------------------------------------------------- */
 typedef enum lh_type_id {
@@ -139,32 +140,32 @@ struct lh_schema {
 
 /* The process-wide default model: the embedded compiled model, or the file named by
  * LAKEHOUSE_FTM_MODEL. Loaded once; NULL (with err) if that file is invalid. */
-const lh_model *lh_model_default(lh_error *err);
+LH_API const lh_model *lh_model_default(lh_error *err);
 /* Load a compiled model from JSON text. */
-int lh_model_load(const char *json, size_t len, lh_model **out, lh_error *err);
-int lh_model_load_file(const char *path, lh_model **out, lh_error *err);
-void lh_model_free(lh_model *m);
+LH_API int lh_model_load(const char *json, size_t len, lh_model **out, lh_error *err);
+LH_API int lh_model_load_file(const char *path, lh_model **out, lh_error *err);
+LH_API void lh_model_free(lh_model *m);
 /* The embedded compiled model JSON (NUL-terminated). */
-const char *lh_model_embedded_json(size_t *len);
+LH_API const char *lh_model_embedded_json(size_t *len);
 
-size_t lh_model_schema_count(const lh_model *m);
-const lh_schema *lh_model_schema_at(const lh_model *m, size_t i); /* sorted by name */
-const lh_schema *lh_model_schema(const lh_model *m, const char *name);
-const lh_type *lh_model_type(const lh_model *m, const char *name);
-const lh_type *lh_model_type_by_id(const lh_model *m, lh_type_id id);
+LH_API size_t lh_model_schema_count(const lh_model *m);
+LH_API const lh_schema *lh_model_schema_at(const lh_model *m, size_t i); /* sorted by name */
+LH_API const lh_schema *lh_model_schema(const lh_model *m, const char *name);
+LH_API const lh_type *lh_model_type(const lh_model *m, const char *name);
+LH_API const lh_type *lh_model_type_by_id(const lh_model *m, lh_type_id id);
 /* Resolve "Schema:prop" (a qualified name as used by the pack format). */
-const lh_property *lh_model_qualified_property(const lh_model *m, const char *qname);
+LH_API const lh_property *lh_model_qualified_property(const lh_model *m, const char *qname);
 
 /* ---- schema relations ------------------------------------------------------------------ */
-bool lh_schema_is_a(const lh_schema *s, const lh_schema *other);
+LH_API bool lh_schema_is_a(const lh_schema *s, const lh_schema *other);
 /* a if a is_a b, b if b is_a a, else NULL (FtM common_schema; no search for a child). */
-const lh_schema *lh_schema_common(const lh_schema *a, const lh_schema *b);
+LH_API const lh_schema *lh_schema_common(const lh_schema *a, const lh_schema *b);
 /* The most specific schema both are a kind of (ftmq common_ancestor), for incompatible
  * schemata; never NULL for schemata of one model that share an ancestor. */
-const lh_schema *lh_schema_common_ancestor(const lh_schema *a, const lh_schema *b);
+LH_API const lh_schema *lh_schema_common_ancestor(const lh_schema *a, const lh_schema *b);
 /* Property by bare name, including inherited and stub properties; NULL if none. */
-const lh_property *lh_schema_property(const lh_schema *s, const char *name);
-const lh_property *lh_schema_property_n(const lh_schema *s, const char *name, size_t len);
+LH_API const lh_property *lh_schema_property(const lh_schema *s, const char *name);
+LH_API const lh_property *lh_schema_property_n(const lh_schema *s, const char *name, size_t len);
 
 /* ---- value cleaning (ftm.md §2) -------------------------------------------------------- */
 typedef struct lh_clean_opts {
@@ -177,17 +178,17 @@ typedef struct lh_clean_opts {
  * removed, trimmed) then the type's own rule. Returns 1 with the cleaned value in out
  * (out is reset first), 0 if the value is not valid for the type and must be dropped,
  * or a negative LH_E* code. */
-int lh_type_clean(const lh_type *t, const char *value, size_t len, const lh_clean_opts *opts,
-                  lh_buf *out);
+LH_API int lh_type_clean(const lh_type *t, const char *value, size_t len, const lh_clean_opts *opts,
+                         lh_buf *out);
 /* Label of an enum code ("de" -> "Germany"), or NULL. */
-const char *lh_type_value_label(const lh_type *t, const char *code);
+LH_API const char *lh_type_value_label(const lh_type *t, const char *code);
 
 /* Entity id rule: ^[0-9a-zA-Z]([0-9a-zA-Z.-]*[0-9a-zA-Z])?$, at most 200 bytes. */
 #define LH_ENTITY_ID_MAX 200
-bool lh_entity_id_valid(const char *id, size_t len);
+LH_API bool lh_entity_id_valid(const char *id, size_t len);
 /* Namespace stripping (FtM Namespace.strip): drop the last ".signature" segment.
  * Returns the new length ("jane.f00dbabe" -> 4, "a.b.c" -> 3, "jane" -> 4). */
-size_t lh_entity_id_strip_namespace(const char *id, size_t len);
+LH_API size_t lh_entity_id_strip_namespace(const char *id, size_t len);
 
 #ifdef __cplusplus
 }

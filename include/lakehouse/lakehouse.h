@@ -10,42 +10,32 @@
 #ifndef LAKEHOUSE_H
 #define LAKEHOUSE_H
 
-#include "lakehouse/aggregate.h"
+#include "lakehouse/api.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/catalog.h"
-#include "lakehouse/codec.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/dataset.h"
 #include "lakehouse/documents.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/entity.h"
-#include "lakehouse/entity_buffer.h"
 #include "lakehouse/error.h"
-#include "lakehouse/fence.h"
 #include "lakehouse/ftm.h"
-#include "lakehouse/jobs.h"
-#include "lakehouse/journal.h"
 #include "lakehouse/log.h"
-#include "lakehouse/merge.h"
+#include "lakehouse/maintenance.h"
 #include "lakehouse/operations.h"
 #include "lakehouse/row.h"
 #include "lakehouse/settings.h"
 #include "lakehouse/statement.h"
-#include "lakehouse/statement_csv.h"
-#include "lakehouse/statement_store.h"
 #include "lakehouse/store.h"
-#include "lakehouse/tags.h"
 #include "lakehouse/util.h"
 #include "lakehouse/validate.h"
-#include "lakehouse/versions.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Library version ("0.1.0") and the Python project's conventions version ("0.4.0"). */
-const char *lh_version(void);
-const char *lh_conventions_version(void);
+LH_API const char *lh_version(void);
+LH_API const char *lh_conventions_version(void);
 
 #ifdef __cplusplus
 }

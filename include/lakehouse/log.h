@@ -3,6 +3,8 @@
 #ifndef LAKEHOUSE_LOG_H
 #define LAKEHOUSE_LOG_H
 
+#include "lakehouse/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -15,11 +17,11 @@ typedef enum lh_log_level {
   LH_LOG_QUIET = 100
 } lh_log_level;
 
-void lh_log_set_level(lh_log_level level);
+LH_API void lh_log_set_level(lh_log_level level);
 /* Parse "debug"/"info"/"warning"/"error"/"quiet" (case-insensitive); returns -1 if unknown. */
-int lh_log_level_from_name(const char *name);
-lh_log_level lh_log_get_level(void);
-void lh_log(lh_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+LH_API int lh_log_level_from_name(const char *name);
+LH_API lh_log_level lh_log_get_level(void);
+LH_API void lh_log(lh_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define lh_log_debug(...) lh_log(LH_LOG_DEBUG, __VA_ARGS__)
 #define lh_log_info(...) lh_log(LH_LOG_INFO, __VA_ARGS__)

@@ -7,9 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lakehouse/api.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
-#include "lakehouse/statement_store.h"
+#include "lakehouse/maintenance.h"
+#include "lakehouse/util.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,8 +35,8 @@ typedef struct lh_optimize_result {
 /* Merge -> compact -> vacuum the statement store (`maintenance optimize`), recorded as an
  * OptimizeJob run; it runs even when no partition needs a merge (compaction and vacuum may
  * still have work). */
-int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts, lh_optimize_result *res,
-                        lh_error *err);
+LH_API int lh_dataset_optimize(lh_dataset *ds, const lh_optimize_opts *opts,
+                               lh_optimize_result *res, lh_error *err);
 typedef enum lh_export_kind {
   LH_EXPORT_STATEMENTS = 0, /* exports/statements.csv[.gz|.zst] */
   LH_EXPORT_ENTITIES,       /* entities.ftm.json[.gz|.zst] (+ diffs/entities.ftm.json/) */
@@ -45,8 +47,8 @@ typedef enum lh_export_kind {
 } lh_export_kind;
 
 /* "statements", "entities", "documents", "statistics", "index". */
-int lh_export_kind_parse(const char *name, lh_export_kind *out, lh_error *err);
-const char *lh_export_kind_name(lh_export_kind k);
+LH_API int lh_export_kind_parse(const char *name, lh_export_kind *out, lh_error *err);
+LH_API const char *lh_export_kind_name(lh_export_kind k);
 
 typedef struct lh_op_result {
   bool skipped;     /* fresh: nothing was done */
@@ -57,8 +59,13 @@ typedef struct lh_op_result {
 } lh_op_result;
 
 /* Run one export (ExportJob). force: also when fresh. */
-int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_result *res,
-                      lh_error *err);
+LH_API int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_result *res,
+                             lh_error *err);
+
+/* Stream a written export to fn, decompressed (statements.csv and entities.ftm.json in the
+ * compression they were written with). LH_ENOTFOUND when it was not written yet. */
+LH_API int lh_dataset_export_read(lh_dataset *ds, lh_export_kind kind, lh_bytes_fn fn, void *ctx,
+                                  lh_error *err);
 
 /* make's options; all false (or NULL) is the default pipeline. */
 typedef struct lh_make_opts {
@@ -72,9 +79,10 @@ typedef struct lh_make_opts {
 /* make (MakeJob): flush the journal, optimize the store when a partition needs a merge
  * (OptimizeJob), then every export in order (statements, entities, documents, statistics,
  * index); the MakeJob is skipped when nothing changed since the last make. res may be NULL. */
-int lh_dataset_make(lh_dataset *ds, const lh_make_opts *opts, lh_op_result *res, lh_error *err);
+LH_API int lh_dataset_make(lh_dataset *ds, const lh_make_opts *opts, lh_op_result *res,
+                           lh_error *err);
 /* The published index.json, else the dataset config (as `datasets` shows it). */
-int lh_dataset_index(lh_dataset *ds, lh_buf *out, lh_error *err);
+LH_API int lh_dataset_index(lh_dataset *ds, lh_buf *out, lh_error *err);
 
 #ifdef __cplusplus
 }

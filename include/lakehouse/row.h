@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lakehouse/conventions.h"
+#include "lakehouse/api.h"
 #include "lakehouse/ftm.h"
 #include "lakehouse/statement.h"
 #include "lakehouse/util.h"
@@ -15,13 +15,16 @@
 extern "C" {
 #endif
 
+/* A shard label: hex digits and NUL (as core/conventions.h). */
+#define LH_SHARD_SIZE 8
+
 #define LH_ROW_NCOLUMNS 18
 /* shard, id, entity_id, dataset, bucket, origin, source, schema, prop, prop_type, value,
  * original_value, lang, external, first_seen, last_seen, fragment, deleted_at */
-extern const char *const LH_ROW_COLUMNS[LH_ROW_NCOLUMNS];
+LH_API extern const char *const LH_ROW_COLUMNS[LH_ROW_NCOLUMNS];
 /* The partition columns, in partition order. */
 #define LH_ROW_NPARTITIONS 3
-extern const char *const LH_ROW_PARTITIONS[LH_ROW_NPARTITIONS];
+LH_API extern const char *const LH_ROW_PARTITIONS[LH_ROW_NPARTITIONS];
 
 typedef struct lh_row {
   char shard[LH_SHARD_SIZE]; /* NN */
@@ -50,11 +53,11 @@ typedef int (*lh_row_fn)(void *ctx, const lh_row *row, lh_error *err);
 
 /* Fill a row from a statement: shard from the entity id and shard count, bucket from the
  * schema. The row borrows the statement's strings. */
-void lh_row_from_statement(const lh_statement *st, int shards, lh_row *row);
+LH_API void lh_row_from_statement(const lh_statement *st, int shards, lh_row *row);
 /* LH_EINVAL naming the first required column that is NULL (or an invalid origin). */
-int lh_row_check(const lh_row *row, lh_error *err);
+LH_API int lh_row_check(const lh_row *row, lh_error *err);
 /* The same without the origin check (for callers that validate each origin once). */
-int lh_row_check_required(const lh_row *row, lh_error *err);
+LH_API int lh_row_check_required(const lh_row *row, lh_error *err);
 
 #ifdef __cplusplus
 }

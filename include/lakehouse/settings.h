@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lakehouse/api.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
 
@@ -43,15 +44,15 @@ typedef struct lh_settings {
 } lh_settings;
 
 /* Read the environment. Invalid values fail with LH_EINVAL naming the variable. */
-int lh_settings_load(lh_settings *s, lh_error *err);
-void lh_settings_free(lh_settings *s);
+LH_API int lh_settings_load(lh_settings *s, lh_error *err);
+LH_API void lh_settings_free(lh_settings *s);
 /* True when the lake URI is http(s):// (API mode). */
-bool lh_settings_api_mode(const lh_settings *s);
+LH_API bool lh_settings_api_mode(const lh_settings *s);
 /* The journal URI in effect: LAKEHOUSE_URI in API mode, else the explicit journal URI,
  * else sqlite:///{lake root}/journal.db for a local lake (NULL for other lakes). Caller frees. */
-char *lh_settings_journal_uri(const lh_settings *s);
+LH_API char *lh_settings_journal_uri(const lh_settings *s);
 /* One JSON object with every setting (secrets masked). */
-int lh_settings_to_json(const lh_settings *s, lh_buf *out);
+LH_API int lh_settings_to_json(const lh_settings *s, lh_buf *out);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lakehouse/api.h"
 #include "lakehouse/entity.h"
 #include "lakehouse/error.h"
 #include "lakehouse/util.h"
@@ -15,6 +16,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Origins: the default, bulk imports, the crawler, the file archive. */
+#define LH_ORIGIN_DEFAULT "default"
+#define LH_ORIGIN_BULK "bulk"
+#define LH_ORIGIN_CRAWL "crawl"
+#define LH_ORIGIN_ARCHIVE "archive"
 
 #define LH_BASE_PROP "id"
 
@@ -39,12 +46,12 @@ typedef struct lh_statement {
 } lh_statement;
 
 /* The statement id. lang is ignored when NULL; pass NULL for non-linguistic types. */
-void lh_statement_id(const char *dataset, const char *entity_id, const char *prop,
-                     const char *value, size_t value_len, const char *lang, bool external,
-                     char out[LH_SHA1_HEX_SIZE]);
+LH_API void lh_statement_id(const char *dataset, const char *entity_id, const char *prop,
+                            const char *value, size_t value_len, const char *lang, bool external,
+                            char out[LH_SHA1_HEX_SIZE]);
 /* Whether a property type keeps `lang` on statements (false for entity, date, checksum,
  * email, phone, gender, mimetype, topic, url, country, language, ip). */
-bool lh_type_is_linguistic(const lh_type *t);
+LH_API bool lh_type_is_linguistic(const lh_type *t);
 
 typedef struct lh_explode_opts {
   const char *dataset;  /* target dataset: statement ids hash under it (required) */
@@ -61,18 +68,32 @@ typedef struct lh_exploder lh_exploder;
  * statement and its strings are valid only during the call. */
 typedef int (*lh_statement_fn)(const lh_statement *st, void *ctx);
 
-lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err);
-void lh_exploder_free(lh_exploder *x);
+LH_API lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err);
+LH_API void lh_exploder_free(lh_exploder *x);
 /* Change the origin (NULL: "default"; validated), whether it overrides the entity's own,
  * and the fragment (NULL: the entity's own, else "") for the following runs. */
-int lh_exploder_set_origin(lh_exploder *x, const char *origin, bool override_origin,
-                           const char *fragment, lh_error *err);
+LH_API int lh_exploder_set_origin(lh_exploder *x, const char *origin, bool override_origin,
+                                  const char *fragment, lh_error *err);
 /* Explode one entity: ids namespace-stripped (entity references too; references that are
  * not valid ids are dropped), origin validated, timestamps from the entity's first_seen /
  * last_seen / last_change (inventory §8.1), BASE statement last. Returns the number of
  * statements emitted, or a negative code. */
-int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void *ctx,
-                    lh_error *err);
+LH_API int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void *ctx,
+                           lh_error *err);
+
+typedef struct lh_explode_result {
+  uint64_t entities;   /* exploded */
+  uint64_t statements; /* CSV rows written */
+  uint64_t deletes;    /* delete operations (delta lines) skipped */
+} lh_explode_result;
+
+/* `statements explode`: FtM entity JSON lines read from fd (not closed) into statements CSV,
+ * the header then one row per statement in the lakehouse column order, handed to out in
+ * chunks; nothing is stored. drops: counts what is dropped (drops->strict: refuses it
+ * instead; NULL: not counted). name: the input in messages; an error names it and the line,
+ * and what was exploded before the line is still written. res may be NULL. */
+LH_API int lh_explode_csv(int fd, const char *name, const lh_explode_opts *opts, lh_drops *drops,
+                          lh_bytes_fn out, void *ctx, lh_explode_result *res, lh_error *err);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lakehouse/api.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/error.h"
 #include "lakehouse/util.h"
@@ -31,59 +32,60 @@ typedef struct lh_store_info {
   lh_time mtime; /* last modification, UTC */
 } lh_store_info;
 
-int lh_store_open(const char *uri, lh_store **out, lh_error *err);
-void lh_store_close(lh_store *s);
+LH_API int lh_store_open(const char *uri, lh_store **out, lh_error *err);
+LH_API void lh_store_close(lh_store *s);
 /* The normalised URI of the store root (file:///abs/path for local stores). */
-const char *lh_store_uri(const lh_store *s);
+LH_API const char *lh_store_uri(const lh_store *s);
 /* A store rooted at key prefix `prefix` of s (e.g. one dataset inside the catalog). */
-int lh_store_sub(const lh_store *s, const char *prefix, lh_store **out, lh_error *err);
+LH_API int lh_store_sub(const lh_store *s, const char *prefix, lh_store **out, lh_error *err);
 
 /* Append the whole content of key to out. LH_ENOTFOUND if missing. */
-int lh_store_get(lh_store *s, const char *key, lh_buf *out, lh_error *err);
-int lh_store_put(lh_store *s, const char *key, const void *data, size_t len, lh_error *err);
-int lh_store_create(lh_store *s, const char *key, const void *data, size_t len, lh_error *err);
+LH_API int lh_store_get(lh_store *s, const char *key, lh_buf *out, lh_error *err);
+LH_API int lh_store_put(lh_store *s, const char *key, const void *data, size_t len, lh_error *err);
+LH_API int lh_store_create(lh_store *s, const char *key, const void *data, size_t len,
+                           lh_error *err);
 /* 1 if the key exists, 0 if not, negative on error. */
-int lh_store_exists(lh_store *s, const char *key, lh_error *err);
+LH_API int lh_store_exists(lh_store *s, const char *key, lh_error *err);
 /* LH_ENOTFOUND if the key did not exist. */
-int lh_store_delete(lh_store *s, const char *key, lh_error *err);
-int lh_store_stat(lh_store *s, const char *key, lh_store_info *info, lh_error *err);
+LH_API int lh_store_delete(lh_store *s, const char *key, lh_error *err);
+LH_API int lh_store_stat(lh_store *s, const char *key, lh_store_info *info, lh_error *err);
 
-int lh_store_open_read(lh_store *s, const char *key, lh_reader **out, lh_error *err);
+LH_API int lh_store_open_read(lh_store *s, const char *key, lh_reader **out, lh_error *err);
 /* Reads up to n bytes; *got == 0 means end of data. */
-int lh_reader_read(lh_reader *r, void *buf, size_t n, size_t *got, lh_error *err);
-void lh_reader_close(lh_reader *r);
+LH_API int lh_reader_read(lh_reader *r, void *buf, size_t n, size_t *got, lh_error *err);
+LH_API void lh_reader_close(lh_reader *r);
 
-int lh_store_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err);
-int lh_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err);
+LH_API int lh_store_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err);
+LH_API int lh_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err);
 /* Publish the written content atomically under the key; frees w in every case. */
-int lh_writer_commit(lh_writer *w, lh_error *err);
+LH_API int lh_writer_commit(lh_writer *w, lh_error *err);
 /* Discard everything written; frees w. */
-void lh_writer_abort(lh_writer *w);
+LH_API void lh_writer_abort(lh_writer *w);
 
 /* Called once per key in byte order; a non-zero return stops the iteration and is
  * returned by lh_store_iterate. */
 typedef int (*lh_store_key_fn)(const char *key, void *ctx);
 /* Keys under `prefix` (NULL = all) matching `glob` (NULL = any; '*' within a segment,
  * '**' across segments, matched against the whole key). */
-int lh_store_iterate(lh_store *s, const char *prefix, const char *glob, lh_store_key_fn fn,
-                     void *ctx, lh_error *err);
+LH_API int lh_store_iterate(lh_store *s, const char *prefix, const char *glob, lh_store_key_fn fn,
+                            void *ctx, lh_error *err);
 
 /* Names of the direct children (files and folders) under prefix (NULL = the root), in
  * byte order; folders are given without a trailing '/'. */
-int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
-                      lh_error *err);
+LH_API int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
+                             lh_error *err);
 
 /* Remove the temp files of writers that died before publishing (older than `before`, UTC
  * microseconds) under prefix (NULL = everywhere). Counts into *files / *bytes (may be NULL).
  * Backends without temp files do nothing. */
-int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
-                        int64_t *bytes, lh_error *err);
+LH_API int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
+                               int64_t *bytes, lh_error *err);
 
 /* The local filesystem path of key, or NULL for stores that are not local. Caller frees. */
-char *lh_store_local_path(const lh_store *s, const char *key);
+LH_API char *lh_store_local_path(const lh_store *s, const char *key);
 
 /* 0 if key is a valid relative store key, else LH_EINVAL naming the problem. */
-int lh_store_validate_key(const char *key, lh_error *err);
+LH_API int lh_store_validate_key(const char *key, lh_error *err);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,9 @@ int cli_open_output(const char *path);
 void cli_close_fd(int fd);
 /* Write all of buf to fd; buf is reset. */
 int cli_flush(int fd, lh_buf *buf);
+/* An lh_bytes_fn writing to the file descriptor *(int *)ctx; a failed write is LH_EIO with
+ * "cannot write output: <reason>" in err. */
+int cli_write_fd(void *ctx, const void *data, size_t len, lh_error *err);
 
 /* Import options shared by `entities import` and `statements import`; returns CLI_OK, or
  * the exit code of a usage error / --help. */
@@ -59,7 +62,7 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
 /* -q / --rql of the iterate commands: *have says whether out was filled (free it then). */
 int cli_parse_query(const char *q, const char *rql, lh_entity_query *out, bool *have);
 /* Byte-pipe an export (exports/statements.csv, entities.ftm.json) to -o. */
-int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, const char *usage,
+int cli_stream_export(cli_ctx *ctx, int argc, char **argv, lh_export_kind kind, const char *usage,
                       const char *help);
 
 /* Option helpers: "--help" handling inside a command's getopt loop. */

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/progress.h"
+#include "cli/progress.h"
 
 #define FLUSH_AT ((size_t)1 << 20)
 
@@ -17,7 +17,7 @@
 
 static void import_progress(void *ctx, uint64_t items, uint64_t rows) {
   (void)rows;
-  lh__progress_set(ctx, items);
+  cli_progress_set(ctx, items);
 }
 
 void cli_warn_drops(const lh_drops *d) {
@@ -85,12 +85,12 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
     return CLI_FAIL;
   o.name = strcmp(in, "-") == 0 ? "<stdin>" : in;
   const char *unit = format == LH_IMPORT_STATEMENTS ? "statements" : "entities";
-  lh__progress *bar = lh__progress_start("import", 0, unit);
+  cli_progress *bar = cli_progress_start("import", 0, unit);
   o.progress = import_progress;
   o.progress_ctx = bar;
   lh_import_result r;
   int rc = lh_entities_import(ds, fd, &o, &r, &err);
-  lh__progress_finish(bar);
+  cli_progress_finish(bar);
   cli_close_fd(fd);
   cli_warn_drops(&r.drops);
   if (rc) {
@@ -109,7 +109,7 @@ int cli_import(cli_ctx *ctx, int argc, char **argv, lh_import_format format, con
 /* ---- stream an export -------------------------------------------------------------------------
  */
 
-int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, const char *usage,
+int cli_stream_export(cli_ctx *ctx, int argc, char **argv, lh_export_kind kind, const char *usage,
                       const char *help) {
   static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                        {"help", no_argument, NULL, 'h'},
@@ -128,41 +128,15 @@ int cli_stream_export(cli_ctx *ctx, int argc, char **argv, const char *key, cons
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
-  lh_error err = {0};
-  char *path;
-  lh_codec codec;
-  int rc = lh_codec_find(lh_dataset_store(ds), key, &path, &codec, &err);
-  if (rc == LH_ENOTFOUND)
-    return cli_fail("FileNotFoundError: %s/%s does not exist (run `ftm-lakehouse -d %s make` "
-                    "to write the exports)",
-                    lh_dataset_name(ds), key, lh_dataset_name(ds));
-  if (rc)
-    return cli_fail_err(&err);
-  lh_creader *rd;
-  rc = lh_creader_open(lh_dataset_store(ds), path, codec, &rd, &err);
-  free(path);
-  if (rc)
-    return cli_fail_err(&err);
   int fd = cli_open_output(out);
-  if (fd < 0) {
-    lh_creader_close(rd);
+  if (fd < 0)
     return CLI_FAIL;
-  }
-  static char chunk[1 << 17];
-  for (;;) {
-    size_t got;
-    if ((rc = lh_creader_read(rd, chunk, sizeof chunk, &got, &err)) || got == 0)
-      break;
-    lh_buf b = {chunk, got, sizeof chunk, 0};
-    if (cli_flush(fd, &b)) {
-      rc = LH_EIO;
-      break;
-    }
-  }
-  lh_creader_close(rd);
+  lh_error err = {0};
+  int rc = lh_dataset_export_read(ds, kind, cli_write_fd, &fd, &err);
   cli_close_fd(fd);
-  if (rc == LH_EIO && !err.code)
-    return CLI_FAIL;
+  if (rc == LH_ENOTFOUND)
+    return cli_fail("FileNotFoundError: %s (run `ftm-lakehouse -d %s make` to write the exports)",
+                    err.message, lh_dataset_name(ds));
   return rc ? cli_fail_err(&err) : CLI_OK;
 }
 
@@ -174,7 +148,7 @@ typedef struct iterate_out {
   int fd;
   uint64_t n;
   bool failed;
-  lh__progress *bar;
+  cli_progress *bar;
 } iterate_out;
 
 static int write_entity(lh_entity *e, void *ctx) {
@@ -182,7 +156,7 @@ static int write_entity(lh_entity *e, void *ctx) {
   if (lh_entity_write_json(e, LH_JSON_SORT_VALUES, &o->buf) || lh_buf_putc(&o->buf, '\n'))
     return LH_ENOMEM;
   o->n++;
-  lh__progress_add(o->bar, 1);
+  cli_progress_add(o->bar, 1);
   if (o->buf.len >= FLUSH_AT && cli_flush(o->fd, &o->buf)) {
     o->failed = true;
     return LH_EIO;
@@ -259,12 +233,12 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
       lh_entity_query_free(&query);
     return CLI_FAIL;
   }
-  iterate_out o = {LH_BUF_INIT, fd, 0, false, lh__progress_start("iterate", 0, "entities")};
+  iterate_out o = {LH_BUF_INIT, fd, 0, false, cli_progress_start("iterate", 0, "entities")};
   lh_error err = {0};
   int rc = lh_entities_query(ds, have ? &query : NULL, write_entity, &o, &err);
   if (!rc && !o.failed && cli_flush(fd, &o.buf))
     o.failed = true;
-  lh__progress_finish(o.bar);
+  cli_progress_finish(o.bar);
   lh_buf_free(&o.buf);
   cli_close_fd(fd);
   if (have)
@@ -275,7 +249,7 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
 }
 
 static int cmd_stream(cli_ctx *ctx, int argc, char **argv) {
-  return cli_stream_export(ctx, argc, argv, LH_PATH_ENTITIES_JSON,
+  return cli_stream_export(ctx, argc, argv, LH_EXPORT_ENTITIES,
                            "ftm-lakehouse -d DATASET entities stream [-o OUT]",
                            "Write the exported entities.ftm.json (decompressed) as it is.\n\n"
                            "Options:\n  -o OUT   Output file (default: - for stdout)\n");

@@ -146,6 +146,22 @@ int cli_flush(int fd, lh_buf *buf) {
   return 0;
 }
 
+int cli_write_fd(void *ctx, const void *data, size_t len, lh_error *err) {
+  int fd = *(const int *)ctx;
+  const char *p = data;
+  while (len) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return lh_error_errno(err, errno, "cannot write output");
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
 static void print_commands(const char *usage, const cli_command *cmds, const char *options) {
   printf("Usage: %s\n\n", usage);
   if (options)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
-#include "core/progress.h"
+#include "cli/progress.h"
 
 static const char *OPTIMIZE_HELP =
     "Merge, compact and vacuum the statement store: duplicate statements collapse to the\n"
@@ -97,10 +97,10 @@ static int flush_one(cli_ctx *ctx, lh_dataset *ds, uint64_t *total) {
   (void)ctx;
   lh_flush_result r;
   lh_error err = {0};
-  lh__progress *bar = lh__progress_start("flush", 0, "statements");
+  cli_progress *bar = cli_progress_start("flush", 0, "statements");
   int rc = lh_entities_flush(ds, &r, &err);
-  lh__progress_set(bar, r.rows);
-  lh__progress_finish(bar);
+  cli_progress_set(bar, r.rows);
+  cli_progress_finish(bar);
   if (rc)
     return cli_fail_err(&err);
   if (r.busy)

@@ -5,29 +5,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/lines.h"
-#include "core/progress.h"
+#include "cli/progress.h"
 
 #include <jansson.h>
 
 #define FLUSH_AT ((size_t)1 << 20)
-
-typedef struct explode_state {
-  lh_buf out;
-  int fd;
-  uint64_t statements;
-  int failed;
-} explode_state;
-
-static int write_row(const lh_statement *st, void *arg) {
-  explode_state *s = arg;
-  if (lh_statement_csv_row(st, &s->out))
-    return LH_ENOMEM;
-  s->statements++;
-  if (s->out.len >= FLUSH_AT && cli_flush(s->fd, &s->out))
-    return s->failed = LH_EIO;
-  return 0;
-}
 
 static const char *EXPLODE_HELP =
     "Explode FtM entities (JSON lines, also delta files) into statements CSV without\n"
@@ -54,7 +36,6 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
   const char *in = "-", *out = "-", *last_seen = NULL;
   lh_explode_opts eo = {.origin = LH_ORIGIN_BULK, .last_seen = LH_TIME_NULL};
-  unsigned flags = 0;
   lh_drops drops;
   memset(&drops, 0, sizeof drops);
   int c;
@@ -77,98 +58,35 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
   if (optind < argc)
     return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
   const char *dataset = cli_dataset(ctx);
-  const lh_model *model = dataset ? cli_model() : NULL;
-  if (!model)
+  if (!dataset || !cli_model())
     return CLI_FAIL;
   lh_error err = {0};
   if (last_seen && lh_time_parse_iso(last_seen, (size_t)-1, &eo.last_seen, &err))
     return cli_fail("--last-seen: %s", err.message);
   eo.dataset = dataset;
   eo.now = lh_time_now();
-  lh_exploder *x = lh_exploder_new(&eo, &err);
-  if (!x)
-    return cli_fail_err(&err);
   int ifd = cli_open_input(in);
-  if (ifd < 0) {
-    lh_exploder_free(x);
+  if (ifd < 0)
     return CLI_FAIL;
-  }
   int ofd = cli_open_output(out);
   if (ofd < 0) {
     cli_close_fd(ifd);
-    lh_exploder_free(x);
     return CLI_FAIL;
   }
-  explode_state st = {LH_BUF_INIT, ofd, 0, 0};
-  lh_entity *e = lh_entity_new(model);
-  lh__lines *lines = lh__lines_open_fd(ifd, 0);
   const char *name = strcmp(in, "-") == 0 ? "<stdin>" : in;
-  uint64_t entities = 0, deletes = 0, lineno = 0;
   lh_time started = lh_time_now();
-  int rc = CLI_OK;
-  if (!e || !lines || lh_statement_csv_header(&st.out)) {
-    rc = cli_fail("out of memory");
-    goto done;
-  }
-  lh_entity_set_drops(e, &drops);
-  for (;;) {
-    const char *line;
-    size_t len;
-    int r = lh__lines_next(lines, &line, &len, &lineno, &err);
-    if (r == 0)
-      break;
-    if (r < 0) {
-      cli_flush(ofd, &st.out);
-      rc = cli_fail("%s: %s", name, err.message);
-      goto done;
-    }
-    size_t k = 0;
-    while (k < len && (line[k] == ' ' || line[k] == '\t'))
-      k++;
-    if (k == len)
-      continue; /* blank line */
-    lh_delta_op op;
-    drops.line = lineno;
-    if (lh_entity_parse_json(e, line, len, flags, &op, &err)) {
-      cli_flush(ofd, &st.out);
-      rc = cli_fail("%s line %llu: %s", name, (unsigned long long)lineno, err.message);
-      goto done;
-    }
-    if (op == LH_DELTA_SKIP)
-      continue;
-    if (op == LH_DELTA_DEL) {
-      deletes++;
-      continue;
-    }
-    int n = lh_exploder_run(x, e, write_row, &st, &err);
-    if (n < 0) {
-      if (st.failed) {
-        rc = CLI_FAIL;
-      } else {
-        cli_flush(ofd, &st.out);
-        rc = cli_fail("%s line %llu: %s", name, (unsigned long long)lineno, err.message);
-      }
-      goto done;
-    }
-    entities++;
-  }
-  if (cli_flush(ofd, &st.out)) {
-    rc = CLI_FAIL;
-    goto done;
-  }
-  double secs = (double)(lh_time_now() - started) / 1e6;
-  lh_log_info("exploded %llu entities into %llu statements from %s in %.2fs%s",
-              (unsigned long long)entities, (unsigned long long)st.statements, name, secs,
-              deletes ? " (delete operations skipped)" : "");
-done:
+  lh_explode_result res;
+  int rc = lh_explode_csv(ifd, name, &eo, &drops, cli_write_fd, &ofd, &res, &err);
   cli_warn_drops(&drops);
-  lh__lines_close(lines);
-  lh_entity_free(e);
-  lh_exploder_free(x);
-  lh_buf_free(&st.out);
   cli_close_fd(ifd);
   cli_close_fd(ofd);
-  return rc;
+  if (rc)
+    return cli_fail_err(&err);
+  double secs = (double)(lh_time_now() - started) / 1e6;
+  lh_log_info("exploded %llu entities into %llu statements from %s in %.2fs%s",
+              (unsigned long long)res.entities, (unsigned long long)res.statements, name, secs,
+              res.deletes ? " (delete operations skipped)" : "");
+  return CLI_OK;
 }
 
 /* ---- statements sql ---------------------------------------------------------------------- */
@@ -212,7 +130,7 @@ static int sql_row(void *ctx, size_t ncols, const char *const *names, const char
       for (size_t i = 0; i < ncols; i++) {
         if (i)
           lh_buf_putc(&o->out, ',');
-        lh_csv_write_quoted(&o->out, names[i], strlen(names[i]));
+        lh_csv_write_field(&o->out, names[i], strlen(names[i]), LH_CSV_QUOTE_ALL);
       }
       lh_buf_putc(&o->out, '\n');
     }
@@ -236,7 +154,7 @@ static int sql_row(void *ctx, size_t ncols, const char *const *names, const char
       if (i)
         lh_buf_putc(&o->out, ',');
       if (values[i][0] == '"' || values[i][0] == '[' || values[i][0] == '{')
-        lh_csv_write_quoted(&o->out, t, strlen(t));
+        lh_csv_write_field(&o->out, t, strlen(t), LH_CSV_QUOTE_ALL);
       else
         lh_buf_puts(&o->out, t);
       free(t);
@@ -361,15 +279,12 @@ static int cmd_sql(cli_ctx *ctx, int argc, char **argv) {
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
-  lh_statement_store *st;
   lh_error err = {0};
-  if (lh_dataset_statements(ds, &st, &err))
-    return cli_fail_err(&err);
   o.fd = cli_open_output(out);
   if (o.fd < 0)
     return CLI_FAIL;
   lh_time t0 = lh_time_now();
-  int rc = lh_statement_store_sql(st, query, sql_row, &o, &err);
+  int rc = lh_dataset_sql(ds, query, sql_row, &o, &err);
   if (rc == 0 && o.format == FMT_TABLE && o.names)
     print_table(&o);
   if (rc == 0)
@@ -392,15 +307,6 @@ static int cmd_sql(cli_ctx *ctx, int argc, char **argv) {
 /* ---- statements iterate / stream / import -----------------------------------------------------
  */
 
-/* A CSV field as Python's csv module writes it (QUOTE_MINIMAL): quoted only when it holds
- * a comma, a quote or a line break. */
-static int put_minimal(lh_buf *b, const char *s, size_t n) {
-  bool quote = false;
-  for (size_t i = 0; i < n && !quote; i++)
-    quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-  return quote ? lh_csv_write_quoted(b, s, n) : lh_buf_append(b, s, n);
-}
-
 /* str() of a Python UTC datetime: "2024-01-02 03:04:05[.123456]+00:00". */
 static int put_pytime(lh_buf *b, lh_time t) {
   if (t == LH_TIME_NULL)
@@ -415,7 +321,7 @@ typedef struct rows_out {
   lh_buf buf;
   int fd;
   bool failed;
-  lh__progress *bar;
+  cli_progress *bar;
 } rows_out;
 
 static int write_statement_row(void *ctx, const lh_row *r, lh_error *err) {
@@ -426,19 +332,23 @@ static int write_statement_row(void *ctx, const lh_row *r, lh_error *err) {
                         r->origin, r->source, r->schema,    r->prop,    r->prop_type};
   int rc = 0;
   for (size_t i = 0; !rc && i < sizeof text / sizeof *text; i++)
-    rc = put_minimal(b, text[i] ? text[i] : "", text[i] ? strlen(text[i]) : 0) ||
+    rc = lh_csv_write_field(b, text[i] ? text[i] : "", text[i] ? strlen(text[i]) : 0,
+                            LH_CSV_QUOTE_MINIMAL) ||
          lh_buf_putc(b, ',');
-  rc = rc || put_minimal(b, r->value, r->value_len) || lh_buf_putc(b, ',') ||
-       (r->original_value && put_minimal(b, r->original_value, strlen(r->original_value))) ||
-       lh_buf_putc(b, ',') || (r->lang && put_minimal(b, r->lang, strlen(r->lang))) ||
+  rc = rc || lh_csv_write_field(b, r->value, r->value_len, LH_CSV_QUOTE_MINIMAL) ||
+       lh_buf_putc(b, ',') ||
+       (r->original_value && lh_csv_write_field(b, r->original_value, strlen(r->original_value),
+                                                LH_CSV_QUOTE_MINIMAL)) ||
+       lh_buf_putc(b, ',') ||
+       (r->lang && lh_csv_write_field(b, r->lang, strlen(r->lang), LH_CSV_QUOTE_MINIMAL)) ||
        lh_buf_putc(b, ',') || lh_buf_puts(b, r->external ? "True" : "False") ||
        lh_buf_putc(b, ',') || put_pytime(b, r->first_seen) || lh_buf_putc(b, ',') ||
        put_pytime(b, r->last_seen) || lh_buf_putc(b, ',') ||
-       put_minimal(b, r->fragment, strlen(r->fragment)) || lh_buf_putc(b, ',') ||
-       put_pytime(b, r->deleted_at) || lh_buf_puts(b, "\r\n");
+       lh_csv_write_field(b, r->fragment, strlen(r->fragment), LH_CSV_QUOTE_MINIMAL) ||
+       lh_buf_putc(b, ',') || put_pytime(b, r->deleted_at) || lh_buf_puts(b, "\r\n");
   if (rc)
     return LH_ENOMEM;
-  lh__progress_add(o->bar, 1);
+  cli_progress_add(o->bar, 1);
   if (b->len >= FLUSH_AT && cli_flush(o->fd, b)) {
     o->failed = true;
     return LH_EIO;
@@ -490,7 +400,7 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
       lh_entity_query_free(&query);
     return CLI_FAIL;
   }
-  rows_out o = {LH_BUF_INIT, fd, false, lh__progress_start("iterate", 0, "statements")};
+  rows_out o = {LH_BUF_INIT, fd, false, cli_progress_start("iterate", 0, "statements")};
   lh_error err = {0};
   int rc = 0;
   for (int i = 0; !rc && i < LH_ROW_NCOLUMNS; i++)
@@ -500,7 +410,7 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
     rc = lh_entities_query_statements(ds, have ? &query : NULL, write_statement_row, &o, &err);
   if (!rc && !o.failed && cli_flush(fd, &o.buf))
     o.failed = true;
-  lh__progress_finish(o.bar);
+  cli_progress_finish(o.bar);
   lh_buf_free(&o.buf);
   cli_close_fd(fd);
   if (have)
@@ -511,7 +421,7 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
 }
 
 static int cmd_stream(cli_ctx *ctx, int argc, char **argv) {
-  return cli_stream_export(ctx, argc, argv, LH_PATH_EXPORTS_STATEMENTS,
+  return cli_stream_export(ctx, argc, argv, LH_EXPORT_STATEMENTS,
                            "ftm-lakehouse -d DATASET statements stream [-o OUT]",
                            "Write the exported exports/statements.csv (decompressed) as it is.\n\n"
                            "Options:\n  -o OUT   Output file (default: - for stdout)\n");

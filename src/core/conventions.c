@@ -1,10 +1,11 @@
 /* Path and tag conventions of the lakehouse layout (inventory §5.1, §5.2). */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/validate.h"
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -138,7 +139,12 @@ void lh_entity_shard_digest(const unsigned char d[20], int n, char out[LH_SHARD_
   if (n > LH_SHARDS_MAX)
     n = LH_SHARDS_MAX;
   uint32_t v = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-  snprintf(out, LH_SHARD_SIZE, "%0*x", lh_shard_hex_width(n), (unsigned)(v % (uint32_t)n));
+  uint32_t shard = v % (uint32_t)n;
+  int w = lh_shard_hex_width(n); /* at most 4 for LH_SHARDS_MAX */
+  assert(w > 0 && w < LH_SHARD_SIZE);
+  for (int i = w - 1; i >= 0; i--, shard >>= 4)
+    out[i] = "0123456789abcdef"[shard & 15];
+  out[w] = '\0';
 }
 
 void lh_entity_shard(const char *entity_id, size_t len, int n, char out[LH_SHARD_SIZE]) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "core/fs.h"
 #include "lakehouse/util.h"
 
 int lh_mkdirs(char *path, lh_error *err) {

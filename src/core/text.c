@@ -1,5 +1,7 @@
 /* Text helpers for messages. */
 #include "core/text.h"
+#include "core/sql.h"
+#include "lakehouse/util.h"
 
 const char *lh__printable(const char *s, size_t n, char *buf, size_t size) {
   static const char hex[] = "0123456789abcdef";
@@ -23,4 +25,11 @@ const char *lh__printable(const char *s, size_t n, char *buf, size_t size) {
   }
   buf[j] = '\0';
   return buf;
+}
+
+int lh_csv_write_field(lh_buf *out, const char *s, size_t len, lh_csv_quoting quoting) {
+  bool quote = quoting == LH_CSV_QUOTE_ALL;
+  for (size_t i = 0; i < len && !quote; i++)
+    quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  return quote ? lh__quote_doubled(out, s, len, '"') : lh_buf_append(out, s, len);
 }

@@ -2,6 +2,7 @@
  * with its byte size as a separate symbol. */
     .section .rodata
     .global lh__model_json
+    .hidden lh__model_json
     .type lh__model_json, @object
     .balign 16
 lh__model_json:
@@ -9,6 +10,7 @@ lh__model_json:
 lh__model_json_end:
     .byte 0
     .global lh__model_json_size
+    .hidden lh__model_json_size
     .type lh__model_json_size, @object
     .balign 8
 lh__model_json_size:

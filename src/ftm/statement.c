@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/hex.h"
 #include "core/sha1.h"
 #include "core/text.h"
 #include "ftm/entity_internal.h"
 #include "lakehouse/buf.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/statement.h"
 #include "lakehouse/validate.h"
 

@@ -7,7 +7,7 @@
 
 #include "core/arena.h"
 #include "core/sort.h"
-#include "lakehouse/aggregate.h"
+#include "logic/aggregate.h"
 
 typedef struct pending {
   const lh_property *prop; /* resolved against the statement's own schema */

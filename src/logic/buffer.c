@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "lakehouse/entity_buffer.h"
+#include "core/conventions.h"
 #include "lakehouse/settings.h"
 #include "lakehouse/validate.h"
+#include "logic/entity_buffer.h"
 
 struct lh_entity_buffer {
   char *dataset;

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/merge.h"
+#include "logic/merge.h"
 
 static inline int str_cmp(const char *a, const char *b) {
   return a == b ? 0 : strcmp(a, b);

@@ -5,7 +5,7 @@
 
 #include "core/sort.h"
 #include "core/sql.h"
-#include "lakehouse/merge.h"
+#include "logic/merge.h"
 
 static const char *const DATA_COLUMNS =
     "id, entity_id, dataset, source, schema, prop, prop_type, value, original_value, lang, "

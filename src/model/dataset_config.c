@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/yaml.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/log.h"
 #include "model/dataset_config.h"
 

@@ -1,6 +1,7 @@
 /* The 18-column statement row. */
 #include <string.h>
 
+#include "core/conventions.h"
 #include "lakehouse/row.h"
 #include "lakehouse/validate.h"
 

@@ -3,16 +3,12 @@
 #include <string.h>
 
 #include "core/sql.h"
-#include "lakehouse/statement_csv.h"
+#include "model/statement_csv.h"
 
 const char *const LH_STATEMENT_CSV_COLUMNS[LH_STATEMENT_CSV_NCOLUMNS] = {
     "id",     "entity_id", "canonical_id",   "prop",      "prop_type",
     "schema", "value",     "original_value", "dataset",   "origin",
     "lang",   "external",  "first_seen",     "last_seen", "fragment"};
-
-int lh_csv_write_quoted(lh_buf *out, const char *s, size_t len) {
-  return lh__quote_doubled(out, s, len, '"');
-}
 
 void lh_csv_format_timestamp(lh_time t, char out[LH_CSV_TS_SIZE]) {
   lh_time_format_csv(t, out);
@@ -24,15 +20,15 @@ int lh_statement_csv_header(lh_buf *out) {
     if (i)
       rc = lh_buf_putc(out, ',');
     if (!rc)
-      rc = lh_csv_write_quoted(out, LH_STATEMENT_CSV_COLUMNS[i],
-                               strlen(LH_STATEMENT_CSV_COLUMNS[i]));
+      rc = lh_csv_write_field(out, LH_STATEMENT_CSV_COLUMNS[i], strlen(LH_STATEMENT_CSV_COLUMNS[i]),
+                              LH_CSV_QUOTE_ALL);
   }
   return rc ? rc : lh_buf_putc(out, '\n');
 }
 
 static int opt_str(lh_buf *out, const char *s) {
   int rc = lh_buf_putc(out, ',');
-  return rc || !s ? rc : lh_csv_write_quoted(out, s, strlen(s));
+  return rc || !s ? rc : lh_csv_write_field(out, s, strlen(s), LH_CSV_QUOTE_ALL);
 }
 
 /* Statements of one entity share their timestamps: remember the last one formatted. */
@@ -54,7 +50,7 @@ static int ts(lh_buf *out, lh_time t, int slot) {
 }
 
 int lh_statement_csv_row(const lh_statement *st, lh_buf *out) {
-  int rc = lh_csv_write_quoted(out, st->id, strlen(st->id));
+  int rc = lh_csv_write_field(out, st->id, strlen(st->id), LH_CSV_QUOTE_ALL);
   if (!rc)
     rc = opt_str(out, st->entity_id);
   if (!rc)
@@ -68,7 +64,7 @@ int lh_statement_csv_row(const lh_statement *st, lh_buf *out) {
   if (!rc)
     rc = lh_buf_putc(out, ',');
   if (!rc)
-    rc = lh_csv_write_quoted(out, st->value, st->value_len);
+    rc = lh_csv_write_field(out, st->value, st->value_len, LH_CSV_QUOTE_ALL);
   if (!rc)
     rc = opt_str(out, st->original_value);
   if (!rc)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
 #include "operation/operation.h"
@@ -150,5 +150,15 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
   op.job.extra[op.job.nextra++] = (lh_job_field){"make_diff", "true"};
   int rc = lh__op_run(&op, force, res, err);
   lh_tags_close(op.tags);
+  return rc;
+}
+
+int lh_dataset_export_read(lh_dataset *ds, lh_export_kind kind, lh_bytes_fn fn, void *ctx,
+                           lh_error *err) {
+  if (kind >= LH_EXPORT_KIND_COUNT)
+    return lh_error_set(err, LH_EINVAL, "unknown export");
+  int rc = lh__export_read(ds->store, KINDS[kind].target, fn, ctx, err);
+  if (rc == LH_ENOTFOUND)
+    lh_error_set(err, rc, "%s/%s does not exist", ds->name, KINDS[kind].target);
   return rc;
 }

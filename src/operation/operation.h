@@ -2,10 +2,10 @@
 #ifndef LH_OPERATION_H
 #define LH_OPERATION_H
 
-#include "lakehouse/jobs.h"
 #include "lakehouse/operations.h"
-#include "lakehouse/tags.h"
 #include "repository/context.h"
+#include "repository/jobs.h"
+#include "storage/tags.h"
 
 /* The optimize operation (optimize.c); always: also when no partition needs a merge.
  * result, res: may be NULL. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/log.h"
 #include "operation/operation.h"
 

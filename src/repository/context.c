@@ -7,13 +7,13 @@
 
 #include <jansson.h>
 
+#include "core/conventions.h"
 #include "core/yaml.h"
-#include "lakehouse/conventions.h"
-#include "lakehouse/journal.h"
-#include "lakehouse/versions.h"
 #include "model/dataset_config.h"
 #include "model/dataset_model.h"
 #include "repository/context.h"
+#include "storage/journal/journal.h"
+#include "storage/versions.h"
 
 /* Take shards / compression from the (checked) config into the dataset. */
 static void apply_config(lh_dataset *ds, json_t *cfg) {

@@ -8,12 +8,12 @@
 
 #include <jansson.h>
 
-#include "lakehouse/codec.h"
-#include "lakehouse/journal.h"
 #include "lakehouse/settings.h"
-#include "lakehouse/statement_store.h"
 #include "lakehouse/store.h"
-#include "lakehouse/tags.h"
+#include "storage/journal/journal.h"
+#include "storage/parquet/statement_store.h"
+#include "storage/tags.h"
+#include "store/codec.h"
 
 typedef struct lh_dataset lh_dataset;
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/ftm.h"
 #include "lakehouse/log.h"
 #include "repository/exports.h"

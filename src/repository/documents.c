@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/strmap.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/documents.h"
 #include "lakehouse/entities.h"
-#include "lakehouse/statement_csv.h"
+#include "model/statement_csv.h"
 #include "repository/context.h"
 
 /* Python's mimetypes.guess_type for the extensions documents usually have. */
@@ -220,24 +220,18 @@ int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids, lh
   return rc;
 }
 
-int lh_csv_write_minimal(lh_buf *out, const char *s) {
-  if (!strpbrk(s, ",\"\r\n"))
-    return lh_buf_puts(out, s);
-  return lh_csv_write_quoted(out, s, strlen(s));
-}
-
 int lh_document_csv_row(const lh_document *d, const char *op, lh_buf *out) {
   int rc = 0;
   if (op)
     rc = lh_buf_printf(out, "%s,", op);
   const char *fields[] = {d->id, d->checksum, d->name, d->mimetype, d->path};
   for (size_t i = 0; i < 5 && !rc; i++) {
-    rc = lh_csv_write_minimal(out, fields[i] ? fields[i] : "");
+    rc = lh_csv_write_str(out, fields[i] ? fields[i] : "", LH_CSV_QUOTE_MINIMAL);
     rc = rc ? rc : lh_buf_putc(out, ',');
   }
   rc = rc ? rc : lh_buf_printf(out, "%lld,", (long long)d->size);
-  rc = rc ? rc : lh_csv_write_minimal(out, d->updated_at ? d->updated_at : "");
+  rc = rc ? rc : lh_csv_write_str(out, d->updated_at ? d->updated_at : "", LH_CSV_QUOTE_MINIMAL);
   rc = rc ? rc : lh_buf_putc(out, ',');
-  rc = rc ? rc : lh_csv_write_minimal(out, d->public_url ? d->public_url : "");
+  rc = rc ? rc : lh_csv_write_str(out, d->public_url ? d->public_url : "", LH_CSV_QUOTE_MINIMAL);
   return rc ? rc : lh_buf_puts(out, "\r\n");
 }

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/csv_reader.h"
 #include "core/strmap.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/documents.h"
 #include "lakehouse/log.h"
 #include "repository/exports.h"
@@ -77,7 +77,8 @@ static int documents_copy_added(lh_dataset *ds, lh__sink *o, lh_error *err) {
       break;
     int w = lh_buf_puts(&o->buf, "ADD");
     for (size_t i = 0; i < rec.nfields && !w; i++)
-      w = lh_buf_putc(&o->buf, ',') || lh_csv_write_minimal(&o->buf, rec.fields[i]);
+      w = lh_buf_putc(&o->buf, ',') ||
+          lh_csv_write_str(&o->buf, rec.fields[i], LH_CSV_QUOTE_MINIMAL);
     w = w || lh_buf_puts(&o->buf, "\r\n");
     o->items++;
     rc = w ? lh_error_nomem(err) : lh__sink_drain(o, LH__SINK_CHUNK, err);
@@ -102,7 +103,8 @@ int lh__documents_diff_lines(lh_dataset *ds, const lh__ids *ids, lh__sink *o, lh
     if (lh__strmap_get(&seen, ids->v[i], NULL))
       continue;
     /* DEL rows carry the id only */
-    rc = lh_buf_puts(&o->buf, "DEL,") || lh_csv_write_minimal(&o->buf, ids->v[i]) ||
+    rc = lh_buf_puts(&o->buf, "DEL,") ||
+                 lh_csv_write_str(&o->buf, ids->v[i], LH_CSV_QUOTE_MINIMAL) ||
                  lh_buf_puts(&o->buf, ",,,,,,,\r\n")
              ? lh_error_nomem(err)
              : 0;

@@ -6,14 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/sql.h"
 #include "core/thread.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
-#include "lakehouse/tags.h"
 #include "lakehouse/validate.h"
+#include "logic/aggregate.h"
 #include "repository/context.h"
+#include "repository/entities_internal.h"
+#include "storage/tags.h"
 
 /* ---- tags -------------------------------------------------------------------------------- */
 

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/csv_reader.h"
 #include "core/lines.h"
 #include "core/strmap.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
-#include "lakehouse/statement_csv.h"
+#include "logic/aggregate.h"
+#include "model/statement_csv.h"
 #include "repository/exports.h"
 
 /* Entity ids looked up per query of an incremental diff (Python QUERY_IN_BATCH_SIZE). */

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lakehouse/codec.h"
 #include "repository/context.h"
+#include "store/codec.h"
 
 /* An export being written: a compressed writer behind a buffer drained in chunks. */
 typedef struct lh__sink {
@@ -31,6 +31,10 @@ int lh__sink_close(lh__sink *o, int rc, lh_error *err);
 int lh__sink_remove_stale(lh_store *store, const char *base, lh_codec keep, lh_error *err);
 /* An lh__read_fn over an lh_creader, for the line and CSV readers. */
 int lh__creader_read_fn(void *ctx, void *buf, size_t n, size_t *got, lh_error *err);
+
+/* Stream the export at `base` (in whichever compression it was written), decompressed, to
+ * fn. LH_ENOTFOUND when there is none. */
+int lh__export_read(lh_store *store, const char *base, lh_bytes_fn fn, void *ctx, lh_error *err);
 
 /* Entity ids of a diff: owned strings. */
 typedef struct lh__ids {

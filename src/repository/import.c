@@ -10,15 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conventions.h"
 #include "core/csv_reader.h"
 #include "core/lines.h"
 #include "core/thread.h"
 #include "core/utf8.h"
-#include "lakehouse/conventions.h"
 #include "lakehouse/entities.h"
 #include "lakehouse/log.h"
+#include "model/entity_lines.h"
 #include "model/statement_csv_reader.h"
 #include "repository/context.h"
+#include "repository/entities_internal.h"
 
 /* Rows handed to the store per batch (an entity is never cut). */
 #define CHUNK_ROWS 16384
@@ -32,11 +34,9 @@ typedef struct importer {
   const lh_model *model;
   lh_time now;
   /* input */
-  lh__lines *lines;
+  lh__entity_lines *entities;
   lh__csv *csv;
   lh__stmt_csv *stmts;
-  lh_entity *e;
-  unsigned parse_flags;
   /* output */
   lh_entity_buffer *buf;    /* direct import */
   lh_entity_writer *writer; /* through the journal */
@@ -54,10 +54,10 @@ static const char *forced_origin(const importer *im) {
   return im->o->override_origin ? (im->o->origin ? im->o->origin : LH_ORIGIN_BULK) : NULL;
 }
 
-static int add_entity(importer *im, lh_error *err) {
+static int add_entity(importer *im, const lh_entity *e, lh_error *err) {
   const char *origin = forced_origin(im);
-  return im->writer ? lh_entity_writer_add_entity(im->writer, im->e, origin, NULL, err)
-                    : lh_entity_buffer_add_entity(im->buf, im->e, origin, NULL, err);
+  return im->writer ? lh_entity_writer_add_entity(im->writer, e, origin, NULL, err)
+                    : lh_entity_buffer_add_entity(im->buf, e, origin, NULL, err);
 }
 
 static int add_statement(importer *im, const lh_statement *st, lh_error *err) {
@@ -68,33 +68,14 @@ static int add_statement(importer *im, const lh_statement *st, lh_error *err) {
 }
 
 static int next_entity(importer *im, lh_error *err) {
-  for (;;) {
-    const char *line;
-    size_t len;
-    uint64_t lineno = 0;
-    int r = lh__lines_next(im->lines, &line, &len, &lineno, err);
-    if (r <= 0)
-      return r < 0 ? lh_error_prefix(err, "%s", im->name) : 0;
-    size_t k = 0;
-    while (k < len && (line[k] == ' ' || line[k] == '\t'))
-      k++;
-    if (k == len)
-      continue; /* blank line */
-    lh_delta_op op;
-    im->res->drops.line = lineno;
-    int rc = lh_entity_parse_json(im->e, line, len, im->parse_flags, &op, err);
-    if (!rc && op == LH_DELTA_SKIP)
-      continue; /* dropped and counted */
-    if (!rc && op == LH_DELTA_DEL) {
-      im->res->skipped++;
-      continue;
-    }
-    if (!rc)
-      rc = add_entity(im, err);
-    if (rc)
-      return lh_error_prefix(err, "%s line %llu", im->name, (unsigned long long)lineno);
-    return 1;
-  }
+  lh_entity *e;
+  int r = lh__entity_lines_next(im->entities, &e, err);
+  if (r <= 0)
+    return r;
+  if ((r = add_entity(im, e, err)))
+    return lh_error_prefix(err, "%s line %llu", im->name,
+                           (unsigned long long)lh__entity_lines_line(im->entities));
+  return 1;
 }
 
 static int next_statement(importer *im, lh_error *err) {
@@ -364,7 +345,6 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   im.name = o->name ? o->name : "<input>";
   im.now = o->last_seen != LH_TIME_NULL ? o->last_seen : lh_time_now();
   im.bulk = o->bulk_size ? o->bulk_size : (size_t)ds->settings->max_buffer_rows;
-  im.parse_flags = 0; /* unknown properties are counted in res->drops (or, strict, refused) */
   res->drops.strict = o->strict;
   if (!(im.model = lh_model_default(err)))
     return err->code;
@@ -382,11 +362,9 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
     if (rc == 0)
       im.eof = true; /* empty input */
     rc = rc < 0 ? rc : 0;
-  } else if (!(im.lines = lh__lines_open_fd(fd, LH_LINE_MAX)) ||
-             !(im.e = lh_entity_new(im.model))) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  } else {
-    lh_entity_set_drops(im.e, &res->drops);
+  } else if (!(im.entities = lh__entity_lines_open(fd, im.name, im.model, &res->drops))) {
+    /* unknown properties are counted in res->drops (or, strict, refused) */
+    rc = lh_error_nomem(err);
   }
   lh_buffer_opts bo = {.dataset = ds->name,
                        .shards = ds->shards,
@@ -409,9 +387,9 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   if (o->progress)
     o->progress(o->progress_ctx, res->items, res->rows);
   lh_entity_writer_abort(im.writer);
-  lh_entity_free(im.e);
-  if (im.lines)
-    lh__lines_close(im.lines);
+  if (im.entities)
+    res->skipped += lh__entity_lines_deletes(im.entities);
+  lh__entity_lines_close(im.entities);
   lh__stmt_csv_close(im.stmts);
   if (im.csv)
     lh__csv_close(im.csv);

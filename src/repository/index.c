@@ -6,11 +6,11 @@
 
 #include <jansson.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/util.h"
-#include "lakehouse/versions.h"
 #include "model/dataset_model.h"
 #include "repository/exports.h"
+#include "storage/versions.h"
 
 /* sha256 of a stored file. */
 static int file_sha256(lh_store *s, const char *key, char out[LH_SHA256_HEX_SIZE], lh_error *err) {

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/entity.h"
-#include "lakehouse/jobs.h"
+#include "repository/jobs.h"
 
 void lh_job_init(lh_job *job, const char *name, const char *dataset) {
   memset(job, 0, sizeof *job);

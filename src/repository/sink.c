@@ -1,4 +1,4 @@
-/* The buffered, compressed output every export writes through. */
+/* The buffered, compressed output every export writes through, and reading an export back. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,4 +45,30 @@ int lh__sink_remove_stale(lh_store *store, const char *base, lh_codec keep, lh_e
 
 int lh__creader_read_fn(void *ctx, void *buf, size_t n, size_t *got, lh_error *err) {
   return lh_creader_read(ctx, buf, n, got, err);
+}
+
+int lh__export_read(lh_store *store, const char *base, lh_bytes_fn fn, void *ctx, lh_error *err) {
+  char *key;
+  lh_codec codec;
+  int rc = lh_codec_find(store, base, &key, &codec, err);
+  if (rc)
+    return rc;
+  lh_creader *rd;
+  rc = lh_creader_open(store, key, codec, &rd, err);
+  free(key);
+  if (rc)
+    return rc;
+  size_t cap = (size_t)1 << 17;
+  char *chunk = malloc(cap);
+  if (!chunk)
+    rc = lh_error_nomem(err);
+  while (!rc) {
+    size_t got;
+    if ((rc = lh_creader_read(rd, chunk, cap, &got, err)) || got == 0)
+      break;
+    rc = fn(ctx, chunk, got, err);
+  }
+  free(chunk);
+  lh_creader_close(rd);
+  return rc;
 }

@@ -6,12 +6,12 @@
 
 #include <jansson.h>
 
-#include "lakehouse/conventions.h"
+#include "core/conventions.h"
 #include "lakehouse/ftm.h"
 #include "lakehouse/log.h"
-#include "lakehouse/versions.h"
 #include "model/dataset_model.h"
 #include "repository/exports.h"
+#include "storage/versions.h"
 
 typedef struct counts {
   json_t *rows; /* [[key, count], ...] */

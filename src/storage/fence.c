@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
-#include "lakehouse/conventions.h"
-#include "lakehouse/fence.h"
+#include "core/conventions.h"
 #include "lakehouse/log.h"
+#include "storage/fence.h"
 
 #define TAKEOVER_KEY ".LOCK-TAKEOVER"
 #define TAKEOVER_STALE_US (60LL * 1000000)

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
-#include "lakehouse/tags.h"
+#include "core/conventions.h"
+#include "storage/tags.h"
 
 struct lh_tags {
   lh_store *store;

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lakehouse/conventions.h"
-#include "lakehouse/tags.h"
-#include "lakehouse/versions.h"
+#include "core/conventions.h"
+#include "storage/tags.h"
+#include "storage/versions.h"
 
 int lh_versions_make(lh_store *s, const char *key, const void *data, size_t len, bool *changed,
                      lh_error *err) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/crashpoint.h"
+#include "core/fs.h"
 #include "core/glob.h"
 #include "core/sort.h"
 #include "core/uri.h"

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lakehouse/entity_buffer.h"
+#include "logic/entity_buffer.h"
 #include "model/statement_csv_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

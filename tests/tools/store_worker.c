@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "lakehouse/lakehouse.h"
+#include "storage/parquet/statement_store.h"
 
 static void die(const char *what, const lh_error *err) {
   fprintf(stderr, "store_worker: %s: %s\n", what, err && err->message[0] ? err->message : "?");

@@ -247,7 +247,7 @@ static void test_configure(void **state) {
                     "publisher:\n  name: Desk\n";
   assert_int_equal(lh_dataset_configure(ds, yml, strlen(yml), "in.yml", &changed, &err), 0);
   assert_true(changed);
-  assert_int_equal(lh_dataset_compression(ds), LH_CODEC_ZST);
+  assert_int_equal(ds->codec, LH_CODEC_ZST);
   /* merge: lists united, scalars replaced, nulls ignored, mappings merged */
   const char *more = "tags: [b, c]\ntitle: null\nsummary: S\npublisher:\n  url: https://x.org\n";
   assert_int_equal(lh_dataset_configure(ds, more, strlen(more), "more.yml", &changed, &err), 0);
@@ -281,11 +281,11 @@ static void test_configure(void **state) {
   free(p);
   lh_dataset_close(ds);
   ds = tu_lake_dataset(&l, "leaks");
-  assert_int_equal(lh_dataset_compression(ds), LH_CODEC_ZST);
+  assert_int_equal(ds->codec, LH_CODEC_ZST);
   /* the dataset public prefix, with ${dataset} replaced */
   const char *pre = "public_url_prefix: https://data.example.org/${dataset}/\n";
   assert_int_equal(lh_dataset_configure(ds, pre, strlen(pre), "p.yml", NULL, &err), 0);
-  char *prefix = lh_dataset_public_prefix(ds);
+  char *prefix = lh__ctx_public_prefix(ds);
   assert_string_equal(prefix, "https://data.example.org/leaks/");
   free(prefix);
   /* refused: nothing written */
@@ -535,7 +535,7 @@ static void test_export_broken_table(void **state) {
   assert_int_equal(rows, 3179);
   /* now break the table */
   lh_statement_store *st;
-  assert_int_equal(lh_dataset_statements(ds, &st, &err), 0);
+  assert_int_equal(lh__ctx_statements(ds, &st, &err), 0);
   first_file f = {NULL};
   assert_int_equal(lh_statement_store_files(st, keep_first, &f, &err), 0);
   char *p;

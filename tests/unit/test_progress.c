@@ -9,7 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "core/progress.h"
+#include "cli/progress.h"
 #include "lakehouse/log.h"
 
 #include "testutil.h"
@@ -21,7 +21,7 @@ static int reset_env(void **state) {
   unsetenv("LAKEHOUSE_PROGRESS_INTERVAL");
   unsetenv("CI");
   setenv("TERM", "xterm", 1);
-  lh__progress_quiet = false;
+  cli_progress_quiet = false;
   lh_log_set_level(LH_LOG_INFO);
   return 0;
 }
@@ -76,10 +76,10 @@ static const char *last_line(const char *text) {
 }
 
 /* add() in bursts with pauses, so the whole run spans about n * pause_us of wall time. */
-static void run_bursts(lh__progress *p, int n, uint64_t per_burst, useconds_t pause_us) {
+static void run_bursts(cli_progress *p, int n, uint64_t per_burst, useconds_t pause_us) {
   for (int i = 0; i < n; i++) {
     for (uint64_t j = 0; j < per_burst; j++)
-      lh__progress_add(p, 1);
+      cli_progress_add(p, 1);
     usleep(pause_us);
   }
 }
@@ -109,13 +109,13 @@ static void test_human(void **state) {
                {4000000000ULL, "4.00 G"},
                {1000000000000ULL, "1.00 T"},
                {UINT64_MAX, "18.4 E"}};
-  char buf[LH_PROGRESS_HUMAN_SIZE];
+  char buf[CLI_PROGRESS_HUMAN_SIZE];
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    assert_string_equal(lh__progress_human(cases[i].n, buf, sizeof buf), cases[i].want);
+    assert_string_equal(cli_progress_human(cases[i].n, buf, sizeof buf), cases[i].want);
   /* Truncated like snprintf; a zero-size buffer is left alone. */
   char small[4] = "xyz";
-  assert_string_equal(lh__progress_human(1234567, small, sizeof small), "1.2");
-  assert_string_equal(lh__progress_human(1234567, small, 0), "1.2");
+  assert_string_equal(cli_progress_human(1234567, small, sizeof small), "1.2");
+  assert_string_equal(cli_progress_human(1234567, small, 0), "1.2");
 
   struct {
     double s;
@@ -125,15 +125,15 @@ static void test_human(void **state) {
                    {90000, "25h00m"}, {-1, "0.0s"}};
   char d[32];
   for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
-    assert_string_equal(lh__progress_duration(durations[i].s, d, sizeof d), durations[i].want);
+    assert_string_equal(cli_progress_duration(durations[i].s, d, sizeof d), durations[i].want);
 }
 
 static void test_null_safe(void **state) {
   (void)state;
-  lh__progress_add(NULL, 1);
-  lh__progress_set(NULL, 1);
-  assert_int_equal(lh__progress_done(NULL), 0);
-  lh__progress_finish(NULL);
+  cli_progress_add(NULL, 1);
+  cli_progress_set(NULL, 1);
+  assert_int_equal(cli_progress_done(NULL), 0);
+  cli_progress_finish(NULL);
 }
 
 /* Not a terminal: a log line every LAKEHOUSE_PROGRESS_INTERVAL, then the summary. */
@@ -142,11 +142,11 @@ static void test_log_lines(void **state) {
   setenv("LAKEHOUSE_PROGRESS_INTERVAL", "0.02", 1);
   capture c = {0};
   capture_begin(&c);
-  lh__progress *p = lh__progress_start("import", 0, "statements");
+  cli_progress *p = cli_progress_start("import", 0, "statements");
   assert_non_null(p);
   run_bursts(p, 60, 1000, 5000); /* ~300 ms */
-  assert_int_equal(lh__progress_done(p), 60000);
-  lh__progress_finish(p);
+  assert_int_equal(cli_progress_done(p), 60000);
+  cli_progress_finish(p);
   char *out = capture_end(&c);
 
   assert_null(strchr(out, '\033')); /* no terminal codes in a file */
@@ -171,9 +171,9 @@ static void test_log_lines_total(void **state) {
   setenv("LAKEHOUSE_PROGRESS_INTERVAL", "0.02", 1);
   capture c = {0};
   capture_begin(&c);
-  lh__progress *p = lh__progress_start("flush", 80000, "rows");
+  cli_progress *p = cli_progress_start("flush", 80000, "rows");
   run_bursts(p, 40, 1000, 5000);
-  lh__progress_finish(p);
+  cli_progress_finish(p);
   char *out = capture_end(&c);
   assert_true(count_lines_with(out, "% ") + count_lines_with(out, "%, ") >= 1);
   assert_non_null(strstr(out, " / 80.0 k rows ("));
@@ -183,9 +183,9 @@ static void test_log_lines_total(void **state) {
 
   /* Done equal to the total: no "of". */
   capture_begin(&c);
-  p = lh__progress_start("flush", 3, "rows");
-  lh__progress_set(p, 3);
-  lh__progress_finish(p);
+  p = cli_progress_start("flush", 3, "rows");
+  cli_progress_set(p, 3);
+  cli_progress_finish(p);
   out = capture_end(&c);
   assert_true(strncmp(out, "flush: 3 rows in ", 17) == 0);
   free(out);
@@ -200,13 +200,13 @@ static void test_quiet(void **state) {
     if (how == 0)
       setenv("LAKEHOUSE_PROGRESS", "0", 1);
     else
-      lh__progress_quiet = true;
+      cli_progress_quiet = true;
     capture c = {0};
     capture_begin(&c);
-    lh__progress *p = lh__progress_start("import", 0, "statements");
+    cli_progress *p = cli_progress_start("import", 0, "statements");
     assert_non_null(p);
     run_bursts(p, 10, 100, 2000);
-    lh__progress_finish(p);
+    cli_progress_finish(p);
     char *out = capture_end(&c);
     assert_int_equal(count_lines_with(out, ""), 1);
     assert_true(strncmp(out, "import: 1.00 k statements in ", 29) == 0);
@@ -219,9 +219,9 @@ static void test_quiet(void **state) {
   lh_log_set_level(LH_LOG_WARNING);
   capture c = {0};
   capture_begin(&c);
-  lh__progress *p = lh__progress_start("import", 0, "statements");
+  cli_progress *p = cli_progress_start("import", 0, "statements");
   run_bursts(p, 10, 100, 2000);
-  lh__progress_finish(p);
+  cli_progress_finish(p);
   char *out = capture_end(&c);
   assert_string_equal(out, "");
   free(out);
@@ -233,9 +233,9 @@ static void test_bad_interval(void **state) {
   setenv("LAKEHOUSE_PROGRESS_INTERVAL", "soon", 1);
   capture c = {0};
   capture_begin(&c);
-  lh__progress *p = lh__progress_start("import", 0, "statements");
+  cli_progress *p = cli_progress_start("import", 0, "statements");
   run_bursts(p, 5, 10, 1000);
-  lh__progress_finish(p);
+  cli_progress_finish(p);
   char *out = capture_end(&c);
   assert_int_equal(count_lines_with(out, ""), 2);
   assert_non_null(strstr(out, "warning: ignoring LAKEHOUSE_PROGRESS_INTERVAL=soon"));
@@ -248,15 +248,15 @@ static void test_hot_path(void **state) {
   (void)state;
   capture c = {0};
   capture_begin(&c);
-  lh__progress *p = lh__progress_start("import", 0, "statements");
+  cli_progress *p = cli_progress_start("import", 0, "statements");
   for (uint64_t i = 0; i < 10000000; i++)
-    lh__progress_add(p, 1);
-  assert_int_equal(lh__progress_done(p), 10000000);
-  lh__progress_add(p, 5000000);
-  assert_int_equal(lh__progress_done(p), 15000000);
-  lh__progress_set(p, 12345678);
-  assert_int_equal(lh__progress_done(p), 12345678);
-  lh__progress_finish(p);
+    cli_progress_add(p, 1);
+  assert_int_equal(cli_progress_done(p), 10000000);
+  cli_progress_add(p, 5000000);
+  assert_int_equal(cli_progress_done(p), 15000000);
+  cli_progress_set(p, 12345678);
+  assert_int_equal(cli_progress_done(p), 12345678);
+  cli_progress_finish(p);
   char *out = capture_end(&c);
   assert_non_null(strstr(last_line(out), "import: 12.3 M statements in "));
   free(out);
@@ -315,17 +315,17 @@ static void test_bar(void **state) {
   (void)state;
   pty t = {0};
   pty_open(&t, 60);
-  lh__progress *p = lh__progress_start("import", 1000, "rows");
+  cli_progress *p = cli_progress_start("import", 1000, "rows");
   for (int i = 0; i < 10; i++) { /* ~300 ms at 60 columns */
-    lh__progress_add(p, 50);
+    cli_progress_add(p, 50);
     usleep(30000);
   }
   pty_resize(&t, 100);
   for (int i = 0; i < 10; i++) { /* ~300 ms at 100 columns */
-    lh__progress_add(p, 50);
+    cli_progress_add(p, 50);
     usleep(30000);
   }
-  lh__progress_finish(p);
+  cli_progress_finish(p);
   char *out = pty_close(&t);
 
   /* Segments between "\r\033[K": bars, then the summary after the final clear. */
@@ -374,12 +374,12 @@ static void test_spinner(void **state) {
   (void)state;
   pty t = {0};
   pty_open(&t, 80);
-  lh__progress *p = lh__progress_start("scan", 0, "files");
+  cli_progress *p = cli_progress_start("scan", 0, "files");
   for (int i = 0; i < 8; i++) {
-    lh__progress_add(p, 3);
+    cli_progress_add(p, 3);
     usleep(40000);
   }
-  lh__progress_finish(p);
+  cli_progress_finish(p);
   char *out = pty_close(&t);
   size_t spins = 0;
   for (const char *s = out; (s = strstr(s, "\r\033[Kscan ")) != NULL; s++) {
@@ -408,12 +408,12 @@ static void test_tty_without_bar(void **state) {
     setenv("LAKEHOUSE_PROGRESS_INTERVAL", "0.02", 1);
     pty t = {0};
     pty_open(&t, 80);
-    lh__progress *p = lh__progress_start("import", 100, "rows");
+    cli_progress *p = cli_progress_start("import", 100, "rows");
     for (int i = 0; i < 5; i++) {
-      lh__progress_add(p, 10);
+      cli_progress_add(p, 10);
       usleep(30000);
     }
-    lh__progress_finish(p);
+    cli_progress_finish(p);
     char *out = pty_close(&t);
     assert_null(strchr(out, '\033'));
     assert_non_null(strstr(out, "import: 50 of 100 rows in "));

@@ -10,6 +10,21 @@
 #include <cmocka.h>
 
 #include "lakehouse/lakehouse.h"
+/* the library's internals the unit tests exercise */
+#include "core/conventions.h"
+#include "logic/aggregate.h"
+#include "logic/entity_buffer.h"
+#include "logic/merge.h"
+#include "model/statement_csv.h"
+#include "repository/context.h"
+#include "repository/entities_internal.h"
+#include "repository/jobs.h"
+#include "storage/fence.h"
+#include "storage/journal/journal.h"
+#include "storage/parquet/statement_store.h"
+#include "storage/tags.h"
+#include "storage/versions.h"
+#include "store/codec.h"
 
 /* ../shared (LH_SHARED_DIR); fails the test when it is missing: nothing skips silently. */
 const char *tu_shared_dir(void);

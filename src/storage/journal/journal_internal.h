@@ -6,7 +6,7 @@
 
 #include "core/arena.h"
 #include "lakehouse/buf.h"
-#include "lakehouse/journal.h"
+#include "storage/journal/journal.h"
 
 /* Rows read from a journal table, with the strings they point at. */
 typedef struct lh__row_batch {

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/conventions.h"
 #include "core/crashpoint.h"
+#include "core/fs.h"
 #include "core/sort.h"
 #include "core/strmap.h"
 #include "core/utf8.h"

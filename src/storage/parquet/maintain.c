@@ -7,12 +7,13 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/conventions.h"
 #include "core/crashpoint.h"
 #include "core/sort.h"
 #include "core/strmap.h"
 #include "lakehouse/log.h"
-#include "lakehouse/merge.h"
 #include "lakehouse/validate.h"
+#include "logic/merge.h"
 #include "storage/parquet/store_internal.h"
 
 /* ---- merge --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 
 #include "core/arena.h"
 #include "lakehouse/log.h"
-#include "lakehouse/merge.h"
+#include "logic/merge.h"
 #include "storage/parquet/store_internal.h"
 
 #define MAX_WRITERS 4

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "lakehouse/merge.h"
+#include "logic/merge.h"
 #include "storage/parquet/store_internal.h"
 
 typedef struct scan_ctx {

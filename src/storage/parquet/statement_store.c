@@ -8,17 +8,17 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/conventions.h"
 #include "core/crashpoint.h"
 #include "core/sort.h"
 #include "core/strmap.h"
-#include "lakehouse/conventions.h"
-#include "lakehouse/fence.h"
 #include "lakehouse/log.h"
-#include "lakehouse/merge.h"
-#include "lakehouse/statement_store.h"
-#include "lakehouse/tags.h"
 #include "lakehouse/validate.h"
+#include "logic/merge.h"
+#include "storage/fence.h"
+#include "storage/parquet/statement_store.h"
 #include "storage/parquet/store_internal.h"
+#include "storage/tags.h"
 
 #define STATS_STRING_MAX 32 /* code points kept in string stats (Spark's prefix length) */
 

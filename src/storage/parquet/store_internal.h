@@ -9,11 +9,11 @@
 
 #include <jansson.h>
 
-#include "lakehouse/fence.h"
-#include "lakehouse/statement_store.h"
-#include "lakehouse/tags.h"
 #include "storage/duck.h"
+#include "storage/fence.h"
 #include "storage/parquet/delta_log.h"
+#include "storage/parquet/statement_store.h"
+#include "storage/tags.h"
 
 /* The 15 data columns of a statement file (the partition columns live in its folder). */
 #define LH__DATA_COLUMNS                                                                           \

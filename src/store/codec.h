@@ -1,8 +1,8 @@
 /* Export compression (a dataset's `compression: gz | zst`): streams that write through a
  * store writer and read through a store reader, compressing or decompressing on the way.
  * gz is a single gzip member (zlib level 6), zst a single zstd frame (level 3). */
-#ifndef LAKEHOUSE_CODEC_H
-#define LAKEHOUSE_CODEC_H
+#ifndef LH_STORE_CODEC_H
+#define LH_STORE_CODEC_H
 
 #include <stddef.h>
 

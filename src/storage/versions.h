@@ -1,8 +1,8 @@
 /* Versioned files (inventory §5.5): config.yml, exports/statistics.json and index.json are
  * written together with a snapshot at versions/{YYYY}/{MM}/{TS}/{key}; a write whose bytes
  * equal an earlier version's (tag `{key}-{sha256}`) writes nothing. */
-#ifndef LAKEHOUSE_VERSIONS_H
-#define LAKEHOUSE_VERSIONS_H
+#ifndef LH_STORAGE_VERSIONS_H
+#define LH_STORAGE_VERSIONS_H
 
 #include <stdbool.h>
 

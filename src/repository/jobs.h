@@ -1,8 +1,8 @@
 /* Job runs (inventory §5.4): one JSON record per run at jobs/runs/{name}/{run_id}.json,
  * run ids are UUIDv7 (time-ordered). Unlike the Python project a successful run has
  * `"exc": null`, not the string "None". */
-#ifndef LAKEHOUSE_JOBS_H
-#define LAKEHOUSE_JOBS_H
+#ifndef LH_REPOSITORY_JOBS_H
+#define LH_REPOSITORY_JOBS_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * dataset (carried ids are ignored), deduplicated on (id, origin, fragment) with the last
  * write winning, and handed out grouped by shard. An entity is added whole: its rows and
  * its BASE (`id`) row never split across two hand-overs. */
-#ifndef LAKEHOUSE_ENTITY_BUFFER_H
-#define LAKEHOUSE_ENTITY_BUFFER_H
+#ifndef LH_LOGIC_ENTITY_BUFFER_H
+#define LH_LOGIC_ENTITY_BUFFER_H
 
 #include <stdbool.h>
 #include <stddef.h>

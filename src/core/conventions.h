@@ -2,8 +2,8 @@
  * These are a public contract shared with the Python project: keep them byte-for-byte.
  * Every function returning char * returns a new string the caller frees (NULL on invalid
  * input, with err set, or on out-of-memory). */
-#ifndef LAKEHOUSE_CONVENTIONS_H
-#define LAKEHOUSE_CONVENTIONS_H
+#ifndef LH_CORE_CONVENTIONS_H
+#define LH_CORE_CONVENTIONS_H
 
 #include <stddef.h>
 
@@ -30,10 +30,6 @@ extern "C" {
 #define LH_PATH_DIFFS_DOCUMENTS "diffs/exports/documents.csv"
 #define LH_PATH_DIFFS_ENTITIES "diffs/entities.ftm.json"
 #define LH_RESERVED_CATALOG "catalog"
-#define LH_ORIGIN_DEFAULT "default"
-#define LH_ORIGIN_BULK "bulk"
-#define LH_ORIGIN_CRAWL "crawl"
-#define LH_ORIGIN_ARCHIVE "archive"
 
 /* ---- tag keys (stored at tags/{tenant}/{key}) ----------------------------------------- */
 #define LH_TAG_JOURNAL_UPDATED "journal/last_updated"

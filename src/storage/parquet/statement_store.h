@@ -8,12 +8,13 @@
  *                  since their last merge are deduplicated at read time, so the view is
  *                  correct before a merge too.
  * A store is used by one thread at a time. */
-#ifndef LAKEHOUSE_STATEMENT_STORE_H
-#define LAKEHOUSE_STATEMENT_STORE_H
+#ifndef LH_STORAGE_STATEMENT_STORE_H
+#define LH_STORAGE_STATEMENT_STORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lakehouse/maintenance.h"
 #include "lakehouse/row.h"
 #include "lakehouse/settings.h"
 #include "lakehouse/store.h"
@@ -72,34 +73,14 @@ typedef struct lh_merge_opts {
   lh_merge_engine engine; /* LH_MERGE_ENGINE_C unless asked */
 } lh_merge_opts;
 
-typedef struct lh_merge_result {
-  size_t partitions; /* partitions rewritten */
-  size_t skipped;    /* clean partitions left alone */
-  size_t slices;     /* entity-id slices executed */
-  uint64_t rows_before, rows_after;
-  int64_t version; /* last commit, -1 if none */
-} lh_merge_result;
-
 /* Deduplicate dirty partitions (inventory §6.3-6.4), one commit per partition, under the
  * maintenance fence. */
 int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
                              lh_merge_result *res, lh_error *err);
 
-typedef struct lh_compact_result {
-  size_t files_before, files_after;
-  int64_t version;
-} lh_compact_result;
-
 /* Bin-pack small files per partition toward the target size (rows unchanged). */
 int lh_statement_store_compact(lh_statement_store *st, int64_t target_size, lh_compact_result *res,
                                lh_error *err);
-
-typedef struct lh_vacuum_result {
-  size_t files; /* deleted */
-  int64_t bytes;
-  size_t kept_for_readers; /* removed files a live reader's snapshot may still read */
-  size_t foreign;          /* files the log does not account for and we did not write: left */
-} lh_vacuum_result;
 
 /* Delete files the log no longer references once older than retention_hours: files its
  * remove actions name (unless a live read lease may still read them), and orphans of our
@@ -120,8 +101,6 @@ int lh_statement_store_needs_merge(lh_statement_store *st, lh_error *err);
  * statement per call and only a SELECT, at most LAKEHOUSE_SQL_MAX_ROWS result rows (LH_ELIMIT
  * beyond) within LAKEHOUSE_SQL_TIMEOUT seconds (LH_ELIMIT). fn gets each row's columns as
  * JSON values. */
-typedef int (*lh_sql_row_fn)(void *ctx, size_t ncols, const char *const *names,
-                             const char *const *values, lh_error *err);
 int lh_statement_store_sql(lh_statement_store *st, const char *sql, lh_sql_row_fn fn, void *ctx,
                            lh_error *err);
 
@@ -139,9 +118,8 @@ int lh_statement_store_select(lh_statement_store *st, const char *sql, lh_row_fn
 
 /* ---- reads for the exports ------------------------------------------------------------ */
 
-/* Receives the bytes of an export in order (from a thread of the store's: one call at a
- * time, never concurrently with itself). Non-zero stops the export. */
-typedef int (*lh_bytes_fn)(void *ctx, const void *data, size_t len, lh_error *err);
+/* fn receives the bytes in order from a thread of the store's: one call at a time, never
+ * concurrently with itself. */
 /* Write the live statements, globally sorted by (entity_id, prop, id), as the rows of
  * exports/statements.csv without its header line. They are sorted in entity-id ranges of
  * about LAKEHOUSE_EXPORT_SLICE_ROWS rows, so memory stays bounded. */

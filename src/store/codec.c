@@ -6,7 +6,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "lakehouse/codec.h"
+#include "store/codec.h"
 
 #define CODEC_CHUNK (1 << 17)
 

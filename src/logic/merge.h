@@ -1,8 +1,8 @@
 /* The merge of one partition of the statement store (inventory §6.4): as SQL (used for the
  * read-time dedupe of the live view), as C over rows in memory (used by the store's merge),
  * and the range slicing that bounds its memory. Pure logic: the storage layer runs it. */
-#ifndef LAKEHOUSE_MERGE_H
-#define LAKEHOUSE_MERGE_H
+#ifndef LH_LOGIC_MERGE_H
+#define LH_LOGIC_MERGE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Progress reporter: bar on a terminal, periodic log lines elsewhere, summary at the end
  * (modelled on curl's src/tool_cb_prg.c). */
-#include "core/progress.h"
+#include "cli/progress.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -23,11 +23,11 @@
 #define CLEAR_LINE "\r\033[K"             /* carriage return, erase to end of line */
 #define CLEAR_LEN (sizeof CLEAR_LINE - 1)
 
-bool lh__progress_quiet = false;
+bool cli_progress_quiet = false;
 
 enum { MODE_QUIET, MODE_LOG, MODE_BAR };
 
-struct lh__progress {
+struct cli_progress {
   uint64_t done, total;
   uint64_t countdown; /* add/set calls left before the next clock read */
   uint64_t stride;    /* calls between clock reads, adapted to land ~check_ns apart */
@@ -76,7 +76,7 @@ static int terminal_cols(void) {
 
 /* ---- formatting ----------------------------------------------------------------------- */
 
-const char *lh__progress_human(uint64_t n, char *out, size_t cap) {
+const char *cli_progress_human(uint64_t n, char *out, size_t cap) {
   static const char *const suffix[] = {"", "k", "M", "G", "T", "P", "E"};
   if (!out || cap == 0)
     return out;
@@ -96,7 +96,7 @@ const char *lh__progress_human(uint64_t n, char *out, size_t cap) {
   return out;
 }
 
-const char *lh__progress_duration(double seconds, char *out, size_t cap) {
+const char *cli_progress_duration(double seconds, char *out, size_t cap) {
   if (!out || cap == 0)
     return out;
   if (!(seconds >= 0))
@@ -124,20 +124,20 @@ static uint64_t now_ns(void) {
 /* The numbers every line shows: count ("1.20 M" or "1.20 M/2.67 M"), rate ("402 k/s")
  * and elapsed time. */
 typedef struct stats {
-  char count[2 * LH_PROGRESS_HUMAN_SIZE + 4];
-  char rate[LH_PROGRESS_HUMAN_SIZE + 2];
+  char count[2 * CLI_PROGRESS_HUMAN_SIZE + 4];
+  char rate[CLI_PROGRESS_HUMAN_SIZE + 2];
   char elapsed[32];
   int percent; /* -1 when the total is unknown */
 } stats;
 
-static void stats_fill(const lh__progress *p, uint64_t now, const char *sep, stats *s) {
-  char done[LH_PROGRESS_HUMAN_SIZE], total[LH_PROGRESS_HUMAN_SIZE];
+static void stats_fill(const cli_progress *p, uint64_t now, const char *sep, stats *s) {
+  char done[CLI_PROGRESS_HUMAN_SIZE], total[CLI_PROGRESS_HUMAN_SIZE];
   double secs = (double)(now - p->start_ns) / (double)NS_PER_SEC;
   double rate = secs > 0 ? (double)p->done / secs : 0;
   uint64_t r = rate >= 1.8e19 ? UINT64_MAX : (uint64_t)(rate + 0.5);
-  lh__progress_human(p->done, done, sizeof done);
+  cli_progress_human(p->done, done, sizeof done);
   if (p->total) {
-    lh__progress_human(p->total, total, sizeof total);
+    cli_progress_human(p->total, total, sizeof total);
     snprintf(s->count, sizeof s->count, "%s%s%s", done, sep, total);
     double f = (double)p->done / (double)p->total;
     s->percent = f >= 1 ? 100 : (int)(f * 100);
@@ -145,14 +145,14 @@ static void stats_fill(const lh__progress *p, uint64_t now, const char *sep, sta
     snprintf(s->count, sizeof s->count, "%s", done);
     s->percent = -1;
   }
-  lh__progress_human(r, s->rate, sizeof s->rate);
+  cli_progress_human(r, s->rate, sizeof s->rate);
   strcat(s->rate, "/s");
-  lh__progress_duration(secs, s->elapsed, sizeof s->elapsed);
+  cli_progress_duration(secs, s->elapsed, sizeof s->elapsed);
 }
 
 /* ---- output --------------------------------------------------------------------------- */
 
-static void draw_bar(lh__progress *p, uint64_t now) {
+static void draw_bar(cli_progress *p, uint64_t now) {
   if (!winch_installed) {
     p->cols = terminal_cols();
   } else if (p->winch_seen != winch_gen) {
@@ -194,7 +194,7 @@ static void draw_bar(lh__progress *p, uint64_t now) {
   p->drawn = true;
 }
 
-static void log_line(const lh__progress *p, uint64_t now) {
+static void log_line(const cli_progress *p, uint64_t now) {
   stats s;
   stats_fill(p, now, " / ", &s);
   if (s.percent >= 0)
@@ -205,7 +205,7 @@ static void log_line(const lh__progress *p, uint64_t now) {
 }
 
 /* Out of the hot path: read the clock, retune the stride, maybe draw or log. */
-static void progress_check(lh__progress *p) {
+static void progress_check(cli_progress *p) {
   if (p->mode == MODE_QUIET) {
     p->countdown = UINT64_MAX;
     return;
@@ -241,7 +241,7 @@ static bool env_set(const char *name) {
 
 static int choose_mode(void) {
   const char *v = getenv("LAKEHOUSE_PROGRESS");
-  if (lh__progress_quiet || (v && strcmp(v, "0") == 0))
+  if (cli_progress_quiet || (v && strcmp(v, "0") == 0))
     return MODE_QUIET;
   if (isatty(STDERR_FILENO) && !env_set("CI")) {
     const char *term = getenv("TERM");
@@ -266,8 +266,8 @@ static uint64_t log_interval_ns(void) {
   return ns ? ns : 1;
 }
 
-lh__progress *lh__progress_start(const char *label, uint64_t total, const char *unit) {
-  lh__progress *p = calloc(1, sizeof *p);
+cli_progress *cli_progress_start(const char *label, uint64_t total, const char *unit) {
+  cli_progress *p = calloc(1, sizeof *p);
   if (!p)
     return NULL;
   snprintf(p->label, sizeof p->label, "%s", label ? label : "progress");
@@ -289,7 +289,7 @@ lh__progress *lh__progress_start(const char *label, uint64_t total, const char *
   return p;
 }
 
-void lh__progress_add(lh__progress *p, uint64_t n) {
+void cli_progress_add(cli_progress *p, uint64_t n) {
   if (!p)
     return;
   p->done += n;
@@ -297,7 +297,7 @@ void lh__progress_add(lh__progress *p, uint64_t n) {
     progress_check(p);
 }
 
-void lh__progress_set(lh__progress *p, uint64_t done) {
+void cli_progress_set(cli_progress *p, uint64_t done) {
   if (!p)
     return;
   p->done = done;
@@ -305,24 +305,24 @@ void lh__progress_set(lh__progress *p, uint64_t done) {
     progress_check(p);
 }
 
-uint64_t lh__progress_done(const lh__progress *p) {
+uint64_t cli_progress_done(const cli_progress *p) {
   return p ? p->done : 0;
 }
 
-void lh__progress_finish(lh__progress *p) {
+void cli_progress_finish(cli_progress *p) {
   if (!p)
     return;
   if (p->drawn) {
     fputs(CLEAR_LINE, stderr);
     fflush(stderr);
   }
-  char done[LH_PROGRESS_HUMAN_SIZE], total[LH_PROGRESS_HUMAN_SIZE];
+  char done[CLI_PROGRESS_HUMAN_SIZE], total[CLI_PROGRESS_HUMAN_SIZE];
   stats s;
   stats_fill(p, now_ns(), "/", &s);
-  lh__progress_human(p->done, done, sizeof done);
+  cli_progress_human(p->done, done, sizeof done);
   if (p->total && p->done != p->total)
     lh_log_info("%s: %s of %s %s in %s (%s)", p->label, done,
-                lh__progress_human(p->total, total, sizeof total), p->unit, s.elapsed, s.rate);
+                cli_progress_human(p->total, total, sizeof total), p->unit, s.elapsed, s.rate);
   else
     lh_log_info("%s: %s %s in %s (%s)", p->label, done, p->unit, s.elapsed, s.rate);
   free(p);

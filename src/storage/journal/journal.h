@@ -11,14 +11,14 @@
  *   postgresql://... / postgres://...   libpq: COPY for inserts and drains, an advisory lock
  *                               so one flush runs per dataset, lock timeout on rotation.
  * A journal handle is used by one thread at a time. */
-#ifndef LAKEHOUSE_JOURNAL_H
-#define LAKEHOUSE_JOURNAL_H
+#ifndef LH_STORAGE_JOURNAL_H
+#define LH_STORAGE_JOURNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "lakehouse/row.h"
-#include "lakehouse/statement_store.h"
+#include "storage/parquet/statement_store.h"
 
 #ifdef __cplusplus
 extern "C" {

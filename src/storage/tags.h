@@ -2,8 +2,8 @@
  * as a JSON string ("2026-08-22T10:15:00.123456+00:00"), as the Python project writes
  * them. "touch" semantics: take lh_time_now() when work starts and set the tag with that
  * time only after the work succeeded. */
-#ifndef LAKEHOUSE_TAGS_H
-#define LAKEHOUSE_TAGS_H
+#ifndef LH_STORAGE_TAGS_H
+#define LH_STORAGE_TAGS_H
 
 #include <stddef.h>
 

@@ -7,8 +7,8 @@
  * needs a manual unlock on the same host. Waits retry LAKEHOUSE_LOCK_MAX_RETRIES times,
  * sleeping n + U(0,1) seconds after the n-th failure. Locks written by the Python project
  * (a bare timestamp) carry no holder and are never taken over. See docs/internals/LOCKS.md. */
-#ifndef LAKEHOUSE_FENCE_H
-#define LAKEHOUSE_FENCE_H
+#ifndef LH_STORAGE_FENCE_H
+#define LH_STORAGE_FENCE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* Statements -> entities (inventory §8.6). Statements must arrive grouped by entity id
  * (entity-contiguous), as the store and the exports produce them. */
-#ifndef LAKEHOUSE_AGGREGATE_H
-#define LAKEHOUSE_AGGREGATE_H
+#ifndef LH_LOGIC_AGGREGATE_H
+#define LH_LOGIC_AGGREGATE_H
 
 #include "lakehouse/entity.h"
 #include "lakehouse/statement.h"
@@ -11,8 +11,6 @@ extern "C" {
 #endif
 
 typedef struct lh_aggregator lh_aggregator;
-/* Receives each finished entity; it is valid only during the call. Non-zero stops. */
-typedef int (*lh_entity_fn)(lh_entity *e, void *ctx);
 
 lh_aggregator *lh_aggregator_new(const lh_model *model, lh_entity_fn fn, void *ctx);
 void lh_aggregator_free(lh_aggregator *a);
