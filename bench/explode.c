@@ -74,6 +74,7 @@ static int consume(const lh_statement *st, void *arg) {
 }
 
 int main(int argc, char **argv) {
+  lh_log_set_sink(lh_log_stderr, NULL);
   const char *shared = getenv("LH_SHARED_DIR") ? getenv("LH_SHARED_DIR") : "../shared";
   long min_statements = 1000000;
   int runs = 5;

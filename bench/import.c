@@ -323,6 +323,7 @@ static int cmd_baseline(const char *in, const char *out, const char *dataset) {
 }
 
 int main(int argc, char **argv) {
+  lh_log_set_sink(lh_log_stderr, NULL);
   uint64_t statements = 10000000;
   const char *dataset = "bench";
   const char *pos[3] = {NULL, NULL, NULL};

@@ -207,6 +207,7 @@ static int cmd_baseline(const char *dataset_dir, const char *out) {
 }
 
 int main(int argc, char **argv) {
+  lh_log_set_sink(lh_log_stderr, NULL);
   if (argc == 4 && strcmp(argv[1], "baseline") == 0)
     return cmd_baseline(argv[2], argv[3]);
   fprintf(stderr, "usage: bench_make baseline DATASET_DIR OUT_DIR\n");

@@ -322,6 +322,7 @@ static int cmd_baseline(const char *dir, const char *out, int level) {
 }
 
 int main(int argc, char **argv) {
+  lh_log_set_sink(lh_log_stderr, NULL);
   if (argc < 3) {
     fprintf(stderr, "usage: bench_store append|merge|baseline DIR [OUT] [--rows N]\n");
     return 2;

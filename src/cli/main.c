@@ -241,6 +241,7 @@ int main(int argc, char **argv) {
   cli_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
   ctx.path = "ftm-lakehouse";
+  lh_log_set_sink(lh_log_stderr, NULL);
   lh_error err = {0};
   if (lh_settings_load(&ctx.settings, &err))
     return cli_fail_err(&err);

@@ -239,6 +239,7 @@ static int cmd_maintain(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  lh_log_set_sink(lh_log_stderr, NULL);
   if (argc < 2) {
     fprintf(stderr, "usage: store_worker append|optimize|merge|compact|vacuum DIR ...\n");
     return 2;

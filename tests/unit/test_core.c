@@ -400,8 +400,50 @@ static void test_yaml(void **state) {
   assert_non_null(strstr(err.message, "line"));
 }
 
+/* ---- the log sink ---------------------------------------------------------------------- */
+
+typedef struct log_capture {
+  int calls;
+  lh_log_level level;
+  char last[LH_LOG_MESSAGE_MAX + 1];
+} log_capture;
+
+static void capture(void *ctx, lh_log_level level, const char *message) {
+  log_capture *c = ctx;
+  c->calls++;
+  c->level = level;
+  snprintf(c->last, sizeof c->last, "%s", message);
+}
+
+static void test_log_sink(void **state) {
+  (void)state;
+  log_capture c = {0};
+  lh_log_set_level(LH_LOG_INFO);
+  lh_log_set_sink(NULL, NULL);
+  lh_log_warning("nobody listens"); /* the library is silent without a sink */
+  lh_log_set_sink(capture, &c);
+  lh_log_debug("below the level");
+  assert_int_equal(c.calls, 0);
+  lh_log_warning("dataset %s: %d file(s)", "demo", 3);
+  assert_int_equal(c.calls, 1);
+  assert_int_equal(c.level, LH_LOG_WARNING);
+  assert_string_equal(c.last, "dataset demo: 3 file(s)");
+  /* a long message is cut, never overflows */
+  char *big = malloc(3 * LH_LOG_MESSAGE_MAX);
+  memset(big, 'x', 3 * LH_LOG_MESSAGE_MAX - 1);
+  big[3 * LH_LOG_MESSAGE_MAX - 1] = 0;
+  lh_log_error("%s", big);
+  free(big);
+  assert_int_equal(c.calls, 2);
+  assert_int_equal(strlen(c.last), LH_LOG_MESSAGE_MAX - 1);
+  lh_log_set_sink(NULL, NULL);
+  lh_log_error("after removal");
+  assert_int_equal(c.calls, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_log_sink),
       cmocka_unit_test(test_byte_size),
       cmocka_unit_test(test_time_formats),
       cmocka_unit_test(test_time_parse_iso),

@@ -23,6 +23,7 @@ static int reset_env(void **state) {
   setenv("TERM", "xterm", 1);
   cli_progress_quiet = false;
   lh_log_set_level(LH_LOG_INFO);
+  lh_log_set_sink(lh_log_stderr, NULL);
   return 0;
 }
 
