@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
       "data/yente-fixtures/entities.delta.json", "data/nomenklatura-fixtures/donations.ijson",
       "data/aleph-fixtures/samples.ijson"};
   /* one replica: every non-delete entity, re-serialised compactly */
-  lh_entity *e = lh_entity_new(model);
+  lh_entity *e = NULL;
+  lh_entity_new(model, &e, NULL);
   lh_buf base = LH_BUF_INIT;
   size_t base_entities = 0;
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
@@ -130,7 +131,8 @@ int main(int argc, char **argv) {
   lh_buf keys = LH_BUF_INIT;
   lh_explode_opts o = {
       .dataset = "bench", .origin = "bulk", .last_seen = LH_TIME_NULL, .now = lh_time_now()};
-  lh_exploder *x = lh_exploder_new(&o, &err);
+  lh_exploder *x = NULL;
+  lh_exploder_new(&o, &x, &err);
   keys_ctx kc = {&keys, 0};
   size_t entities = 0, replicas = 0;
   while ((long)kc.count < min_statements) {
@@ -169,7 +171,7 @@ int main(int argc, char **argv) {
   enum { BATCH = 64 };
   lh_entity *batch[BATCH];
   for (int i = 0; i < BATCH; i++)
-    batch[i] = lh_entity_new(model);
+    lh_entity_new(model, &batch[i], NULL);
   double t_explode[99], t_full[99], t_parse[99], t_hash[99];
   uint64_t statements = 0;
   for (int r = 0; r < runs; r++) {

@@ -57,7 +57,8 @@ static bool is_entity_id(const base *b, const char *s) {
 static void load_base(const lh_model *model, base *b) {
   const char *shared = getenv("LH_SHARED_DIR") ? getenv("LH_SHARED_DIR") : "../shared";
   lh_error err = {0};
-  lh_entity *e = lh_entity_new(model);
+  lh_entity *e = NULL;
+  lh_entity_new(model, &e, NULL);
   for (size_t f = 0; f < sizeof SHARED_FILES / sizeof SHARED_FILES[0]; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", shared, SHARED_FILES[f]);
@@ -163,13 +164,16 @@ static int cmd_scale(const char *out_path, uint64_t want) {
   base b = {LH_BUF_INIT, NULL, 0, 0};
   load_base(model, &b);
   lh_explode_opts o = {.dataset = "bench", .origin = "bulk", .last_seen = LH_TIME_NULL};
-  lh_exploder *x = lh_exploder_new(&o, &err);
+  lh_exploder *x = NULL;
+  lh_exploder_new(&o, &x, &err);
   if (!x)
     die("exploder", &err);
   FILE *out = fopen(out_path, "wb");
   if (!out)
     die_errno(out_path);
-  lh_entity *src = lh_entity_new(model), *dst = lh_entity_new(model);
+  lh_entity *src = NULL, *dst = NULL;
+  if (lh_entity_new(model, &src, &err) || lh_entity_new(model, &dst, &err))
+    die("entity", &err);
   lh_buf line = LH_BUF_INIT, tmp = LH_BUF_INIT;
   uint64_t statements = 0, entities = 0, bytes = 0, copies = 0;
   while (statements < want && b.lines.len) {

@@ -84,13 +84,15 @@ static void load_base(base *b) {
   const lh_model *model = lh_model_default(&err);
   if (!model)
     die("model", &err);
-  lh_entity *e = lh_entity_new(model);
+  lh_entity *e = NULL;
+  lh_entity_new(model, &e, NULL);
   lh_explode_opts o = {.dataset = "bench",
                        .origin = "bulk",
                        .override_origin = true,
                        .last_seen = LH_TIME_NULL,
                        .now = lh_time_now()};
-  lh_exploder *x = lh_exploder_new(&o, &err);
+  lh_exploder *x = NULL;
+  lh_exploder_new(&o, &x, &err);
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", shared, files[f]);

@@ -76,7 +76,8 @@ typedef enum lh_meta_list {
   LH_META_LIST_COUNT
 } lh_meta_list;
 
-LH_API lh_entity *lh_entity_new(const lh_model *model);
+/* An empty entity of `model` (borrowed: it must outlive the entity). */
+LH_API int lh_entity_new(const lh_model *model, lh_entity **out, lh_error *err);
 LH_API void lh_entity_free(lh_entity *e);
 LH_API void lh_entity_reset(lh_entity *e);
 

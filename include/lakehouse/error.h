@@ -48,9 +48,11 @@ LH_API int lh_error_vset(lh_error *err, int code, const char *fmt, va_list ap)
 LH_API int lh_error_errno(lh_error *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prepend "<context>: " to the current message; returns err->code (LH_EINTERNAL if unset). */
-LH_API int lh_error_prefix(lh_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Prepend "<context>: " to the message of the error `code` (which err->code becomes) and
+ * return code, so that the caller keeps the real code whether or not there is an err:
+ * `return lh_error_prefix(err, rc, "%s line %llu", name, line)`. */
+LH_API int lh_error_prefix(lh_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* LH_ENOMEM with "out of memory"; returns LH_ENOMEM. */
 LH_API int lh_error_nomem(lh_error *err);
@@ -59,6 +61,11 @@ LH_API int lh_error_nomem(lh_error *err);
 LH_API int lh_error_ensure(lh_error *err, int rc);
 
 LH_API void lh_error_clear(lh_error *err);
+/* *dst = *src when dst is not NULL (an error handed over from another thread). */
+LH_API void lh_error_copy(lh_error *dst, const lh_error *src);
+/* err->code when err holds one, else fallback: the code of a failure a function returning
+ * NULL reported through err (which may be NULL). */
+LH_API int lh_error_code(const lh_error *err, int fallback);
 
 #ifdef __cplusplus
 }

@@ -68,7 +68,7 @@ typedef struct lh_exploder lh_exploder;
  * statement and its strings are valid only during the call. */
 typedef int (*lh_statement_fn)(const lh_statement *st, void *ctx);
 
-LH_API lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err);
+LH_API int lh_exploder_new(const lh_explode_opts *opts, lh_exploder **out, lh_error *err);
 LH_API void lh_exploder_free(lh_exploder *x);
 /* Change the origin (NULL: "default"; validated), whether it overrides the entity's own,
  * and the fragment (NULL: the entity's own, else "") for the following runs. */

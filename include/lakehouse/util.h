@@ -53,7 +53,7 @@ LH_API void lh_sha1(const void *data, size_t len, unsigned char out[20]);
 
 typedef enum lh_hash_alg { LH_HASH_SHA1, LH_HASH_SHA256 } lh_hash_alg;
 typedef struct lh_hasher lh_hasher;
-LH_API lh_hasher *lh_hasher_new(lh_hash_alg alg);
+LH_API int lh_hasher_new(lh_hash_alg alg, lh_hasher **out, lh_error *err);
 LH_API void lh_hasher_update(lh_hasher *h, const void *data, size_t len);
 /* Writes the hex digest (41 or 65 bytes incl. NUL) and resets the hasher for reuse. */
 LH_API void lh_hasher_final_hex(lh_hasher *h, char *out);

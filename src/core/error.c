@@ -82,19 +82,18 @@ int lh_error_errno(lh_error *err, int errnum, const char *fmt, ...) {
   return code;
 }
 
-int lh_error_prefix(lh_error *err, const char *fmt, ...) {
+int lh_error_prefix(lh_error *err, int code, const char *fmt, ...) {
   if (!err)
-    return LH_EINTERNAL;
+    return code;
   char ctx[LH_ERROR_MAX], old[LH_ERROR_MAX];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(ctx, sizeof ctx, fmt, ap);
   va_end(ap);
   memcpy(old, err->message, sizeof old);
-  set_joined(err, ctx, old);
-  if (err->code == 0)
-    err->code = LH_EINTERNAL;
-  return err->code;
+  set_joined(err, ctx, old[0] ? old : lh_strerror(code));
+  err->code = code;
+  return code;
 }
 
 int lh_error_nomem(lh_error *err) {
@@ -112,4 +111,13 @@ void lh_error_clear(lh_error *err) {
     err->code = 0;
     err->message[0] = '\0';
   }
+}
+
+void lh_error_copy(lh_error *dst, const lh_error *src) {
+  if (dst && src && dst != src)
+    *dst = *src;
+}
+
+int lh_error_code(const lh_error *err, int fallback) {
+  return err && err->code ? err->code : fallback;
 }

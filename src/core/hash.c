@@ -100,17 +100,20 @@ struct lh_hasher {
   lh_hash_alg alg;
 };
 
-lh_hasher *lh_hasher_new(lh_hash_alg alg) {
+int lh_hasher_new(lh_hash_alg alg, lh_hasher **out, lh_error *err) {
+  *out = NULL;
   lh_hasher *h = calloc(1, sizeof *h);
   if (!h)
-    return NULL;
+    return lh_error_nomem(err);
   h->alg = alg;
   h->ctx = EVP_MD_CTX_new();
   if (!h->ctx || EVP_DigestInit_ex(h->ctx, alg_md(alg), NULL) != 1) {
     lh_hasher_free(h);
-    return NULL;
+    return lh_error_set(err, LH_EINTERNAL, "cannot start a %s digest",
+                        alg == LH_HASH_SHA1 ? "SHA-1" : "SHA-256");
   }
-  return h;
+  *out = h;
+  return 0;
 }
 
 void lh_hasher_update(lh_hasher *h, const void *data, size_t len) {

@@ -1,5 +1,6 @@
 /* lh_entity: an FtM entity with ordered, de-duplicated property values and the context
  * keys of statement-based entity JSON. All strings live in the entity's arena. */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +13,17 @@
 #include "ftm/entity_internal.h"
 #include "lakehouse/entity.h"
 
-lh_entity *lh_entity_new(const lh_model *model) {
+int lh_entity_new(const lh_model *model, lh_entity **out, lh_error *err) {
+  assert(model);
   lh_entity *e = calloc(1, sizeof *e);
+  *out = e;
   if (!e)
-    return NULL;
+    return lh_error_nomem(err);
   e->model = model;
   lh__arena_init(&e->arena, 64 * 1024, 0);
   e->target = -1;
   lh_buf_init(&e->scratch, 0);
-  return e;
+  return 0;
 }
 
 static void free_indexes(lh_entity *e) {

@@ -630,7 +630,7 @@ int lh_model_load_file(const char *path, lh_model **out, lh_error *err) {
   if (rc == 0) {
     rc = lh_model_load(b.data ? b.data : "", b.len, out, err);
     if (rc)
-      lh_error_prefix(err, "%s", path);
+      lh_error_prefix(err, rc, "%s", path);
   }
   lh_buf_free(&b);
   return rc;

@@ -15,20 +15,32 @@
 void lh_statement_id(const char *dataset, const char *entity_id, const char *prop,
                      const char *value, size_t value_len, const char *lang, bool external,
                      char out[LH_SHA1_HEX_SIZE]) {
-  lh_buf key = LH_BUF_INIT;
   char small[512];
   size_t dl = strlen(dataset), el = strlen(entity_id), pl = strlen(prop);
   size_t ll = lang ? strlen(lang) + 1 : 0;
   size_t total = dl + el + pl + value_len + 3 + ll + (external ? 4 : 0);
-  char *p = small;
-  if (total > sizeof small) {
-    if (lh_buf_grow(&key, total)) {
-      out[0] = '\0';
-      return;
+  if (total > sizeof small) { /* hashed in pieces: nothing to allocate, nothing to fail */
+    lh__sha1_ctx c;
+    lh__sha1_init(&c);
+    lh__sha1_update(&c, dataset, dl);
+    lh__sha1_update(&c, ".", 1);
+    lh__sha1_update(&c, entity_id, el);
+    lh__sha1_update(&c, ".", 1);
+    lh__sha1_update(&c, prop, pl);
+    lh__sha1_update(&c, ".", 1);
+    lh__sha1_update(&c, value, value_len);
+    if (lang) {
+      lh__sha1_update(&c, "@", 1);
+      lh__sha1_update(&c, lang, ll - 1);
     }
-    p = key.data;
+    if (external)
+      lh__sha1_update(&c, ".ext", 4);
+    unsigned char digest[20];
+    lh__sha1_final(&c, digest);
+    lh_hex_encode(digest, sizeof digest, out);
+    return;
   }
-  char *w = p;
+  char *p = small, *w = p;
   memcpy(w, dataset, dl), w += dl, *w++ = '.';
   memcpy(w, entity_id, el), w += el, *w++ = '.';
   memcpy(w, prop, pl), w += pl, *w++ = '.';
@@ -40,7 +52,6 @@ void lh_statement_id(const char *dataset, const char *entity_id, const char *pro
   if (external)
     memcpy(w, ".ext", 4), w += 4;
   lh_sha1_hex(p, (size_t)(w - p), out);
-  lh_buf_free(&key);
 }
 
 bool lh_type_is_linguistic(const lh_type *t) {
@@ -88,18 +99,16 @@ struct lh_exploder {
   size_t buckets_cap;
 };
 
-lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err) {
-  if (!opts || !opts->dataset) {
-    lh_error_set(err, LH_EINVAL, "explode: a target dataset is required");
-    return NULL;
-  }
-  if (opts->origin && lh_validate_origin(opts->origin, err))
-    return NULL;
+int lh_exploder_new(const lh_explode_opts *opts, lh_exploder **out, lh_error *err) {
+  *out = NULL;
+  if (!opts || !opts->dataset)
+    return lh_error_set(err, LH_EINVAL, "explode: a target dataset is required");
+  int rc = opts->origin ? lh_validate_origin(opts->origin, err) : 0;
+  if (rc)
+    return rc;
   lh_exploder *x = calloc(1, sizeof *x);
-  if (!x) {
-    lh_error_set(err, LH_ENOMEM, "out of memory");
-    return NULL;
-  }
+  if (!x)
+    return lh_error_nomem(err);
   x->o = *opts;
   x->dataset = strdup(opts->dataset);
   x->origin = strdup(opts->origin ? opts->origin : "default");
@@ -110,13 +119,13 @@ lh_exploder *lh_exploder_new(const lh_explode_opts *opts, lh_error *err) {
   lh_buf_init(&x->ref, 0);
   if (!x->dataset || !x->origin || (opts->fragment && !x->fragment)) {
     lh_exploder_free(x);
-    lh_error_set(err, LH_ENOMEM, "out of memory");
-    return NULL;
+    return lh_error_nomem(err);
   }
   x->o.dataset = x->dataset;
   x->o.origin = x->origin;
   x->o.fragment = x->fragment;
-  return x;
+  *out = x;
+  return 0;
 }
 
 int lh_exploder_set_origin(lh_exploder *x, const char *origin, bool override_origin,
@@ -227,8 +236,9 @@ static int parse_ts(const lh_entity *e, lh_meta_str f, const char *name, lh_time
   *out = LH_TIME_NULL;
   if (!v || !*v)
     return 0;
-  if (lh_time_parse_iso(v, (size_t)-1, out, err))
-    return lh_error_prefix(err, "entity '%s' field '%s'", lh_entity_id(e), name);
+  int rc = lh_time_parse_iso(v, (size_t)-1, out, err);
+  if (rc)
+    return lh_error_prefix(err, rc, "entity '%s' field '%s'", lh_entity_id(e), name);
   return 0;
 }
 
@@ -254,8 +264,9 @@ int lh_exploder_run(lh_exploder *x, const lh_entity *e, lh_statement_fn fn, void
   const char *const *origins = lh_entity_meta_list(e, LH_META_ORIGIN, &norigin);
   if (!x->o.override_origin && norigin == 1) {
     origin = origins[0];
-    if (lh_validate_origin(origin, err))
-      return lh_error_prefix(err, "entity '%s'", id);
+    int rc = lh_validate_origin(origin, err);
+    if (rc)
+      return lh_error_prefix(err, rc, "entity '%s'", id);
   }
   const char *fragment = x->o.fragment;
   if (!fragment)

@@ -30,20 +30,23 @@ struct lh_aggregator {
   bool active;
 };
 
-lh_aggregator *lh_aggregator_new(const lh_model *model, lh_entity_fn fn, void *ctx) {
+int lh_aggregator_new(const lh_model *model, lh_entity_fn fn, void *ctx, lh_aggregator **out,
+                      lh_error *err) {
+  *out = NULL;
   lh_aggregator *a = calloc(1, sizeof *a);
   if (!a)
-    return NULL;
+    return lh_error_nomem(err);
   a->model = model;
   a->fn = fn;
   a->ctx = ctx;
-  a->entity = lh_entity_new(model);
-  if (!a->entity) {
+  int rc = lh_entity_new(model, &a->entity, err);
+  if (rc) {
     free(a);
-    return NULL;
+    return rc;
   }
   lh__arena_init(&a->arena, 64 * 1024, 0);
-  return a;
+  *out = a;
+  return 0;
 }
 
 void lh_aggregator_free(lh_aggregator *a) {
@@ -92,7 +95,7 @@ static int emit(lh_aggregator *a, lh_error *err) {
       p = a->items[i].prop;
     rc = lh_entity_add_property(e, p, a->items[i].value, strlen(a->items[i].value), 0, err);
     if (rc < 0)
-      return lh_error_prefix(err, "entity '%s'", a->entity_id);
+      return lh_error_prefix(err, rc, "entity '%s'", a->entity_id);
   }
   const char *caption = lh_entity_caption(e);
   if (caption && (rc = lh_entity_set_meta(e, LH_META_CAPTION, caption)))

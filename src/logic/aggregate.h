@@ -12,7 +12,8 @@ extern "C" {
 
 typedef struct lh_aggregator lh_aggregator;
 
-lh_aggregator *lh_aggregator_new(const lh_model *model, lh_entity_fn fn, void *ctx);
+int lh_aggregator_new(const lh_model *model, lh_entity_fn fn, void *ctx, lh_aggregator **out,
+                      lh_error *err);
 void lh_aggregator_free(lh_aggregator *a);
 /* Add a statement; when its entity id differs from the previous one, the previous entity
  * is finished and handed to fn first. Unknown schema or property: LH_EINVAL. */

@@ -38,21 +38,19 @@ static const char *keep(lh_entity_buffer *b, const char *s) {
   return s ? lh__arena_strndup(&b->arena, s, strlen(s)) : NULL;
 }
 
-lh_entity_buffer *lh_entity_buffer_new(const lh_buffer_opts *o, lh_error *err) {
+int lh_entity_buffer_new(const lh_buffer_opts *o, lh_entity_buffer **out, lh_error *err) {
+  *out = NULL;
   const lh_model *model = lh_model_default(err);
   if (!model)
-    return NULL;
-  if (!o || !o->dataset) {
-    lh_error_set(err, LH_EINVAL, "entity buffer: a target dataset is required");
-    return NULL;
-  }
-  if (o->origin && lh_validate_origin(o->origin, err))
-    return NULL;
+    return lh_error_code(err, LH_EINVAL);
+  if (!o || !o->dataset)
+    return lh_error_set(err, LH_EINVAL, "entity buffer: a target dataset is required");
+  int rc = o->origin ? lh_validate_origin(o->origin, err) : 0;
+  if (rc)
+    return rc;
   lh_entity_buffer *b = calloc(1, sizeof *b);
-  if (!b) {
-    lh_error_set(err, LH_ENOMEM, "out of memory");
-    return NULL;
-  }
+  if (!b)
+    return lh_error_nomem(err);
   b->model = model;
   b->shards = o->shards;
   b->override_origin = o->override_origin;
@@ -65,15 +63,16 @@ lh_entity_buffer *lh_entity_buffer_new(const lh_buffer_opts *o, lh_error *err) {
                         .override_origin = o->override_origin,
                         .last_seen = o->last_seen,
                         .now = o->now};
-  if (!b->dataset || !b->origin || !(b->x = lh_exploder_new(&eo, err)) ||
-      !(b->x_origin = strdup(b->origin))) {
-    if (b->dataset && b->origin && b->x)
-      lh_error_set(err, LH_ENOMEM, "out of memory");
+  rc = !b->dataset || !b->origin ? lh_error_nomem(err) : lh_exploder_new(&eo, &b->x, err);
+  if (!rc && !(b->x_origin = strdup(b->origin)))
+    rc = lh_error_nomem(err);
+  if (rc) {
     lh_entity_buffer_free(b);
-    return NULL;
+    return rc;
   }
   b->x_override = o->override_origin;
-  return b;
+  *out = b;
+  return 0;
 }
 
 void lh_entity_buffer_free(lh_entity_buffer *b) {
@@ -281,8 +280,9 @@ int lh_entity_buffer_add_statement(lh_entity_buffer *b, const lh_statement *st, 
                   : origin           ? origin
                   : st->origin       ? st->origin
                                      : b->origin;
-  if (o != b->origin && o != b->last_origin && lh_validate_origin(o, err))
-    return lh_error_prefix(err, "statement of '%s'", st->entity_id);
+  int rc = o != b->origin && o != b->last_origin ? lh_validate_origin(o, err) : 0;
+  if (rc)
+    return lh_error_prefix(err, rc, "statement of '%s'", st->entity_id);
   const char *lang =
       st->lang && *st->lang && prop && lh_type_is_linguistic(prop->type) ? st->lang : NULL;
   char id[LH_SHA1_HEX_SIZE];

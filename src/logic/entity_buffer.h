@@ -29,7 +29,7 @@ typedef struct lh_buffer_opts {
 
 typedef struct lh_entity_buffer lh_entity_buffer;
 
-lh_entity_buffer *lh_entity_buffer_new(const lh_buffer_opts *opts, lh_error *err);
+int lh_entity_buffer_new(const lh_buffer_opts *opts, lh_entity_buffer **out, lh_error *err);
 void lh_entity_buffer_free(lh_entity_buffer *b);
 
 /* Add every statement of an entity (namespace-stripped, timestamps per inventory §8.1,

@@ -42,12 +42,15 @@ int lh_explode_csv(int fd, const char *name, const lh_explode_opts *opts, lh_dro
   const lh_model *model = lh_model_default(err);
   if (!model)
     return err && err->code ? err->code : LH_EINVAL;
-  lh_exploder *x = lh_exploder_new(opts, err);
-  if (!x)
-    return err && err->code ? err->code : LH_ENOMEM;
+  lh_exploder *x;
+  int rc = lh_exploder_new(opts, &x, err);
+  if (rc)
+    return rc;
   explode_out o = {LH_BUF_INIT, out, ctx, 0, err, 0};
-  lh__entity_lines *in = lh__entity_lines_open(fd, name, model, drops);
-  int rc = !in || lh_statement_csv_header(&o.buf) ? lh_error_nomem(err) : 0;
+  lh__entity_lines *in = NULL;
+  rc = lh__entity_lines_open(fd, name, model, drops, &in, err);
+  if (!rc && lh_statement_csv_header(&o.buf))
+    rc = lh_error_nomem(err);
   while (!rc) {
     lh_entity *e;
     int r = lh__entity_lines_next(in, &e, err);
@@ -55,10 +58,11 @@ int lh_explode_csv(int fd, const char *name, const lh_explode_opts *opts, lh_dro
       rc = r;
       break;
     }
-    if (lh_exploder_run(x, e, write_row, &o, err) < 0) {
-      rc = o.rc ? o.rc : err && err->code ? err->code : LH_EINTERNAL;
-      if (!o.rc)
-        lh_error_prefix(err, "%s line %llu", name, (unsigned long long)lh__entity_lines_line(in));
+    int n = lh_exploder_run(x, e, write_row, &o, err);
+    if (n < 0) {
+      rc = o.rc ? o.rc
+                : lh_error_prefix(err, n, "%s line %llu", name,
+                                  (unsigned long long)lh__entity_lines_line(in));
       break;
     }
     res->entities++;

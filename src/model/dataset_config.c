@@ -173,7 +173,7 @@ int lh__config_parse(const char *text, size_t len, const char *where, json_t **o
   json_t *cfg = NULL;
   int rc = lh__yaml_to_json(text, len, &cfg, err);
   if (rc) {
-    lh_error_prefix(err, "%s", where);
+    lh_error_prefix(err, rc, "%s", where);
     return rc;
   }
   if (json_is_null(cfg)) {

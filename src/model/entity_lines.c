@@ -12,22 +12,25 @@ struct lh__entity_lines {
   uint64_t line, deletes;
 };
 
-lh__entity_lines *lh__entity_lines_open(int fd, const char *name, const lh_model *model,
-                                        lh_drops *drops) {
+int lh__entity_lines_open(int fd, const char *name, const lh_model *model, lh_drops *drops,
+                          lh__entity_lines **out, lh_error *err) {
+  *out = NULL;
   lh__entity_lines *r = calloc(1, sizeof *r);
   if (!r)
-    return NULL;
-  r->lines = lh__lines_open_fd(fd, LH_LINE_MAX);
-  r->e = lh_entity_new(model);
+    return lh_error_nomem(err);
   r->name = name;
   r->drops = drops;
-  if (!r->lines || !r->e) {
+  int rc = lh_entity_new(model, &r->e, err);
+  if (!rc && !(r->lines = lh__lines_open_fd(fd, LH_LINE_MAX)))
+    rc = lh_error_nomem(err);
+  if (rc) {
     lh__entity_lines_close(r);
-    return NULL;
+    return rc;
   }
   if (drops)
     lh_entity_set_drops(r->e, drops);
-  return r;
+  *out = r;
+  return 0;
 }
 
 void lh__entity_lines_close(lh__entity_lines *r) {
@@ -45,7 +48,7 @@ int lh__entity_lines_next(lh__entity_lines *r, lh_entity **e, lh_error *err) {
     size_t len;
     int rc = lh__lines_next(r->lines, &line, &len, &r->line, err);
     if (rc <= 0)
-      return rc < 0 ? lh_error_prefix(err, "%s", r->name) : 0;
+      return rc < 0 ? lh_error_prefix(err, rc, "%s", r->name) : 0;
     size_t k = 0;
     while (k < len && (line[k] == ' ' || line[k] == '\t'))
       k++;
@@ -55,7 +58,7 @@ int lh__entity_lines_next(lh__entity_lines *r, lh_entity **e, lh_error *err) {
       r->drops->line = r->line;
     lh_delta_op op;
     if ((rc = lh_entity_parse_json(r->e, line, len, 0, &op, err)))
-      return lh_error_prefix(err, "%s line %llu", r->name, (unsigned long long)r->line);
+      return lh_error_prefix(err, rc, "%s line %llu", r->name, (unsigned long long)r->line);
     if (op == LH_DELTA_SKIP)
       continue; /* dropped and counted */
     if (op == LH_DELTA_DEL) {

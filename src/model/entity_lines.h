@@ -11,10 +11,9 @@
 typedef struct lh__entity_lines lh__entity_lines;
 
 /* Read entities of `model` from fd (not closed); name: the input in messages. drops: where
- * the parser counts what it drops (its `line` kept current; NULL: not counted). NULL when
- * out of memory. */
-lh__entity_lines *lh__entity_lines_open(int fd, const char *name, const lh_model *model,
-                                        lh_drops *drops);
+ * the parser counts what it drops (its `line` kept current; NULL: not counted). */
+int lh__entity_lines_open(int fd, const char *name, const lh_model *model, lh_drops *drops,
+                          lh__entity_lines **out, lh_error *err);
 void lh__entity_lines_close(lh__entity_lines *r);
 /* The next entity into *e (valid until the next call): 1, 0 at the end, or a negative code
  * with the error naming the input and, for a bad line, its number. */

@@ -113,7 +113,7 @@ static int parse_time(const char *s, const char *column, lh_time *out, lh_error 
   if (!s)
     return 0;
   int rc = lh_time_parse_iso(s, (size_t)-1, out, err);
-  return rc ? lh_error_prefix(err, "column '%s'", column) : 0;
+  return rc ? lh_error_prefix(err, rc, "column '%s'", column) : 0;
 }
 
 /* Everything the store would refuse in a row is refused here, at its line, so a bad row
@@ -139,7 +139,7 @@ static int check_text(const lh_statement *st, lh_error *err) {
 int lh__stmt_csv_header(lh__stmt_csv *im, lh_error *err) {
   int r = lh__csv_next(im->csv, &im->rec, err);
   if (r <= 0)
-    return r < 0 ? lh_error_prefix(err, "%s", im->name) : 0;
+    return r < 0 ? lh_error_prefix(err, r, "%s", im->name) : 0;
   for (int k = 0; k < K_COUNT; k++)
     im->col[k] = -1;
   bool header = false;
@@ -181,7 +181,7 @@ int lh__stmt_csv_next(lh__stmt_csv *im, lh_statement *out, lh_error *err) {
     if (!im->have_record) {
       int r = lh__csv_next(im->csv, &im->rec, err);
       if (r <= 0)
-        return r < 0 ? lh_error_prefix(err, "%s", im->name) : 0;
+        return r < 0 ? lh_error_prefix(err, r, "%s", im->name) : 0;
     }
     im->have_record = false;
     lh__csv_record *rec = &im->rec;
@@ -273,7 +273,7 @@ int lh__stmt_csv_next(lh__stmt_csv *im, lh_statement *out, lh_error *err) {
         st.first_seen = im->now;
     }
     if (rc)
-      return lh_error_prefix(err, "%s line %llu", im->name, (unsigned long long)rec->line);
+      return lh_error_prefix(err, rc, "%s line %llu", im->name, (unsigned long long)rec->line);
     *out = st;
     return 1;
   }

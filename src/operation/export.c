@@ -45,7 +45,10 @@ static int export_prepare(lh__op *op, lh_error *err) {
   if (flushed < 0)
     return flushed;
   int rc = 0;
-  if (!flushed && lh_tags_exists(op->tags, LH_TAG_JOURNAL_UPDATED, err) == 1) {
+  int updated = flushed ? 0 : lh_tags_exists(op->tags, LH_TAG_JOURNAL_UPDATED, err);
+  if (updated < 0)
+    return updated;
+  if (updated) {
     lh_flush_result fr;
     if ((rc = lh_entities_flush(op->ds, &fr, err)))
       return rc;
@@ -87,9 +90,12 @@ static int export_handle(lh__op *op, bool force, lh_error *err) {
   case LH_EXPORT_DOCUMENTS:
     rc = lh__documents_export(op->ds, err);
     /* a diff once there are documents, or were (their deletion is a change) */
-    if (!rc && (lh_store_exists(op->ds->store, LH_PATH_EXPORTS_DOCUMENTS, err) == 1 ||
-                lh_tags_exists(op->tags, LH_PATH_DIFFS_DOCUMENTS "-current", err) == 1))
-      rc = lh__diff_export(op->ds, op->tags, true, err);
+    if (!rc) {
+      int have = lh_store_exists(op->ds->store, LH_PATH_EXPORTS_DOCUMENTS, err);
+      if (have == 0)
+        have = lh_tags_exists(op->tags, LH_PATH_DIFFS_DOCUMENTS "-current", err);
+      rc = have < 0 ? have : have ? lh__diff_export(op->ds, op->tags, true, err) : 0;
+    }
     break;
   case LH_EXPORT_STATISTICS: rc = lh__statistics_export(op->ds, err); break;
   case LH_EXPORT_INDEX: rc = lh__index_export(op->ds, err); break;
@@ -130,7 +136,7 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
   snprintf(label, sizeof label, "export %s", KINDS[kind].name);
   snprintf(kind_json, sizeof kind_json, "\"%s\"", KINDS[kind].name);
   lh__op op = {.ds = ds,
-               .tags = lh_tags_open(ds->store, NULL),
+               .tags = ds->tags,
                .label = label,
                .target = KINDS[kind].target,
                .deps = kind == LH_EXPORT_INDEX       ? INDEX_DEPS
@@ -143,13 +149,10 @@ int lh_dataset_export(lh_dataset *ds, lh_export_kind kind, bool force, lh_op_res
                .prepare = kind == LH_EXPORT_INDEX ? NULL : export_prepare,
                .handle = export_handle,
                .ctx = &kind};
-  if (!op.tags)
-    return lh_error_nomem(err);
   lh_job_init(&op.job, "ExportJob", ds->name);
   op.job.extra[op.job.nextra++] = (lh_job_field){"kind", kind_json};
   op.job.extra[op.job.nextra++] = (lh_job_field){"make_diff", "true"};
   int rc = lh__op_run(&op, force, res, err);
-  lh_tags_close(op.tags);
   return rc;
 }
 

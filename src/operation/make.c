@@ -64,7 +64,7 @@ int lh_dataset_make(lh_dataset *ds, const lh_make_opts *opts, lh_op_result *res,
   res->optimized = false;
   make_ctx c = {opts ? *opts : (lh_make_opts){0}, res};
   lh__op op = {.ds = ds,
-               .tags = lh_tags_open(ds->store, NULL),
+               .tags = ds->tags,
                .label = "make",
                .target = LH_TAG_MAKE_RUN,
                .deps = DEPS,
@@ -72,8 +72,6 @@ int lh_dataset_make(lh_dataset *ds, const lh_make_opts *opts, lh_op_result *res,
                .prepare = make_prepare,
                .handle = make_handle,
                .ctx = &c};
-  if (!op.tags)
-    return lh_error_nomem(err);
   int rc;
   if (c.opts.no_exports) {
     /* only index.json, from the config and what was exported before: no optimize */
@@ -85,7 +83,6 @@ int lh_dataset_make(lh_dataset *ds, const lh_make_opts *opts, lh_op_result *res,
     lh_job_init(&op.job, "MakeJob", ds->name);
     rc = lh__op_run(&op, c.opts.force_exports, res, err);
   }
-  lh_tags_close(op.tags);
   lh_buf_free(&local.job);
   return rc;
 }

@@ -66,17 +66,14 @@ int lh__optimize_run(lh_dataset *ds, const lh_optimize_opts *opts, bool always,
   memset(&local, 0, sizeof local);
   optimize_ctx c = {opts, result ? result : &local};
   lh__op op = {.ds = ds,
-               .tags = lh_tags_open(ds->store, NULL),
+               .tags = ds->tags,
                .label = "optimize",
                .is_fresh = optimize_fresh,
                .handle = optimize_handle,
                .ctx = &c};
-  if (!op.tags)
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
   lh_job_init(&op.job, "OptimizeJob", ds->name);
   op.job.extra[op.job.nextra++] = (lh_job_field){"retention_hours", retention};
   int rc = lh__op_run(&op, always || (opts && opts->force), res, err);
-  lh_tags_close(op.tags);
   return rc;
 }
 

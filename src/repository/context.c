@@ -83,8 +83,7 @@ int lh__ctx_open(lh_store *store, const char *name, const lh_settings *settings,
   }
   ds->store = store;
   ds->settings = settings;
-  int rc =
-      (ds->tags = lh_tags_open(store, NULL)) ? 0 : lh_error_set(err, LH_ENOMEM, "out of memory");
+  int rc = lh_tags_open(store, NULL, &ds->tags, err);
   if (rc == 0)
     rc = load_config(ds, err);
   if (rc) {

@@ -20,12 +20,7 @@
 /* ---- tags -------------------------------------------------------------------------------- */
 
 static int touch_tag(lh_dataset *ds, const char *key, lh_time t, lh_error *err) {
-  lh_tags *tags = lh_tags_open(ds->store, NULL);
-  if (!tags)
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  int rc = lh_tags_set(tags, key, t, err);
-  lh_tags_close(tags);
-  return rc;
+  return lh_tags_set(ds->tags, key, t, err);
 }
 
 /* ---- writer -------------------------------------------------------------------------------- */
@@ -81,10 +76,11 @@ int lh_entities_writer_with(lh_dataset *ds, const lh_buffer_opts *opts, lh_entit
     free(w);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
-  if (!(w->buf = lh_entity_buffer_new(&w->opts, err))) {
+  rc = lh_entity_buffer_new(&w->opts, &w->buf, err);
+  if (rc) {
     free(w->origin);
     free(w);
-    return err->code ? err->code : LH_ENOMEM;
+    return rc;
   }
   w->ds = ds;
   w->journal = j;
@@ -140,9 +136,10 @@ static void *inserter_main(void *arg) {
 int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err) {
   if (w->background)
     return 0;
-  if (!(w->spare = lh_entity_buffer_new(&w->opts, err)))
-    return err->code ? err->code : LH_ENOMEM;
-  int rc = lh_journal_bulk(w->journal, true, err);
+  int rc = lh_entity_buffer_new(&w->opts, &w->spare, err);
+  if (rc)
+    return rc;
+  rc = lh_journal_bulk(w->journal, true, err);
   if (rc) {
     lh_entity_buffer_free(w->spare);
     w->spare = NULL;
@@ -167,7 +164,7 @@ static int wait_idle(lh_entity_writer *w, lh_error *err) {
   while (w->pending)
     pthread_cond_wait(&w->cv, &w->mu);
   if (w->bg_rc) {
-    *err = w->bg_err;
+    lh_error_copy(err, &w->bg_err);
     return w->bg_rc;
   }
   return 0;
@@ -357,15 +354,11 @@ int lh_entities_flush(lh_dataset *ds, lh_flush_result *res, lh_error *err) {
   rc = touch_tag(ds, LH_TAG_JOURNAL_FLUSHED, started, err);
   if (!rc && jr.rows == 0) {
     /* a baseline so freshness checks work on an empty store */
-    lh_tags *tags = lh_tags_open(ds->store, NULL);
-    if (!tags)
-      return lh_error_set(err, LH_ENOMEM, "out of memory");
-    rc = lh_tags_exists(tags, LH_TAG_STATEMENTS_OPTIMIZED, err);
+    rc = lh_tags_exists(ds->tags, LH_TAG_STATEMENTS_OPTIMIZED, err);
     if (rc == 0)
-      rc = lh_tags_set(tags, LH_TAG_STATEMENTS_OPTIMIZED, started, err);
+      rc = lh_tags_set(ds->tags, LH_TAG_STATEMENTS_OPTIMIZED, started, err);
     else if (rc == 1)
       rc = 0;
-    lh_tags_close(tags);
   }
   if (!rc)
     lh_log_debug("flushed %" PRIu64 " statements of '%s' from %zu journal segment(s)", jr.rows,
@@ -428,9 +421,10 @@ int lh_entities_delete(lh_dataset *ds, const char *entity_id, uint64_t *n, lh_er
                        .max_rows = SIZE_MAX / 2,
                        .last_seen = LH_TIME_NULL,
                        .now = LH_TIME_NULL};
-  lh_entity_buffer *buf = lh_entity_buffer_new(&bo, err);
-  if (!buf)
-    return err->code ? err->code : LH_ENOMEM;
+  lh_entity_buffer *buf;
+  rc = lh_entity_buffer_new(&bo, &buf, err);
+  if (rc)
+    return rc;
   tomb_ctx t = {buf, lh_time_now()};
   lh_buf where = LH_BUF_INIT;
   rc = lh_buf_puts(&where, "entity_id = ") || lh__sql_quote(&where, entity_id)
@@ -685,7 +679,7 @@ static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w,
     return 0;
   const lh_model *model = lh_model_default(err);
   if (!model)
-    return err->code;
+    return lh_error_code(err, LH_EINVAL);
   int rc = 0;
 #define AND() (w->len && lh_buf_puts(w, " AND "))
   if (q->nentity_ids)
@@ -861,13 +855,13 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
     return rc;
   const lh_model *model = lh_model_default(err);
   if (!model)
-    return err->code;
+    return lh_error_code(err, LH_EINVAL);
   lh_buf sql = LH_BUF_INIT;
   rc = query_select(q, ds->name, &sql, err);
   /* limit and offset are applied in SQL */
   agg_ctx a = {.skip = 0, .left = -1, .fn = fn, .ctx = ctx};
-  if (!rc && !(a.agg = lh_aggregator_new(model, agg_entity, &a)))
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  if (!rc)
+    rc = lh_aggregator_new(model, agg_entity, &a, &a.agg, err);
   if (!rc) {
     rc = lh_statement_store_select(st, sql.data, agg_row, &a, err);
     if (!rc)

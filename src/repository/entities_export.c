@@ -112,9 +112,8 @@ static int entities_from_csv(lh_dataset *ds, const char *key, lh_codec codec, lh
   if (rc)
     return rc;
   lh__csv *csv = lh__csv_open_reader(lh__creader_read_fn, rd, 0);
-  lh_aggregator *agg = lh_aggregator_new(model, write_entity, o);
-  if (!csv || !agg)
-    rc = lh_error_nomem(err);
+  lh_aggregator *agg = NULL;
+  rc = csv ? lh_aggregator_new(model, write_entity, o, &agg, err) : lh_error_nomem(err);
   lh__csv_record rec;
   ts_cache first = {"", LH_TIME_NULL}, last = {"", LH_TIME_NULL};
   bool header = true;
@@ -152,7 +151,7 @@ static int entities_from_csv(lh_dataset *ds, const char *key, lh_codec codec, lh
     if ((rc = parse_ts_cached(&first, f[CSV_INDEX[C_FIRST]], &s.first_seen, err)) ||
         (rc = parse_ts_cached(&last, f[CSV_INDEX[C_LAST]], &s.last_seen, err)) ||
         (rc = lh_aggregator_add(agg, &s, err))) {
-      lh_error_prefix(err, "%s line %llu", key, (unsigned long long)rec.line);
+      lh_error_prefix(err, rc, "%s line %llu", key, (unsigned long long)rec.line);
       break;
     }
   }

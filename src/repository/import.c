@@ -73,7 +73,7 @@ static int next_entity(importer *im, lh_error *err) {
   if (r <= 0)
     return r;
   if ((r = add_entity(im, e, err)))
-    return lh_error_prefix(err, "%s line %llu", im->name,
+    return lh_error_prefix(err, r, "%s line %llu", im->name,
                            (unsigned long long)lh__entity_lines_line(im->entities));
   return 1;
 }
@@ -85,7 +85,7 @@ static int next_statement(importer *im, lh_error *err) {
     return r;
   int rc = add_statement(im, &st, err);
   if (rc)
-    return lh_error_prefix(err, "%s line %llu", im->name,
+    return lh_error_prefix(err, rc, "%s line %llu", im->name,
                            (unsigned long long)lh__stmt_csv_line(im->stmts));
   return 1;
 }
@@ -165,8 +165,8 @@ static void *produce(void *arg) {
       break;
     int rc = 0;
     bool end = false;
-    if (!s->buf && !(s->buf = lh_entity_buffer_new(p->bo, &p->err)))
-      rc = p->err.code ? p->err.code : LH_ENOMEM;
+    if (!s->buf)
+      rc = lh_entity_buffer_new(p->bo, &s->buf, &p->err);
     if (!rc) {
       lh_entity_buffer_clear(s->buf);
       while (lh_entity_buffer_rows(s->buf) < chunk) {
@@ -213,7 +213,7 @@ static int feed(void *ctx, const lh_row **rows, size_t *n, lh_error *err) {
     while (s->state != SLOT_FULL && !p->done)
       pthread_cond_wait(&p->cv, &p->mu);
     if (p->rc) {
-      *err = p->err;
+      lh_error_copy(err, &p->err);
       rc = p->rc;
     } else if (s->state == SLOT_FULL) {
       s->state = SLOT_HANDED;
@@ -347,7 +347,7 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
   im.bulk = o->bulk_size ? o->bulk_size : (size_t)ds->settings->max_buffer_rows;
   res->drops.strict = o->strict;
   if (!(im.model = lh_model_default(err)))
-    return err->code;
+    return lh_error_code(err, LH_EINVAL);
   int rc = 0;
   if (o->format == LH_IMPORT_STATEMENTS) {
     lh_time default_last = o->last_seen != LH_TIME_NULL ? o->last_seen : im.now;
@@ -362,9 +362,9 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
     if (rc == 0)
       im.eof = true; /* empty input */
     rc = rc < 0 ? rc : 0;
-  } else if (!(im.entities = lh__entity_lines_open(fd, im.name, im.model, &res->drops))) {
+  } else {
     /* unknown properties are counted in res->drops (or, strict, refused) */
-    rc = lh_error_nomem(err);
+    rc = lh__entity_lines_open(fd, im.name, im.model, &res->drops, &im.entities, err);
   }
   lh_buffer_opts bo = {.dataset = ds->name,
                        .shards = ds->shards,
@@ -381,7 +381,7 @@ int lh_entities_import(lh_dataset *ds, int fd, const lh_import_opts *o, lh_impor
     }
   }
   if (!rc && im.pending) {
-    *err = im.pending_err;
+    lh_error_copy(err, &im.pending_err);
     rc = im.pending;
   }
   if (o->progress)

@@ -18,11 +18,13 @@ static int file_sha256(lh_store *s, const char *key, char out[LH_SHA256_HEX_SIZE
   int rc = lh_store_open_read(s, key, &r, err);
   if (rc)
     return rc;
-  lh_hasher *h = lh_hasher_new(LH_HASH_SHA256);
-  static char chunk[1 << 20];
-  for (;;) {
+  lh_hasher *h = NULL;
+  size_t cap = (size_t)1 << 20;
+  char *chunk = malloc(cap);
+  rc = chunk ? lh_hasher_new(LH_HASH_SHA256, &h, err) : lh_error_nomem(err);
+  while (!rc) {
     size_t got;
-    if ((rc = lh_reader_read(r, chunk, sizeof chunk, &got, err)) || got == 0)
+    if ((rc = lh_reader_read(r, chunk, cap, &got, err)) || got == 0)
       break;
     lh_hasher_update(h, chunk, got);
   }
@@ -30,6 +32,7 @@ static int file_sha256(lh_store *s, const char *key, char out[LH_SHA256_HEX_SIZE
   if (!rc)
     lh_hasher_final_hex(h, out);
   lh_hasher_free(h);
+  free(chunk);
   return rc;
 }
 

@@ -42,7 +42,7 @@ static int open_db(lh__duck *d, const char *memory_limit, const char *temp_direc
     rc = set_config(cfg, "extension_directory", extension_directory, err);
   if (rc) {
     duckdb_destroy_config(&cfg);
-    return lh_error_prefix(err, "LAKEHOUSE_DUCKDB_*");
+    return lh_error_prefix(err, rc, "LAKEHOUSE_DUCKDB_*");
   }
   char *open_err = NULL;
   if (duckdb_open_ext(NULL, &d->db, cfg, &open_err) == DuckDBError) {
@@ -101,7 +101,7 @@ int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const 
   lh_buf_free(&sql);
   if (rc) {
     lh__duck_close(d);
-    return lh_error_prefix(err, "cannot confine DuckDB");
+    return lh_error_prefix(err, rc, "cannot confine DuckDB");
   }
   return 0;
 }

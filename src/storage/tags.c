@@ -11,17 +11,19 @@ struct lh_tags {
   char *tenant;
 };
 
-lh_tags *lh_tags_open(lh_store *store, const char *tenant) {
+int lh_tags_open(lh_store *store, const char *tenant, lh_tags **out, lh_error *err) {
+  *out = NULL;
   lh_tags *t = calloc(1, sizeof *t);
   if (!t)
-    return NULL;
+    return lh_error_nomem(err);
   t->store = store;
   t->tenant = strdup(tenant && *tenant ? tenant : LH_TENANT);
   if (!t->tenant) {
     free(t);
-    return NULL;
+    return lh_error_nomem(err);
   }
-  return t;
+  *out = t;
+  return 0;
 }
 
 void lh_tags_close(lh_tags *t) {
@@ -56,7 +58,7 @@ int lh_tags_get(lh_tags *t, const char *key, lh_time *out, lh_error *err) {
     }
     rc = lh_time_parse_iso(s, n, out, err);
     if (rc)
-      lh_error_prefix(err, "tag '%s'", key);
+      lh_error_prefix(err, rc, "tag '%s'", key);
   }
   lh_buf_free(&b);
   free(k);

@@ -16,7 +16,7 @@ extern "C" {
 typedef struct lh_tags lh_tags;
 
 /* Tags inside `store` (borrowed; it must outlive the tags); tenant NULL = "lakehouse". */
-lh_tags *lh_tags_open(lh_store *store, const char *tenant);
+int lh_tags_open(lh_store *store, const char *tenant, lh_tags **out, lh_error *err);
 void lh_tags_close(lh_tags *t);
 /* LH_ENOTFOUND when the tag does not exist; LH_EPARSE for a value that is no timestamp. */
 int lh_tags_get(lh_tags *t, const char *key, lh_time *out, lh_error *err);

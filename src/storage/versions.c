@@ -14,14 +14,14 @@ int lh_versions_make(lh_store *s, const char *key, const void *data, size_t len,
   int rc = lh_store_validate_key(key, err);
   if (rc)
     return rc;
-  lh_tags *tags = lh_tags_open(s, NULL);
+  lh_tags *tags = NULL;
   char sum[LH_SHA256_HEX_SIZE];
   lh_sha256_hex(data, len, sum);
   size_t n = strlen(key) + sizeof sum + 2;
   char *dedupe = malloc(n);
   char *snapshot = NULL;
-  if (!tags || !dedupe) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  if (!dedupe || (rc = lh_tags_open(s, NULL, &tags, err))) {
+    rc = dedupe ? rc : lh_error_nomem(err);
     goto done;
   }
   snprintf(dedupe, n, "%s-%s", key, sum);
@@ -61,7 +61,7 @@ int lh_versions_create(lh_store *s, const char *key, const void *data, size_t le
   if ((rc = lh_store_create(s, key, data, len, err)) != 0)
     return rc;
   /* ours now: the snapshot and the tags, as lh_versions_make writes them */
-  lh_tags *tags = lh_tags_open(s, NULL);
+  lh_tags *tags = NULL;
   char sum[LH_SHA256_HEX_SIZE], ts[LH_TS_SIZE];
   lh_sha256_hex(data, len, sum);
   lh_time now = lh_time_now();
@@ -69,9 +69,9 @@ int lh_versions_create(lh_store *s, const char *key, const void *data, size_t le
   size_t n = strlen(key) + sizeof sum + 2;
   char *dedupe = malloc(n);
   char *snapshot = lh_path_version(key, ts);
-  if (!tags || !dedupe || !snapshot) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  } else {
+  if (!dedupe || !snapshot) {
+    rc = lh_error_nomem(err);
+  } else if ((rc = lh_tags_open(s, NULL, &tags, err)) == 0) {
     snprintf(dedupe, n, "%s-%s", key, sum);
     if (!(rc = lh_store_put(s, snapshot, data, len, err)) &&
         !(rc = lh_tags_set(tags, key, now, err)))

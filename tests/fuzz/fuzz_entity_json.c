@@ -20,9 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static lh_exploder *x;
   if (!model) {
     model = lh_model_default(NULL);
-    e = lh_entity_new(model);
+    lh_entity_new(model, &e, NULL);
     lh_explode_opts o = {.dataset = "fuzz", .last_seen = LH_TIME_NULL, .now = 0};
-    x = lh_exploder_new(&o, NULL);
+    lh_exploder_new(&o, &x, NULL);
   }
   lh_error err = {0};
   lh_delta_op op;
@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lh_buf out = LH_BUF_INIT;
     lh_entity_write_json(e, LH_JSON_SORT_VALUES, &out);
     /* what we write, we read back */
-    lh_entity *back = lh_entity_new(model);
+    lh_entity *back = NULL;
+    lh_entity_new(model, &back, NULL);
     if (out.data && lh_entity_parse_json(back, out.data, out.len, 0, NULL, &err) != 0 &&
         op != LH_DELTA_DEL)
       __builtin_trap();

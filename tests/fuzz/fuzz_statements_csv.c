@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       .last_seen = LH_TIME_NULL,
                       .now = 1700000000000000LL};
   lh_error err = {0};
-  lh_entity_buffer *b = lh_entity_buffer_new(&o, &err);
+  lh_entity_buffer *b = NULL;
+  lh_entity_buffer_new(&o, &b, &err);
   lh__csv *c = lh__csv_open_mem((const char *)data, size, 1 << 16);
   lh__stmt_csv *r = c ? lh__stmt_csv_open(c, "fuzz.csv", o.now, o.now) : NULL;
   if (b && r && lh__stmt_csv_header(r, &err) == 1) {

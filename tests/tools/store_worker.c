@@ -137,13 +137,15 @@ static int cmd_append(int argc, char **argv) {
   const lh_model *model = lh_model_default(&err);
   if (!model)
     die("model", &err);
-  lh_entity *e = lh_entity_new(model);
+  lh_entity *e = NULL;
+  lh_entity_new(model, &e, NULL);
   lh_explode_opts o = {.dataset = "ds",
                        .origin = origin,
                        .override_origin = true,
                        .last_seen = LH_TIME_NULL,
                        .now = LH_TIME_NULL};
-  lh_exploder *x = lh_exploder_new(&o, NULL);
+  lh_exploder *x = NULL;
+  lh_exploder_new(&o, &x, NULL);
   slice s = {0};
   explode_ctx c = {&s, origin};
   char *line = NULL;

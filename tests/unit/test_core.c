@@ -127,7 +127,8 @@ static void test_hashes(void **state) {
   /* statement id example of ftm.md §4.2 */
   lh_sha1_hex("wd_persons.Q61589.name.Salih", strlen("wd_persons.Q61589.name.Salih"), h1);
   assert_string_equal(h1, "241a6298861ed88df12ae64e49ff96292f711d95");
-  lh_hasher *h = lh_hasher_new(LH_HASH_SHA256);
+  lh_hasher *h = NULL;
+  assert_int_equal(lh_hasher_new(LH_HASH_SHA256, &h, NULL), 0);
   assert_non_null(h);
   lh_hasher_update(h, "a", 1);
   lh_hasher_update(h, "bc", 2);
@@ -171,7 +172,9 @@ static void test_errors_and_buffers(void **state) {
   lh_error err = {0};
   assert_int_equal(lh_error_set(&err, LH_EINVAL, "bad %s", "thing"), LH_EINVAL);
   assert_string_equal(err.message, "bad thing");
-  assert_int_equal(lh_error_prefix(&err, "file.json line %d", 7), LH_EINVAL);
+  assert_int_equal(lh_error_prefix(&err, LH_EINVAL, "file.json line %d", 7), LH_EINVAL);
+  /* without an err the real code still comes back */
+  assert_int_equal(lh_error_prefix(NULL, LH_EPARSE, "file.json line %d", 8), LH_EPARSE);
   assert_string_equal(err.message, "file.json line 7: bad thing");
   assert_int_equal(lh_error_errno(&err, ENOENT, "open x"), LH_ENOTFOUND);
   assert_non_null(strstr(err.message, "open x: "));

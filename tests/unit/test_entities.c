@@ -100,7 +100,8 @@ static void entity_lines(lines *l, const lh_entity *e, bool with_schema) {
 static void file_lines(lines *l, const char *path, bool with_schema) {
   size_t len;
   char *text = tu_read_file(path, &len);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_error err = {0};
   char *save = NULL;
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -349,9 +350,11 @@ static void test_writer_never_splits_entities(void **state) {
   lh_entity_writer_set_batch_size(w, 2);
   size_t len;
   char *text = tu_read_file(tu_shared("data/yente-fixtures/zala/entities.ftm.json"), &len);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_explode_opts xo = {.dataset = "writer", .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
-  lh_exploder *x = lh_exploder_new(&xo, &err);
+  lh_exploder *x = NULL;
+  assert_int_equal(lh_exploder_new(&xo, &x, &err), 0);
   uint64_t expected = 0;
   char *save = NULL;
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -384,7 +387,8 @@ static void test_writer_never_splits_entities(void **state) {
 static void add_zala(lh_entity_writer *w, size_t limit, int *rc, lh_error *err) {
   size_t len;
   char *text = tu_read_file(tu_shared("data/yente-fixtures/zala/entities.ftm.json"), &len);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   char *save = NULL;
   size_t n = 0;
   for (char *line = strtok_r(text, "\n", &save); line && n < limit && !*rc;
@@ -483,7 +487,8 @@ static void test_delete_and_readd(void **state) {
   assert_int_equal(tombs, 0);
   /* re-add: the new rows are later than the tombstones */
   usleep(2000);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   const char *json =
       "{\"id\":\"Q61589\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Salih\"]}}";
   lh_delta_op op;

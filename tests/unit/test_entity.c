@@ -7,7 +7,8 @@
 #include "testutil.h"
 
 static lh_entity *parse(const char *json, int want_rc, lh_error *err) {
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   int rc = lh_entity_parse_json(e, json, strlen(json), 0, NULL, err);
   if (rc != want_rc) {
     print_error("parse '%s': rc %d (%s), want %d\n", json, rc, err->message, want_rc);
@@ -29,7 +30,8 @@ static void test_round_trip_shared(void **state) {
                {"data/yente-fixtures/entities.delta.json", false, 1700},
                {"data/nomenklatura-fixtures/donations.ijson", false, 474},
                {"data/aleph-fixtures/samples.ijson", false, 21}};
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_buf out = LH_BUF_INIT;
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
     size_t len;
@@ -125,7 +127,8 @@ static void test_accessors(void **state) {
 static void test_add_and_caption(void **state) {
   (void)state;
   lh_error err = {0};
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   const lh_schema *company = lh_model_schema(tu_model(), "Company");
   lh_entity_set_schema(e, company);
   assert_int_equal(lh_entity_set_id(e, "c1", 2, &err), 0);
@@ -141,7 +144,8 @@ static void test_add_and_caption(void **state) {
   assert_int_equal(lh_entity_add(e, "ownershipAsset", "o1", 2, 0, &err), LH_EINVAL);
   assert_non_null(strstr(err.message, "stub"));
   /* a reference to itself is skipped quietly, as FtM does */
-  lh_entity *o = lh_entity_new(tu_model());
+  lh_entity *o = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &o, NULL), 0);
   lh_entity_set_schema(o, lh_model_schema(tu_model(), "Ownership"));
   lh_entity_set_id(o, "own1", 4, &err);
   assert_int_equal(lh_entity_add(o, "owner", "own1", 4, 0, &err), 0);
@@ -247,7 +251,8 @@ static void test_bad_input(void **state) {
       {"{\"op\":\"ADD\",\"entity\":5}", "field 'entity' must be an object"},
       {"{\"id\":\"a\xff\",\"schema\":\"Person\"}", "invalid UTF-8"},
   };
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lh_error err = {0};
     int rc = lh_entity_parse_json(e, cases[i][0], strlen(cases[i][0]), 0, NULL, &err);

@@ -152,7 +152,8 @@ static void test_versions(void **state) {
   lh_buf_reset(&b);
   assert_int_equal(lh_store_get(s, "exports/statistics.json", &b, &err), 0);
   assert_memory_equal(b.data, "{\"a\":2}\n", 8);
-  lh_tags *t = lh_tags_open(s, NULL);
+  lh_tags *t = NULL;
+  assert_int_equal(lh_tags_open(s, NULL, &t, NULL), 0);
   assert_int_equal(lh_tags_exists(t, "exports/statistics.json", &err), 1);
   lh_tags_close(t);
   for (size_t i = 0; i < k.n; i++)
@@ -305,7 +306,8 @@ static void test_configure(void **state) {
 /* ---- diffs --------------------------------------------------------------------------------- */
 
 static void add_json(lh_dataset *ds, const char *json) {
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_error err = {0};
   lh_delta_op op;
   assert_int_equal(lh_entity_parse_json(e, json, strlen(json), 0, &op, &err), 0);
@@ -471,7 +473,8 @@ static void test_failed_export(void **state) {
   assert_true(json_is_string(json_object_get(rec, "exc")));
   assert_int_equal(json_integer_value(json_object_get(rec, "done")), 0);
   json_decref(rec);
-  lh_tags *t = lh_tags_open(lh_dataset_store(ds), NULL);
+  lh_tags *t = NULL;
+  assert_int_equal(lh_tags_open(lh_dataset_store(ds), NULL, &t, NULL), 0);
   assert_int_equal(lh_tags_exists(t, "entities.ftm.json", &err), 0);
   lh_tags_close(t);
   /* fixed: the next run succeeds */

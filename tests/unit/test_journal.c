@@ -79,11 +79,13 @@ static lh_entity_buffer *load_rows(const char *dataset, int shards, const lh_row
   lh_error err = {0};
   lh_buffer_opts o = {
       .dataset = dataset, .shards = shards, .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
-  lh_entity_buffer *b = lh_entity_buffer_new(&o, &err);
+  lh_entity_buffer *b = NULL;
+  assert_int_equal(lh_entity_buffer_new(&o, &b, &err), 0);
   assert_non_null(b);
   size_t len;
   char *text = tu_read_file(tu_shared("data/wd_persons/entities.ftm.json"), &len);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   char *save = NULL;
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     lh_delta_op op;

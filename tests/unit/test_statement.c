@@ -101,10 +101,12 @@ static void test_explode_matches_pack(void **state) {
   pack_load(&p);
   size_t len;
   char *text = tu_read_file(tu_shared("data/wd_persons/entities.ftm.json"), &len);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_explode_opts o = {.dataset = "wd_persons", .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
   lh_error err = {0};
-  lh_exploder *x = lh_exploder_new(&o, &err);
+  lh_exploder *x = NULL;
+  assert_int_equal(lh_exploder_new(&o, &x, &err), 0);
   assert_non_null(x);
   size_t entities = 0, id_sets_equal = 0, base_equal = 0;
   const char *mismatch[8];
@@ -219,16 +221,18 @@ static void test_round_trip_all_data(void **state) {
       "data/yente-fixtures/entities.delta.json", "data/nomenklatura-fixtures/donations.ijson",
       "data/aleph-fixtures/samples.ijson"};
   const size_t want[] = {281, 91, 1129, 474, 21};
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_error err = {0};
   lh_explode_opts o = {.dataset = "target_ds", .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
-  lh_exploder *x = lh_exploder_new(&o, &err);
+  lh_exploder *x = NULL;
+  assert_int_equal(lh_exploder_new(&o, &x, &err), 0);
   size_t total = 0;
   for (size_t f = 0; f < 5; f++) {
     size_t len;
     char *text = tu_read_file(tu_shared(files[f]), &len);
     round_trip rt = {NULL, &err, e, 0, f == 0};
-    rt.agg = lh_aggregator_new(tu_model(), compare, &rt);
+    assert_int_equal(lh_aggregator_new(tu_model(), compare, &rt, &rt.agg, NULL), 0);
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
       lh_delta_op op;
       assert_int_equal(lh_entity_parse_json(e, line, strlen(line), 0, &op, &err), 0);
@@ -274,7 +278,8 @@ static void test_explode_cases(void **state) {
   snprintf(path, sizeof path, "%s/tests/data/explode.test", getenv("LH_SOURCE_DIR"));
   size_t len;
   char *text = tu_read_file(path, &len);
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   char dataset[64] = "", entity_id[256] = "", *json = NULL;
   expect ex = {0};
   size_t cases = 0;
@@ -284,7 +289,8 @@ static void test_explode_cases(void **state) {
     if (end && json) {
       lh_error err = {0};
       lh_explode_opts o = {.dataset = dataset, .last_seen = LH_TIME_NULL, .now = LH_TIME_NULL};
-      lh_exploder *x = lh_exploder_new(&o, &err);
+      lh_exploder *x = NULL;
+      assert_int_equal(lh_exploder_new(&o, &x, &err), 0);
       assert_int_equal(lh_entity_parse_json(e, json, strlen(json), 0, NULL, &err), 0);
       int n = lh_exploder_run(x, e, check_line, &ex, &err);
       assert_int_equal(n, (int)ex.n);
@@ -338,10 +344,12 @@ static int keep(const lh_statement *st, void *ctx) {
 }
 
 static firstst run(const char *json, lh_explode_opts o, int want_rc, lh_error *err) {
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   assert_int_equal(lh_entity_parse_json(e, json, strlen(json), 0, NULL, err), 0);
   o.dataset = "ds";
-  lh_exploder *x = lh_exploder_new(&o, err);
+  lh_exploder *x = NULL;
+  assert_int_equal(lh_exploder_new(&o, &x, err), 0);
   assert_non_null(x);
   firstst f = {0};
   int rc = lh_exploder_run(x, e, keep, &f, err);
@@ -419,9 +427,12 @@ static void test_explode_options(void **state) {
   assert_non_null(strstr(err.message, "last_seen"));
   /* the exploder validates its options */
   lh_explode_opts none = {0};
-  assert_null(lh_exploder_new(&none, &err));
+  lh_exploder *bad_x = (lh_exploder *)&none; /* must be reset to NULL on failure */
+  assert_int_equal(lh_exploder_new(&none, &bad_x, &err), LH_EINVAL);
+  assert_null(bad_x);
   lh_explode_opts badorigin = {.dataset = "ds", .origin = "a/b"};
-  assert_null(lh_exploder_new(&badorigin, &err));
+  assert_int_equal(lh_exploder_new(&badorigin, &bad_x, &err), LH_EINVAL);
+  assert_null(bad_x);
   assert_non_null(strstr(err.message, "origin"));
 }
 
@@ -447,6 +458,11 @@ static void test_statement_id_variants(void **state) {
   lh_buf key = LH_BUF_INIT;
   lh_buf_puts(&key, "ds.e1.bodyText.");
   lh_buf_append(&key, big, 100000);
+  lh_sha1_hex(key.data, key.len, want);
+  assert_string_equal(id, want);
+  /* the long form hashed in pieces, with a language and external */
+  lh_statement_id("ds", "e1", "bodyText", big, 100000, "eng", true, id);
+  lh_buf_puts(&key, "@eng.ext");
   lh_sha1_hex(key.data, key.len, want);
   assert_string_equal(id, want);
   lh_buf_free(&key);

@@ -73,9 +73,11 @@ static void rows_free(rows *rs) {
 
 /* Explode a shared file (dataset "ds") into rows. */
 static void load_rows(rows *rs, const char *file, int shards, const char *origin, lh_time now) {
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_explode_opts o = {.dataset = "ds", .origin = "bulk", .last_seen = LH_TIME_NULL, .now = now};
-  lh_exploder *x = lh_exploder_new(&o, NULL);
+  lh_exploder *x = NULL;
+  assert_int_equal(lh_exploder_new(&o, &x, NULL), 0);
   size_t len;
   char *text = tu_read_file(tu_shared(file), &len);
   explode_ctx c = {rs, shards, origin};

@@ -182,7 +182,8 @@ static void test_phone_country_hints(void **state) {
   assert_int_equal(lh_type_clean(phone, "030 1234567", 11, &o, &out), 1);
   assert_string_equal(out.data, "+49301234567");
   /* through an entity: countries added before phones are the region hints */
-  lh_entity *e = lh_entity_new(tu_model());
+  lh_entity *e = NULL;
+  assert_int_equal(lh_entity_new(tu_model(), &e, NULL), 0);
   lh_entity_set_schema(e, lh_model_schema(tu_model(), "Person"));
   lh_error err = {0};
   assert_int_equal(lh_entity_set_id(e, "p1", 2, &err), 0);

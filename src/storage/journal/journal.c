@@ -182,8 +182,9 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
       *ts[i] = b->ts_value[i];
       continue;
     }
-    if (parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err))
-      return lh_error_prefix(err, "%s: column '%s'", table, LH_ROW_COLUMNS[tcol[i]]);
+    int rc = parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err);
+    if (rc)
+      return lh_error_prefix(err, rc, "%s: column '%s'", table, LH_ROW_COLUMNS[tcol[i]]);
     if (lens[tcol[i]] < sizeof b->ts_text[i]) {
       memcpy(last, v[tcol[i]], lens[tcol[i]]);
       last[lens[tcol[i]]] = '\0';
@@ -193,7 +194,7 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
   row->fragment = s[16];
   int rc = lh_row_check_required(row, err);
   if (rc)
-    return lh_error_prefix(err, "%s", table);
+    return lh_error_prefix(err, rc, "%s", table);
   b->n++;
   return 0;
 }
@@ -301,7 +302,7 @@ static int resolve_table(lh_journal *j, const char *dataset_uri, lh_error *err) 
     name = NULL;
   }
   free(name);
-  return rc ? lh_error_prefix(err, "journal") : 0;
+  return rc ? lh_error_prefix(err, rc, "journal") : 0;
 }
 
 int lh_journal_open(const char *uri, const char *dataset, const char *dataset_uri, lh_journal **out,
@@ -396,7 +397,7 @@ int lh_journal_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err
       last_origin = rows[i].origin;
     }
     if (rc)
-      return lh_error_prefix(err, "journal: row %zu of the batch", i + 1);
+      return lh_error_prefix(err, rc, "journal: row %zu of the batch", i + 1);
   }
   return n ? j->ops->insert(j, rows, n, err) : 0;
 }
@@ -537,7 +538,7 @@ static int drain_next(void *ctx, const lh_row **rows, size_t *n, lh_error *err) 
   d->ready = false;
   int rc = d->rc;
   if (rc) {
-    *err = d->err;
+    lh_error_copy(err, &d->err);
   } else {
     *rows = d->next_rows;
     *n = d->next_n;
@@ -604,7 +605,7 @@ int lh_journal_flush(lh_journal *j, bool ordered, lh_journal_drain_fn drain, voi
     if (d.scan)
       j->ops->scan_close(d.scan);
     if (rc) {
-      lh_error_prefix(err, "journal: draining %s (kept for the next flush)", segs[i]);
+      lh_error_prefix(err, rc, "journal: draining %s (kept for the next flush)", segs[i]);
       break;
     }
     /* the rows are stored: only now may the segment go */

@@ -232,12 +232,13 @@ static int pg_rotate(lh_journal *j, const char *segment, lh_error *err) {
     unsigned char r;
     lh_random_bytes(&r, 1);
     useconds_t us = (useconds_t)((1u << attempt) * 1000000u + (unsigned)r * 3900u);
-    lh_log_warning("journal %s: rotation failed (%s), retrying", j->table, err->message);
+    lh_log_warning("journal %s: rotation failed (%s), retrying", j->table,
+                   err ? err->message : lh_strerror(rc));
     usleep(us);
   }
   lh_buf_free(&sql);
   if (rc)
-    lh_error_prefix(err, "Cannot rotate journal %s after %d attempts", j->table,
+    lh_error_prefix(err, rc, "Cannot rotate journal %s after %d attempts", j->table,
                     ROTATE_MAX_RETRIES);
   return rc;
 }

@@ -242,7 +242,7 @@ static int sq_rotate(lh_journal *j, const char *segment, lh_error *err) {
     rc = sq_exec(s, sql.data, err);
     if (rc) {
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-      lh_error_prefix(err, "Cannot rotate journal %s", j->table);
+      lh_error_prefix(err, rc, "Cannot rotate journal %s", j->table);
     }
   }
   lh_buf_free(&sql);

@@ -314,7 +314,7 @@ static int take_batch(feed *f, batch *b, lh_error *err) {
                      memcmp(r->shard, same->shard, sizeof r->shard) == 0;
     if ((rc = lh_row_check_required(r, err)) != 0 ||
         (!same_part && (rc = part_of(f, r, &part, err)) != 0)) {
-      lh_error_prefix(err, "row %" PRIu64, f->seen);
+      lh_error_prefix(err, rc, "row %" PRIu64, f->seen);
       break;
     }
     if (b->n == b->cap && (rc = grow(b, f->release != NULL, err)) != 0)
@@ -818,7 +818,7 @@ static int route(feed *f, lh_error *err) {
   for (;;) {
     batch *b = acquire_batch(f, err);
     if (!b)
-      return err->code;
+      return lh_error_code(err, LH_EINTERNAL);
     int rc = take_batch(f, b, err);
     if (!rc)
       rc = sort_batch(b, err);
@@ -923,6 +923,7 @@ int lh_statement_store_append_from(lh_statement_store *st, const lh_append_sourc
   f->max_batches = f->per_part + 1;
   if ((rc = lh_fence_shared(st->dataset, &fo, &fence, err)) != 0)
     goto done;
+  lh__store_hold(st, fence);
   if ((rc = lh__duck_exec(&st->duck, "SET threads = 1", err)) != 0)
     goto done;
   rc = route(f, err);
@@ -933,7 +934,7 @@ int lh_statement_store_append_from(lh_statement_store *st, const lh_append_sourc
   lh__duck_exec(&st->duck, "RESET threads", NULL);
   if (f->failed) { /* the first failure, wherever it happened */
     rc = f->rc ? f->rc : LH_EIO;
-    *err = f->err;
+    lh_error_copy(err, &f->err);
     goto done;
   }
   if (rc)
@@ -951,14 +952,14 @@ int lh_statement_store_append_from(lh_statement_store *st, const lh_append_sourc
   if ((rc = tag_partitions(st, f, start, err)) != 0)
     goto done;
   lh__crashpoint("append:tags-set");
-  rc = lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "WRITE", &res->version, err);
+  rc = lh__store_commit(st, &actions, "WRITE", &res->version, err);
   if (rc == 0) {
     res->rows = f->w.rows;
     res->files = f->w.files;
   }
 done:
   lh__written_discard(&f->w, res->version >= 0);
-  lh_fence_release(fence);
+  lh__store_release(st, fence);
   for (int i = 0; i < f->nbatches; i++)
     batch_free(f->batches[i]);
   lh__delta_actions_free(&actions);

@@ -500,7 +500,7 @@ static int load_checkpoint(lh_store *table, lh__duck *d, lh__delta_snapshot *s, 
     cp_ctx c = {s, {name.data, v, 0}};
     rc = lh__duck_each_string(d, sql.data, apply_cp_row, &c, err);
     if (rc && rc != LH_EUNSUPPORTED && !strstr(err ? err->message : "", name.data))
-      lh_error_prefix(err, "%s (version %" PRId64 ")", name.data, v);
+      lh_error_prefix(err, rc, "%s (version %" PRId64 ")", name.data, v);
   }
   lh_buf_free(&sql);
   lh_buf_free(&name);

@@ -105,7 +105,7 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
   if ((rc = lh__part_tag(p, true, &tag, err)) != 0)
     goto done;
   lh__crashpoint("merge:parquet-written");
-  if ((rc = lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "MERGE", &version, err)))
+  if ((rc = lh__store_commit(st, &actions, "MERGE", &version, err)))
     goto done;
   res->version = version;
   res->partitions++;
@@ -138,7 +138,9 @@ static int begin_maintenance(lh_statement_store *st, const char *operation, lh_f
     return rc;
   lh_fence_opts fo = st->fence;
   fo.operation = operation;
-  return lh_fence_exclusive(st->dataset, &fo, fence, err);
+  if ((rc = lh_fence_exclusive(st->dataset, &fo, fence, err)) == 0)
+    lh__store_hold(st, *fence);
+  return rc;
 }
 
 /* A table from before the shard count was recorded gets it (under the exclusive fence, so no
@@ -164,8 +166,7 @@ static int record_shards(lh_statement_store *st, lh_error *err) {
   int rc = !md || !conf || json_object_set_new(conf, LH__SHARDS_KEY, json_string(shards)) ||
                    lh__delta_actions_metadata(&actions, md)
                ? lh_error_set(err, LH_ENOMEM, "out of memory")
-               : lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "SET TBLPROPERTIES",
-                                  NULL, err);
+               : lh__store_commit(st, &actions, "SET TBLPROPERTIES", NULL, err);
   if (rc == 0)
     lh_log_info("%s: recorded the shard count (%d) in the statement table", st->name, st->shards);
   lh__delta_actions_free(&actions);
@@ -231,7 +232,7 @@ int lh_statement_store_merge(lh_statement_store *st, const lh_merge_opts *opts,
     rc = lh_tags_set(st->tags, LH_TAG_STATEMENTS_OPTIMIZED, lh_time_now(), err);
 done:
   lh__parts_free(parts, n);
-  lh_fence_release(fence);
+  lh__store_release(st, fence);
   return lh__explain_io_error(st, rc, err);
 }
 
@@ -339,8 +340,7 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
   }
   if (rc == 0 && actions.nremoves > 0) {
     lh__crashpoint("compact:parquet-written");
-    rc =
-        lh__delta_commit(st->table, &st->duck, &st->snap, &actions, "OPTIMIZE", &res->version, err);
+    rc = lh__store_commit(st, &actions, "OPTIMIZE", &res->version, err);
     if (rc == 0)
       res->files_after = st->snap.nfiles;
   }
@@ -351,7 +351,7 @@ done:
   lh_buf_free(&sql);
   lh__delta_actions_free(&actions);
   lh__parts_free(parts, n);
-  lh_fence_release(fence);
+  lh__store_release(st, fence);
   return lh__explain_io_error(st, rc, err);
 }
 
@@ -515,6 +515,6 @@ done:
   free(v.doomed);
   free(v.first_foreign);
   lh__strmap_free(&v.live);
-  lh_fence_release(fence);
+  lh__store_release(st, fence);
   return rc;
 }

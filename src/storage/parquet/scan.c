@@ -84,7 +84,7 @@ static int scan_chunk(void *ctx, duckdb_data_chunk chunk, lh_error *err) {
     r.deleted_at = valid(validity[17], k) ? T(17)[k] : LH_TIME_NULL;
     int rc = lh_row_check_required(&r, err);
     if (rc)
-      return lh_error_prefix(err, "stored statement");
+      return lh_error_prefix(err, rc, "stored statement");
     if ((rc = s->fn(s->ctx, &r, err)))
       return rc;
   }

@@ -1,4 +1,5 @@
 /* The statement store: Delta table of Parquet statement rows (see statement_store.h). */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -83,10 +84,8 @@ int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int sha
                       lh_store_uri(dataset));
     goto fail;
   }
-  if (!(st->tags = lh_tags_open(dataset, NULL))) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  if ((rc = lh_tags_open(dataset, NULL, &st->tags, err)))
     goto fail;
-  }
   if ((rc = lh__duck_open(&st->duck, settings, err)) != 0)
     goto fail;
   *out = st;
@@ -163,12 +162,12 @@ int lh__store_refresh(lh_statement_store *st, lh_error *err) {
   if (!st->loaded || st->snap.version < 0) {
     rc = lh__delta_load(st->table, &st->duck, &st->snap, err);
     if (rc)
-      lh_error_prefix(err, "%s/statements", st->name);
+      lh_error_prefix(err, rc, "%s/statements", st->name);
     else if (st->snap.version < 0)
       rc = check_no_log(st, err);
     st->loaded = rc == 0;
   } else if ((rc = lh__delta_update(st->table, &st->snap, err)) != 0) {
-    lh_error_prefix(err, "%s/statements", st->name);
+    lh_error_prefix(err, rc, "%s/statements", st->name);
   }
   return rc;
 }
@@ -761,4 +760,22 @@ done:
   json_decref(colstats);
   json_decref(keys);
   return rc;
+}
+
+void lh__store_hold(lh_statement_store *st, lh_fence *fence) {
+  assert(!st->fence_held); /* one write or maintenance step at a time per store */
+  st->fence_held = fence;
+}
+
+void lh__store_release(lh_statement_store *st, lh_fence *fence) {
+  assert(st->fence_held == fence);
+  st->fence_held = NULL;
+  lh_fence_release(fence);
+}
+
+int lh__store_commit(lh_statement_store *st, lh__delta_actions *actions, const char *operation,
+                     int64_t *version, lh_error *err) {
+  assert(st->fence_held); /* appends hold the shared fence, maintenance the exclusive one */
+  assert(st->loaded);     /* the commit builds on the snapshot it read */
+  return lh__delta_commit(st->table, &st->duck, &st->snap, actions, operation, version, err);
 }

@@ -38,7 +38,15 @@ struct lh_statement_store {
   lh__delta_snapshot snap;
   bool loaded;
   lh_tags *tags;
+  lh_fence *fence_held; /* the append or maintenance fence held now (commits assert it) */
 };
+
+/* Hold / give back the append or maintenance fence (NULL is fine) for this store. */
+void lh__store_hold(lh_statement_store *st, lh_fence *fence);
+void lh__store_release(lh_statement_store *st, lh_fence *fence);
+/* Commit actions to the table: only under a held fence, over a loaded snapshot. */
+int lh__store_commit(lh_statement_store *st, lh__delta_actions *actions, const char *operation,
+                     int64_t *version, lh_error *err);
 
 /* Bring the snapshot up to date (full load the first time). */
 int lh__store_refresh(lh_statement_store *st, lh_error *err);
