@@ -26,7 +26,9 @@ typedef struct lh_settings {
                                       (at most 4) for large appends */
   int64_t export_slice_rows;        /* LAKEHOUSE_EXPORT_SLICE_ROWS, 250000: rows sorted at a time
                                       by the statements.csv export (bounds its memory) */
-  char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB" */
+  char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB": the process's DuckDB,
+                                      shared by every dataset it opens */
+  int duckdb_threads;               /* LAKEHOUSE_DUCKDB_THREADS, 0: one per core */
   char *duckdb_temp_directory;      /* LAKEHOUSE_DUCKDB_TEMP_DIRECTORY */
   char *duckdb_extension_directory; /* LAKEHOUSE_DUCKDB_EXTENSION_DIRECTORY */
   char *public_url_prefix;          /* LAKEHOUSE_PUBLIC_URL_PREFIX (${dataset} placeholder) */

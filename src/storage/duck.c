@@ -1,4 +1,5 @@
 /* DuckDB glue for the storage layer (see duck.h). */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +23,32 @@ static int set_config(duckdb_config cfg, const char *key, const char *value, lh_
   return 0;
 }
 
-/* Open an in-memory DuckDB with one connection in UTC, extensions never installed or
- * loaded on their own, and the given memory limit, spill and extension folders (NULL: the
- * defaults). */
-static int open_db(lh__duck *d, const char *memory_limit, const char *temp_directory,
-                   const char *extension_directory, lh_error *err) {
-  memset(d, 0, sizeof *d);
-  pthread_mutex_init(&d->mu, NULL);
+/* The process's DuckDB for the lake's own work. */
+static struct {
+  pthread_mutex_t mu;
+  duckdb_database db;
+  int users;   /* connections open (lh__duck_open) */
+  int serial;  /* lh__duck_serial_begin holders */
+  int threads; /* LAKEHOUSE_DUCKDB_THREADS (0: DuckDB's default, one per core) */
+  lh__duck_rows rows;
+} shared = {.mu = PTHREAD_MUTEX_INITIALIZER, .rows = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+
+/* Open an in-memory DuckDB with extensions never installed or loaded on their own, and the
+ * given memory limit, threads, spill and extension folders (NULL / 0: the defaults). */
+static int open_database(duckdb_database *db, const char *memory_limit, int threads,
+                         const char *temp_directory, const char *extension_directory,
+                         lh_error *err) {
   duckdb_config cfg;
   if (duckdb_create_config(&cfg) == DuckDBError)
     return lh_error_set(err, LH_ENOMEM, "cannot configure DuckDB");
+  char nthreads[16];
+  snprintf(nthreads, sizeof nthreads, "%d", threads);
   int rc = set_config(cfg, "autoinstall_known_extensions", "false", err);
   rc = rc ? rc : set_config(cfg, "autoload_known_extensions", "false", err);
   if (!rc && memory_limit && *memory_limit)
     rc = set_config(cfg, "memory_limit", memory_limit, err);
+  if (!rc && threads > 0)
+    rc = set_config(cfg, "threads", nthreads, err);
   if (!rc && temp_directory)
     rc = set_config(cfg, "temp_directory", temp_directory, err);
   if (!rc && extension_directory)
@@ -45,38 +58,115 @@ static int open_db(lh__duck *d, const char *memory_limit, const char *temp_direc
     return lh_error_prefix(err, rc, "LAKEHOUSE_DUCKDB_*");
   }
   char *open_err = NULL;
-  if (duckdb_open_ext(NULL, &d->db, cfg, &open_err) == DuckDBError) {
+  if (duckdb_open_ext(NULL, db, cfg, &open_err) == DuckDBError) {
     rc = lh_error_set(err, LH_EIO, "cannot open DuckDB: %s", open_err ? open_err : "?");
     duckdb_free(open_err);
-    duckdb_destroy_config(&cfg);
-    return rc;
   }
   duckdb_destroy_config(&cfg);
+  return rc;
+}
+
+/* d->con: a connection to d->db in UTC. */
+static int connect_utc(lh__duck *d, lh_error *err) {
   if (duckdb_connect(d->db, &d->con) == DuckDBError) {
-    duckdb_close(&d->db);
+    d->con = NULL;
     return lh_error_set(err, LH_EIO, "cannot connect to DuckDB");
   }
-  if ((rc = lh__duck_exec(d, "SET TimeZone='UTC'", err)) != 0)
+  return lh__duck_exec(d, "SET TimeZone='UTC'", err);
+}
+
+/* The shared database, opened by its first user. */
+static int shared_acquire(const lh_settings *s, lh_error *err) {
+  int rc = 0;
+  pthread_mutex_lock(&shared.mu);
+  if (!shared.db) {
+    const char *version = duckdb_library_version();
+    if (strcmp(version, PINNED_DUCKDB) != 0)
+      lh_log_warning("DuckDB %s found, this build was tested with %s", version, PINNED_DUCKDB);
+    shared.threads = s ? s->duckdb_threads : 0;
+    rc = open_database(&shared.db, s ? s->duckdb_memory_limit : NULL, shared.threads,
+                       s ? s->duckdb_temp_directory : NULL,
+                       s ? s->duckdb_extension_directory : NULL, err);
+    lh__duck reg = {shared.db, NULL, &shared.rows, false};
+    if (!rc && (rc = connect_utc(&reg, err)) == 0)
+      register_rows(&reg); /* in the database's catalog: every connection sees it */
+    if (reg.con)
+      duckdb_disconnect(&reg.con);
+    if (rc && shared.db)
+      duckdb_close(&shared.db);
+    shared.db = rc ? NULL : shared.db;
+  }
+  if (!rc)
+    shared.users++;
+  pthread_mutex_unlock(&shared.mu);
+  return rc;
+}
+
+static void shared_release(void) {
+  pthread_mutex_lock(&shared.mu);
+  assert(shared.users > 0);
+  if (--shared.users == 0) {
+    duckdb_close(&shared.db);
+    shared.db = NULL;
+    shared.serial = 0;
+  }
+  pthread_mutex_unlock(&shared.mu);
+}
+
+int lh__duck_shared_users(void) {
+  pthread_mutex_lock(&shared.mu);
+  int n = shared.users;
+  pthread_mutex_unlock(&shared.mu);
+  return n;
+}
+
+int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
+  memset(d, 0, sizeof *d);
+  int rc = shared_acquire(s, err);
+  if (rc)
+    return rc;
+  d->db = shared.db;
+  d->rows = &shared.rows;
+  d->shared = true;
+  if ((rc = connect_utc(d, err)) != 0)
     lh__duck_close(d);
   return rc;
 }
 
-int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err) {
-  const char *version = duckdb_library_version();
-  if (strcmp(version, PINNED_DUCKDB) != 0)
-    lh_log_warning("DuckDB %s found, this build was tested with %s", version, PINNED_DUCKDB);
-  int rc = open_db(d, s ? s->duckdb_memory_limit : NULL, s ? s->duckdb_temp_directory : NULL,
-                   s ? s->duckdb_extension_directory : NULL, err);
-  if (rc == 0)
-    register_rows(d);
+int lh__duck_serial_begin(lh__duck *d, lh_error *err) {
+  assert(d->shared);
+  pthread_mutex_lock(&shared.mu);
+  int rc = shared.serial == 0 ? lh__duck_exec(d, "SET threads = 1", err) : 0;
+  if (!rc)
+    shared.serial++;
+  pthread_mutex_unlock(&shared.mu);
   return rc;
+}
+
+void lh__duck_serial_end(lh__duck *d) {
+  pthread_mutex_lock(&shared.mu);
+  assert(shared.serial > 0);
+  if (--shared.serial == 0) {
+    char sql[64];
+    if (shared.threads > 0)
+      snprintf(sql, sizeof sql, "SET threads = %d", shared.threads);
+    else
+      snprintf(sql, sizeof sql, "RESET threads");
+    lh__duck_exec(d, sql, NULL);
+  }
+  pthread_mutex_unlock(&shared.mu);
 }
 
 int lh__duck_open_confined(lh__duck *d, const lh_settings *s, const char *const *paths,
                            size_t npaths, const char *spill_dir, lh_error *err) {
-  int rc = open_db(d, s ? s->duckdb_memory_limit : NULL, spill_dir, NULL, err);
+  memset(d, 0, sizeof *d);
+  int rc = open_database(&d->db, s ? s->duckdb_memory_limit : NULL, 0, spill_dir, NULL, err);
   if (rc)
     return rc;
+  if ((rc = connect_utc(d, err)) != 0) {
+    lh__duck_close(d);
+    return rc;
+  }
   /* the files a query may open: exactly these paths, and the private spill folder */
   lh_buf sql = LH_BUF_INIT;
   rc = lh_buf_puts(&sql, "SET allowed_paths = [");
@@ -113,12 +203,11 @@ int lh__duck_lock_configuration(lh__duck *d, lh_error *err) {
 void lh__duck_close(lh__duck *d) {
   if (d->con)
     duckdb_disconnect(&d->con);
-  if (d->db) {
+  if (d->shared)
+    shared_release();
+  else if (d->db)
     duckdb_close(&d->db);
-    pthread_mutex_destroy(&d->mu);
-  }
-  d->con = NULL;
-  d->db = NULL;
+  memset(d, 0, sizeof *d);
 }
 
 int lh__duck_connect(lh__duck *d, duckdb_connection *out, lh_error *err) {
@@ -499,14 +588,16 @@ int lh__duck_each_string(lh__duck *d, const char *sql, lh__duck_string_fn fn, vo
 int lh__duck_source_add(lh__duck *d, lh__row_source *src, lh_error *err) {
   src->rc = 0;
   lh_error_clear(&src->err);
-  pthread_mutex_lock(&d->mu);
+  if (!d->rows)
+    return lh_error_set(err, LH_EUNSUPPORTED, "no row sources on this DuckDB");
+  pthread_mutex_lock(&d->rows->mu);
   int slot = -1;
   for (int i = 0; i < LH__DUCK_SOURCES && slot < 0; i++)
-    if (!d->sources[i])
+    if (!d->rows->sources[i])
       slot = i;
   if (slot >= 0)
-    d->sources[slot] = src;
-  pthread_mutex_unlock(&d->mu);
+    d->rows->sources[slot] = src;
+  pthread_mutex_unlock(&d->rows->mu);
   if (slot < 0)
     return lh_error_set(err, LH_ELIMIT, "more than %d row sources at once", LH__DUCK_SOURCES);
   src->slot = slot;
@@ -514,10 +605,12 @@ int lh__duck_source_add(lh__duck *d, lh__row_source *src, lh_error *err) {
 }
 
 void lh__duck_source_remove(lh__duck *d, lh__row_source *src) {
-  pthread_mutex_lock(&d->mu);
-  if (src->slot >= 0 && src->slot < LH__DUCK_SOURCES && d->sources[src->slot] == src)
-    d->sources[src->slot] = NULL;
-  pthread_mutex_unlock(&d->mu);
+  if (d->rows) {
+    pthread_mutex_lock(&d->rows->mu);
+    if (src->slot >= 0 && src->slot < LH__DUCK_SOURCES && d->rows->sources[src->slot] == src)
+      d->rows->sources[src->slot] = NULL;
+    pthread_mutex_unlock(&d->rows->mu);
+  }
   src->slot = -1;
 }
 
@@ -561,16 +654,16 @@ static void rows_bind(duckdb_bind_info info) {
 }
 
 static void rows_init(duckdb_init_info info) {
-  lh__duck *d = duckdb_init_get_extra_info(info);
+  lh__duck_rows *rows = duckdb_init_get_extra_info(info);
   rows_bind_data *bd = duckdb_init_get_bind_data(info);
   rows_state *st = calloc(1, sizeof *st);
   if (!st) {
     duckdb_init_set_error(info, "out of memory");
     return;
   }
-  pthread_mutex_lock(&d->mu);
-  st->src = d->sources[bd->slot];
-  pthread_mutex_unlock(&d->mu);
+  pthread_mutex_lock(&rows->mu);
+  st->src = rows->sources[bd->slot];
+  pthread_mutex_unlock(&rows->mu);
   duckdb_init_set_init_data(info, st, free);
   duckdb_init_set_max_threads(info, 1); /* one producer: rows keep their order */
 }
@@ -722,7 +815,7 @@ static void register_rows(lh__duck *d) {
   duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
   duckdb_table_function_add_parameter(tf, bigint);
   duckdb_destroy_logical_type(&bigint);
-  duckdb_table_function_set_extra_info(tf, d, NULL);
+  duckdb_table_function_set_extra_info(tf, d->rows, NULL);
   duckdb_table_function_set_bind(tf, rows_bind);
   duckdb_table_function_set_init(tf, rows_init);
   duckdb_table_function_set_function(tf, rows_function);

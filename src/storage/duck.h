@@ -1,7 +1,10 @@
-/* DuckDB for the storage layer: one in-memory database per store, opened from the settings
- * (no extension ever installed or loaded from the network, memory limit, spill folder,
- * UTC), plus the glue every DuckDB user here needs: one SQL quoting helper, result values
- * as JSON (nested types included), and a table function that streams lh_rows into SQL. */
+/* DuckDB for the storage layer: one in-memory database per process for the lake's own work,
+ * shared by every dataset (so N datasets in a server stay within one memory limit), opened
+ * from the settings (no extension ever installed or loaded from the network, memory limit,
+ * threads, spill folder, UTC), each store on its own connection with its own (temporary)
+ * views; a separate confined instance for users' SQL. Plus the glue every DuckDB user here
+ * needs: result values as JSON (nested types included), and a table function that streams
+ * lh_rows into SQL. */
 #ifndef LH_STORAGE_DUCK_H
 #define LH_STORAGE_DUCK_H
 
@@ -35,15 +38,25 @@ typedef struct lh__row_source {
   lh_error err;
 } lh__row_source;
 
-#define LH__DUCK_SOURCES 16
+/* Row sources in use at once, process-wide. */
+#define LH__DUCK_SOURCES 64
+
+/* The row sources lh_rows(slot) reads: one table per database. */
+typedef struct lh__duck_rows {
+  pthread_mutex_t mu;
+  lh__row_source *sources[LH__DUCK_SOURCES];
+} lh__duck_rows;
 
 typedef struct lh__duck {
   duckdb_database db;
   duckdb_connection con;
-  pthread_mutex_t mu;                        /* guards sources */
-  lh__row_source *sources[LH__DUCK_SOURCES]; /* read by lh_rows(slot) */
+  lh__duck_rows *rows; /* the shared instance's; NULL for a confined one */
+  bool shared;
 } lh__duck;
 
+/* A connection to the process's shared DuckDB, opened on the first use with these settings
+ * (LAKEHOUSE_DUCKDB_MEMORY_LIMIT, _THREADS, _TEMP_DIRECTORY, _EXTENSION_DIRECTORY; later
+ * opens share what the first one set) and closed with its last connection. */
 int lh__duck_open(lh__duck *d, const lh_settings *s, lh_error *err);
 /* A DuckDB for untrusted SQL: no extension loading, and no file access but to `paths`
  * (read) and `spill_dir` (NULL: no spilling) - enable_external_access is off for the life of
@@ -81,6 +94,15 @@ int lh__duck_stream(lh__duck *d, duckdb_connection con, const char *sql, lh__duc
  * LH__DUCK_SOURCES are in use. */
 int lh__duck_source_add(lh__duck *d, lh__row_source *src, lh_error *err);
 void lh__duck_source_remove(lh__duck *d, lh__row_source *src);
+
+/* Single-threaded DuckDB while parallel writers run (each writer connection runs its own
+ * pipeline on its own thread): `threads` is a setting of the whole database, so it is
+ * counted: the first begin sets it to 1, the last end restores the configured value. */
+int lh__duck_serial_begin(lh__duck *d, lh_error *err);
+void lh__duck_serial_end(lh__duck *d);
+
+/* Connections open to the process's shared DuckDB (0 when it is closed). */
+int lh__duck_shared_users(void);
 
 /* Another connection to the same database, for statements run from other threads. */
 int lh__duck_connect(lh__duck *d, duckdb_connection *out, lh_error *err);

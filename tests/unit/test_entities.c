@@ -3,6 +3,7 @@
  * unsafe parity; writer batches; delete and re-add; queries; bad input keeps what came
  * before it. The journal is the default SQLite file of the lake. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,90 @@ static void test_statements_pack(void **state) {
   free_lines(&got);
   lh_dataset_close(ds);
   tu_lake_close(&l);
+}
+
+/* ---- several datasets in one process: one DuckDB, each its own views ------------------------ */
+
+typedef struct import_job {
+  lh_dataset *ds;
+  const char *path;
+  lh_import_result r;
+} import_job;
+
+static void *import_thread(void *arg) {
+  import_job *j = arg;
+  j->r = import_file(j->ds, j->path, (lh_import_opts){.bulk_size = 100});
+  return NULL;
+}
+
+typedef struct read_job {
+  lh_dataset *ds;
+  uint64_t want;
+  int wrong;
+} read_job;
+
+/* Reads over and over while the other dataset does the same: each store's views are its
+ * connection's own, so no read ever sees the other dataset's statements. */
+static void *read_thread(void *arg) {
+  read_job *j = arg;
+  for (int i = 0; i < 40; i++) {
+    lh_entity_stats st;
+    lh_error err = {0};
+    if (lh_entities_stats(j->ds, &st, &err) || st.entities != j->want)
+      j->wrong++;
+  }
+  return NULL;
+}
+
+static void test_datasets_share_duckdb(void **state) {
+  (void)state;
+  assert_int_equal(lh__duck_shared_users(), 0);
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *a = tu_lake_dataset(&l, "persons"), *b = tu_lake_dataset(&l, "zala");
+  /* both import at once: their row sources live side by side in the one instance */
+  char *pa = strdup(tu_shared("data/wd_persons/entities.ftm.json"));
+  char *pb = strdup(tu_shared("data/yente-fixtures/zala/entities.ftm.json"));
+  import_job ja = {a, pa, {0}}, jb = {b, pb, {0}};
+  pthread_t ta, tb;
+  assert_int_equal(pthread_create(&ta, NULL, import_thread, &ja), 0);
+  assert_int_equal(pthread_create(&tb, NULL, import_thread, &jb), 0);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  assert_true(ja.r.commits > 1 && jb.r.commits > 1);
+  assert_int_equal(lh__duck_shared_users(), 2); /* one connection per statement store */
+  /* each reads its own statements through its own views, interleaved */
+  lh_error err = {0};
+  lh_entity_stats sa, sb, sa2;
+  assert_int_equal(lh_entities_stats(a, &sa, &err), 0);
+  assert_int_equal(lh_entities_stats(b, &sb, &err), 0);
+  assert_int_equal(lh_entities_stats(a, &sa2, &err), 0);
+  assert_int_equal(sa2.entities, sa.entities);
+  assert_true(sb.entities != sa.entities);
+  read_job ra = {a, sa.entities, 0}, rb = {b, sb.entities, 0};
+  assert_int_equal(pthread_create(&ta, NULL, read_thread, &ra), 0);
+  assert_int_equal(pthread_create(&tb, NULL, read_thread, &rb), 0);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  assert_int_equal(ra.wrong + rb.wrong, 0);
+  lines want = {0}, got = {0};
+  import_job *jobs[2] = {&ja, &jb};
+  for (int i = 0; i < 2; i++) {
+    file_lines(&want, jobs[i]->path, true);
+    uint64_t n = query_lines(jobs[i]->ds, NULL, &got, true);
+    assert_int_equal(n, i ? sb.entities : sa.entities);
+    assert_same_lines(&want, &got);
+    free_lines(&want);
+    free_lines(&got);
+    want = got = (lines){0};
+  }
+  lh_dataset_close(a);
+  assert_int_equal(lh__duck_shared_users(), 1);
+  lh_dataset_close(b);
+  assert_int_equal(lh__duck_shared_users(), 0); /* closed with its last user */
+  tu_lake_close(&l);
+  free(pa);
+  free(pb);
 }
 
 /* ---- safe / unsafe parity, and the statements CSV round trip -------------------------------- */
@@ -686,6 +771,7 @@ int main(void) {
       cmocka_unit_test(test_roundtrip_direct),
       cmocka_unit_test(test_roundtrip_journal),
       cmocka_unit_test(test_statements_pack),
+      cmocka_unit_test(test_datasets_share_duckdb),
       cmocka_unit_test(test_safe_unsafe_parity),
       cmocka_unit_test(test_origins),
       cmocka_unit_test(test_writer_never_splits_entities),

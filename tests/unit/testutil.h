@@ -19,6 +19,7 @@
 #include "repository/context.h"
 #include "repository/entities_internal.h"
 #include "repository/jobs.h"
+#include "storage/duck.h"
 #include "storage/fence.h"
 #include "storage/journal/journal.h"
 #include "storage/parquet/statement_store.h"

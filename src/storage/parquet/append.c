@@ -924,14 +924,14 @@ int lh_statement_store_append_from(lh_statement_store *st, const lh_append_sourc
   if ((rc = lh_fence_shared(st->dataset, &fo, &fence, err)) != 0)
     goto done;
   lh__store_hold(st, fence);
-  if ((rc = lh__duck_exec(&st->duck, "SET threads = 1", err)) != 0)
+  if ((rc = lh__duck_serial_begin(&st->duck, err)) != 0)
     goto done;
   rc = route(f, err);
   close_streams(f);
   if (f->release && f->calls > f->released) /* nothing is kept any more */
     f->release(f->ctx, f->calls);
   f->released = f->calls;
-  lh__duck_exec(&st->duck, "RESET threads", NULL);
+  lh__duck_serial_end(&st->duck);
   if (f->failed) { /* the first failure, wherever it happened */
     rc = f->rc ? f->rc : LH_EIO;
     lh_error_copy(err, &f->err);

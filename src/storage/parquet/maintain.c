@@ -326,9 +326,9 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
       w.fixed = p;
       /* rows may leave in any order (compaction keeps the rows, not their order): DuckDB then
        * streams the bin instead of buffering it, which halves the peak memory */
-      rc = lh__duck_exec(&st->duck, "SET preserve_insertion_order = false", err);
+      rc = lh__duck_exec(&st->duck, "SET SESSION preserve_insertion_order = false", err);
       rc = rc ? rc : lh__duck_each_row(&st->duck, sql.data, lh__on_written, &w, err);
-      int reset = lh__duck_exec(&st->duck, "SET preserve_insertion_order = true", NULL);
+      int reset = lh__duck_exec(&st->duck, "RESET SESSION preserve_insertion_order", NULL);
       rc = rc ? rc : reset;
       if (rc)
         break;

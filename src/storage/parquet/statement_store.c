@@ -422,9 +422,9 @@ int lh__store_view_sql(lh_statement_store *st, lh_buf *raw, lh_buf *live, lh_err
     return rc;
   lh_buf src = LH_BUF_INIT;
   lh_time cutoff = lh__grace_cutoff(st, lh_time_now());
-  rc = lh_buf_puts(raw, "CREATE OR REPLACE VIEW statement_raw AS ");
+  rc = lh_buf_puts(raw, "CREATE OR REPLACE TEMP VIEW statement_raw AS ");
   rc = rc ? rc
-          : lh_buf_puts(live, "CREATE OR REPLACE VIEW statement AS SELECT *, entity_id AS "
+          : lh_buf_puts(live, "CREATE OR REPLACE TEMP VIEW statement AS SELECT *, entity_id AS "
                               "canonical_id FROM (");
   if (!rc && n == 0) {
     rc = lh_buf_puts(raw, EMPTY_SOURCE);
