@@ -601,7 +601,7 @@ static int stream_copy(stream *s) {
     rc = lh_error_set(&s->err, LH_ENOMEM, "out of memory");
   else if ((rc = lh__duck_each_row_on(d, s->con, sql.data, &s->src, stream_written, s, &s->err)) !=
            0)
-    unlink(target.data); /* what DuckDB wrote of it before the failure */
+    lh__tio_discard(s->f->st->io, target.data); /* what DuckDB wrote before the failure */
   lh__duck_source_remove(d, &s->src);
   lh_buf_free(&sql);
   lh_buf_free(&target);
@@ -658,17 +658,19 @@ static int open_stream(feed *f, stream *s, uint32_t part, lh_error *err) {
   s->key.bucket = strtok_r(NULL, "\x1f", &save);
   s->key.origin = strtok_r(NULL, "\x1f", &save);
   const char *values[LH_ROW_NPARTITIONS] = {s->key.shard, s->key.bucket, s->key.origin};
-  rc = lh_buf_puts(&dir, f->st->root);
+  lh_buf rel = LH_BUF_INIT;
   for (int i = 0; i < LH_ROW_NPARTITIONS && !rc; i++)
-    rc = lh_buf_printf(&dir, "/%s=", LH_ROW_PARTITIONS[i]) || put_hive_value(&dir, values[i]);
+    rc = lh_buf_printf(&rel, "%s%s=", i ? "/" : "", LH_ROW_PARTITIONS[i]) ||
+         put_hive_value(&rel, values[i]);
+  rc = rc ? lh_error_nomem(err) : lh__tio_write_dir(f->st->io, rel.data, &dir, err);
+  lh_buf_free(&rel);
   if (rc) {
     lh_buf_free(&dir);
     free(s->keybuf);
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
+    return rc;
   }
   s->dir = dir.data;
-  if ((rc = lh_mkdirs(s->dir, err)) != 0 ||
-      (rc = lh__duck_connect(&f->st->duck, &s->con, err)) != 0)
+  if ((rc = lh__duck_connect(&f->st->duck, &s->con, err)) != 0)
     goto fail;
   pthread_cond_init(&s->cv, NULL);
   pthread_mutex_lock(&f->mu);

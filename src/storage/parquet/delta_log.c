@@ -468,21 +468,19 @@ static int apply_cp_row(void *arg, const char *text, size_t n, lh_error *err) {
   return rc;
 }
 
-static int load_checkpoint(lh_store *table, lh__duck *d, lh__delta_snapshot *s, int64_t v,
+static int load_checkpoint(lh__table_io *io, lh__duck *d, lh__delta_snapshot *s, int64_t v,
                            int parts, lh_error *err) {
-  char *root = lh_store_local_path(table, NULL);
-  if (!root)
-    return lh_error_set(err, LH_EUNSUPPORTED, "checkpoints are read from local tables only");
   lh_buf sql = LH_BUF_INIT, name = LH_BUF_INIT;
   int rc = lh_buf_puts(&sql, "SELECT to_json(t)::VARCHAR FROM read_parquet([");
   for (int p = 1; p <= parts && !rc; p++) {
     lh_buf path = LH_BUF_INIT;
+    char file[96];
     if (parts == 1)
-      rc = lh_buf_printf(&path, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", root, v);
+      snprintf(file, sizeof file, LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", v);
     else
-      rc =
-          lh_buf_printf(&path, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.%010d.%010d.parquet",
-                        root, v, p, parts);
+      snprintf(file, sizeof file, LH__DELTA_LOG "/%020" PRId64 ".checkpoint.%010d.%010d.parquet", v,
+               p, parts);
+    rc = lh__tio_read_path(io, file, &path);
     if (!rc && p > 1)
       rc = lh_buf_putc(&sql, ',');
     if (!rc)
@@ -504,7 +502,6 @@ static int load_checkpoint(lh_store *table, lh__duck *d, lh__delta_snapshot *s, 
   }
   lh_buf_free(&sql);
   lh_buf_free(&name);
-  free(root);
   if (rc == 0) {
     s->version = v;
     s->checkpoint = v;
@@ -528,7 +525,8 @@ static int last_checkpoint_hint(lh_store *table, int64_t *v) {
   return 0;
 }
 
-int lh__delta_load(lh_store *table, lh__duck *d, lh__delta_snapshot *s, lh_error *err) {
+int lh__delta_load(lh_store *table, lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
+                   lh_error *err) {
   lh__delta_snapshot_free(s);
   listing l = {0};
   int rc = lh_store_children(table, LH__DELTA_LOG, list_entry, &l, err);
@@ -553,7 +551,7 @@ int lh__delta_load(lh_store *table, lh__duck *d, lh__delta_snapshot *s, lh_error
     latest = l.cps[best].version;
   int64_t from = -1;
   if (best >= 0) {
-    rc = load_checkpoint(table, d, s, l.cps[best].version, l.cps[best].parts, err);
+    rc = load_checkpoint(io, d, s, l.cps[best].version, l.cps[best].parts, err);
     if (rc) {
       /* fall back to the JSON commits when they are all there */
       bool have_all =
@@ -800,7 +798,7 @@ static void short_sleep(int attempt) {
   nanosleep(&ts, NULL);
 }
 
-int lh__delta_commit(lh_store *table, lh__duck *d, lh__delta_snapshot *s,
+int lh__delta_commit(lh_store *table, lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
                      const lh__delta_actions *a, const char *operation, int64_t *version,
                      lh_error *err) {
   lh_buf text = LH_BUF_INIT;
@@ -828,7 +826,7 @@ int lh__delta_commit(lh_store *table, lh__duck *d, lh__delta_snapshot *s,
       free(key);
       if (rc == 0 && v % LH__DELTA_CHECKPOINT_INTERVAL == 0) {
         lh_error cerr = {0};
-        if (lh__delta_write_checkpoint(table, d, s, &cerr))
+        if (lh__delta_write_checkpoint(table, io, d, s, &cerr))
           lh_log_warning("checkpoint at version %" PRId64 " not written: %s", v, cerr.message);
       }
       break;
@@ -902,22 +900,20 @@ static int64_t tombstone_cutoff_ms(const lh__delta_snapshot *s) {
   return now_ms() - 7LL * 24 * 3600 * 1000;
 }
 
-int lh__delta_write_checkpoint(lh_store *table, lh__duck *d, const lh__delta_snapshot *s,
-                               lh_error *err) {
-  char *root = lh_store_local_path(table, NULL);
-  if (!root)
-    return lh_error_set(err, LH_EUNSUPPORTED, "checkpoints are written to local tables only");
-  char id[LH_UUID_HEX_SIZE];
+int lh__delta_write_checkpoint(lh_store *table, lh__table_io *io, lh__duck *d,
+                               const lh__delta_snapshot *s, lh_error *err) {
+  char id[LH_UUID_HEX_SIZE], name[64];
   lh_uuid4_hex(id);
-  char *json_tmp = NULL, *pq_tmp = NULL, *final = NULL;
-  int rc = 0;
-  if (asprintf(&json_tmp, "%s/" LH__DELTA_LOG "/.checkpoint.lh-tmp-%s.json", root, id) < 0 ||
-      asprintf(&pq_tmp, "%s/" LH__DELTA_LOG "/.checkpoint.lh-tmp-%s.parquet", root, id) < 0 ||
-      asprintf(&final, "%s/" LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", root, s->version) <
-          0) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  lh_buf json_path = LH_BUF_INIT, pq_path = LH_BUF_INIT;
+  snprintf(name, sizeof name, ".checkpoint.lh-tmp-%s.json", id);
+  int rc = lh__tio_scratch(io, LH__DELTA_LOG, name, &json_path, err);
+  snprintf(name, sizeof name, ".checkpoint.lh-tmp-%s.parquet", id);
+  rc = rc ? rc : lh__tio_scratch(io, LH__DELTA_LOG, name, &pq_path, err);
+  char final[64];
+  snprintf(final, sizeof final, LH__DELTA_LOG "/%020" PRId64 ".checkpoint.parquet", s->version);
+  const char *json_tmp = json_path.data, *pq_tmp = pq_path.data;
+  if (rc)
     goto done;
-  }
   FILE *f = fopen(json_tmp, "w");
   if (!f) {
     rc = lh_error_errno(err, errno, "cannot write %s", json_tmp);
@@ -981,21 +977,17 @@ int lh__delta_write_checkpoint(lh_store *table, lh__duck *d, const lh__delta_sna
   if (rc)
     goto done;
   lh__crashpoint("checkpoint:before-publish");
-  if (rename(pq_tmp, final) != 0) {
-    rc = lh_error_errno(err, errno, "cannot move the checkpoint into place");
+  if ((rc = lh__tio_publish(io, pq_tmp, final, err)) != 0)
     goto done;
-  }
   char last[128];
   int n = snprintf(last, sizeof last, "{\"version\":%" PRId64 ",\"size\":%zu}", s->version, rows);
   rc = lh_store_put(table, LH__DELTA_LOG "/_last_checkpoint", last, (size_t)n, err);
 done:
   if (json_tmp)
-    unlink(json_tmp);
+    lh__tio_discard(io, json_tmp);
   if (pq_tmp)
-    unlink(pq_tmp);
-  free(json_tmp);
-  free(pq_tmp);
-  free(final);
-  free(root);
+    lh__tio_discard(io, pq_tmp);
+  lh_buf_free(&json_path);
+  lh_buf_free(&pq_path);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include "lakehouse/buf.h"
 #include "lakehouse/store.h"
 #include "storage/duck.h"
+#include "storage/parquet/table_io.h"
 
 #define LH__DELTA_LOG "_delta_log"
 #define LH__DELTA_CHECKPOINT_INTERVAL 100
@@ -50,7 +51,8 @@ typedef struct lh__delta_snapshot {
 void lh__delta_snapshot_init(lh__delta_snapshot *s);
 void lh__delta_snapshot_free(lh__delta_snapshot *s);
 /* Load the latest snapshot of the table at `table` (a store rooted at the table). */
-int lh__delta_load(lh_store *table, lh__duck *d, lh__delta_snapshot *s, lh_error *err);
+int lh__delta_load(lh_store *table, lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
+                   lh_error *err);
 /* Replay the commits written since s->version. */
 int lh__delta_update(lh_store *table, lh__delta_snapshot *s, lh_error *err);
 /* LH_EUNSUPPORTED when this implementation cannot read / write the table correctly. */
@@ -91,12 +93,13 @@ int lh__delta_actions_metadata(lh__delta_actions *a, json_t *md);
  * commit removes (LH_ECONFLICT). *version is set once the commit file exists (so a caller
  * knows its files are referenced even if a later step fails); s is updated; every
  * LH__DELTA_CHECKPOINT_INTERVAL versions a checkpoint follows. */
-int lh__delta_commit(lh_store *table, lh__duck *d, lh__delta_snapshot *s,
+int lh__delta_commit(lh_store *table, lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
                      const lh__delta_actions *a, const char *operation, int64_t *version,
                      lh_error *err);
-/* Write the checkpoint of s (at s->version) and _last_checkpoint. */
-int lh__delta_write_checkpoint(lh_store *table, lh__duck *d, const lh__delta_snapshot *s,
-                               lh_error *err);
+/* Write the checkpoint of s (at s->version, through DuckDB into the table's files) and
+ * _last_checkpoint. */
+int lh__delta_write_checkpoint(lh_store *table, lh__table_io *io, lh__duck *d,
+                               const lh__delta_snapshot *s, lh_error *err);
 
 /* ---- paths ---------------------------------------------------------------------------- */
 

@@ -23,14 +23,22 @@
  * the slice being read and one per writer). */
 #define MERGE_SLICE_ROWS 500000
 
-/* The partition's folder: that of its first file (DuckDB's hive encoding of the values). */
-static char *part_dir(lh_statement_store *st, const lh__part *p) {
+/* The folder DuckDB writes a partition's new files into: that of its first file (DuckDB's
+ * hive encoding of the values). Caller frees *out. */
+static int part_dir(lh_statement_store *st, const lh__part *p, char **out, lh_error *err) {
+  *out = NULL;
   const char *file = st->snap.files[p->files[0]].file;
   const char *slash = strrchr(file, '/');
-  char *out = NULL;
-  if (asprintf(&out, "%s/%.*s", st->root, slash ? (int)(slash - file) : 0, file) < 0)
-    return NULL;
-  return out;
+  lh_buf rel = LH_BUF_INIT, dir = LH_BUF_INIT;
+  int rc = lh_buf_append(&rel, file, slash ? (size_t)(slash - file) : 0) ? lh_error_nomem(err) : 0;
+  rc = rc ? rc : lh__tio_write_dir(st->io, rel.data ? rel.data : "", &dir, err);
+  lh_buf_free(&rel);
+  if (rc) {
+    lh_buf_free(&dir);
+    return rc;
+  }
+  *out = lh_buf_steal(&dir);
+  return *out ? 0 : lh_error_nomem(err);
 }
 
 /* Merge one partition into new files and commit them in place of the old ones. */
@@ -45,10 +53,12 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
   char *tag = NULL;
   char **bounds = NULL;
   size_t nbounds = 0;
-  char *dir = part_dir(st, p);
-  int rc = dir ? lh__files_source(st, p, p->files, p->nfiles, &src) : LH_ENOMEM;
-  if (rc) {
-    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  char *dir = NULL;
+  int rc = part_dir(st, p, &dir, err);
+  if (rc)
+    goto done;
+  if ((rc = lh__files_source(st, p, p->files, p->nfiles, &src)) != 0) {
+    rc = lh_error_nomem(err);
     goto done;
   }
   uint64_t before = 0, after = 0;
@@ -297,17 +307,18 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
       }
       if (nb < 2)
         continue;
-      char *dir = part_dir(st, p);
+      char *dir = NULL;
+      if ((rc = part_dir(st, p, &dir, err)) != 0)
+        break;
       char id[LH_UUID_SIZE];
       lh_uuid4(id);
       lh_buf_reset(&src);
       lh_buf_reset(&sql);
-      rc = dir ? lh_buf_printf(&sql, "COPY (SELECT %s FROM read_parquet([", LH__DATA_COLUMNS)
-               : LH_ENOMEM;
+      rc = lh_buf_printf(&sql, "COPY (SELECT %s FROM read_parquet([", LH__DATA_COLUMNS);
       lh_buf path = LH_BUF_INIT;
       for (size_t j = 0; j < nb && !rc; j++) {
         lh_buf_reset(&path);
-        rc = lh_buf_printf(&path, "%s/%s", st->root, st->snap.files[bin[j]].file);
+        rc = lh__tio_read_path(st->io, st->snap.files[bin[j]].file, &path);
         if (!rc && j)
           rc = lh_buf_putc(&sql, ',');
         rc = rc ? rc : lh__sql_quote(&sql, path.data);

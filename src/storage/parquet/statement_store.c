@@ -78,12 +78,8 @@ int lh_statement_store_open(lh_store *dataset, const char *dataset_name, int sha
   }
   if ((rc = lh_store_sub(dataset, "statements", &st->table, err)) != 0)
     goto fail;
-  st->root = lh_store_local_path(st->table, NULL);
-  if (!st->root) {
-    rc = lh_error_set(err, LH_EUNSUPPORTED, "the statement store needs a local lake (got %s)",
-                      lh_store_uri(dataset));
+  if ((rc = lh__tio_open(st->table, &st->io, err)) != 0)
     goto fail;
-  }
   if ((rc = lh_tags_open(dataset, NULL, &st->tags, err)))
     goto fail;
   if ((rc = lh__duck_open(&st->duck, settings, err)) != 0)
@@ -101,8 +97,8 @@ void lh_statement_store_close(lh_statement_store *st) {
   lh__duck_close(&st->duck);
   lh__delta_snapshot_free(&st->snap);
   lh_tags_close(st->tags);
+  lh__tio_close(st->io);
   lh_store_close(st->table);
-  free(st->root);
   free(st->name);
   free(st->memory_limit);
   free(st->temp_directory);
@@ -160,7 +156,7 @@ static int check_no_log(lh_statement_store *st, lh_error *err) {
 int lh__store_refresh(lh_statement_store *st, lh_error *err) {
   int rc;
   if (!st->loaded || st->snap.version < 0) {
-    rc = lh__delta_load(st->table, &st->duck, &st->snap, err);
+    rc = lh__delta_load(st->table, st->io, &st->duck, &st->snap, err);
     if (rc)
       lh_error_prefix(err, rc, "%s/statements", st->name);
     else if (st->snap.version < 0)
@@ -392,7 +388,7 @@ int lh__files_source(lh_statement_store *st, const lh__part *p, const size_t *fi
   lh_buf path = LH_BUF_INIT;
   for (size_t i = 0; i < n && !rc; i++) {
     lh_buf_reset(&path);
-    rc = lh_buf_printf(&path, "%s/%s", st->root, st->snap.files[files[i]].file);
+    rc = lh__tio_read_path(st->io, st->snap.files[files[i]].file, &path);
     if (!rc && i)
       rc = lh_buf_putc(out, ',');
     rc = rc ? rc : lh__sql_quote(out, path.data);
@@ -489,10 +485,7 @@ int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
   bool found = false;
   for (size_t i = 0; i < st->snap.nfiles && !found; i++) {
     const lh__delta_file *f = &st->snap.files[i];
-    lh_buf_reset(&path);
-    if (lh_buf_printf(&path, "%s/%s", st->root, f->file))
-      break;
-    if (access(path.data, F_OK) != 0 && errno == ENOENT) {
+    if (lh_store_exists(st->table, f->file, NULL) == 0) {
       rc = lh_error_set(err, LH_ENOTFOUND,
                         "%s/statements: version %" PRId64 ": data file '%s' named by the log "
                         "(added in version %" PRId64 ") is missing",
@@ -509,7 +502,7 @@ int lh__explain_io_error(lh_statement_store *st, int rc, lh_error *err) {
     lh_buf sql = LH_BUF_INIT;
     lh_buf_reset(&path);
     lh_error perr = {0};
-    int prc = lh_buf_printf(&path, "%s/%s", st->root, f->file) ||
+    int prc = lh__tio_read_path(st->io, f->file, &path) ||
                       lh_buf_puts(&sql, "SELECT * FROM read_parquet(") ||
                       lh__sql_quote(&sql, path.data) || lh_buf_putc(&sql, ')')
                   ? LH_ENOMEM
@@ -672,7 +665,7 @@ static char *delta_stats(json_t *colstats, json_int_t count) {
 void lh__written_discard(lh__written *w, bool committed) {
   for (size_t i = 0; i < w->npaths; i++) {
     if (!committed)
-      unlink(w->paths[i]);
+      lh__tio_discard(w->st->io, w->paths[i]);
     free(w->paths[i]);
   }
   free(w->paths);
@@ -702,7 +695,6 @@ int lh__on_written(void *ctx, size_t ncols, const char *const *names, const char
   }
   int rc = 0;
   const char *file = json_string_value(filename);
-  size_t rl = strlen(w->st->root);
   if (file) {
     if (w->npaths == w->paths_cap) {
       size_t cap = w->paths_cap ? w->paths_cap * 2 : 16;
@@ -720,8 +712,8 @@ int lh__on_written(void *ctx, size_t ncols, const char *const *names, const char
     }
     w->npaths++;
   }
-  if (!file || strncmp(file, w->st->root, rl) != 0 || file[rl] != '/' || !json_is_integer(count) ||
-      !json_is_integer(size)) {
+  const char *rel = file ? lh__tio_relative(w->st->io, file) : NULL;
+  if (!rel || !json_is_integer(count) || !json_is_integer(size)) {
     rc = lh_error_set(err, LH_EINTERNAL, "unexpected COPY result for '%s'", file ? file : "?");
     goto done;
   }
@@ -740,7 +732,7 @@ int lh__on_written(void *ctx, size_t ncols, const char *const *names, const char
       }
     }
   }
-  char *path = lh__delta_path_encode(file + rl + 1);
+  char *path = lh__delta_path_encode(rel);
   char *stats = delta_stats(colstats, json_integer_value(count));
   if (!path || !stats)
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -777,5 +769,6 @@ int lh__store_commit(lh_statement_store *st, lh__delta_actions *actions, const c
                      int64_t *version, lh_error *err) {
   assert(st->fence_held); /* appends hold the shared fence, maintenance the exclusive one */
   assert(st->loaded);     /* the commit builds on the snapshot it read */
-  return lh__delta_commit(st->table, &st->duck, &st->snap, actions, operation, version, err);
+  return lh__delta_commit(st->table, st->io, &st->duck, &st->snap, actions, operation, version,
+                          err);
 }

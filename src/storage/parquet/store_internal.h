@@ -13,6 +13,7 @@
 #include "storage/fence.h"
 #include "storage/parquet/delta_log.h"
 #include "storage/parquet/statement_store.h"
+#include "storage/parquet/table_io.h"
 #include "storage/tags.h"
 
 /* The 15 data columns of a statement file (the partition columns live in its folder). */
@@ -23,7 +24,7 @@
 struct lh_statement_store {
   lh_store *dataset; /* borrowed */
   lh_store *table;   /* {dataset}/statements */
-  char *root;        /* local path of the table */
+  lh__table_io *io;  /* the table's files as DuckDB reads and writes them */
   char *name;
   int shards;
   char *memory_limit;

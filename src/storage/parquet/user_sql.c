@@ -112,12 +112,12 @@ static int open_confined(lh_statement_store *st, const char *spill, lh__duck *d,
   int rc = paths ? 0 : lh_error_set(err, LH_ENOMEM, "out of memory");
   size_t n = 0;
   for (; !rc && n < st->snap.nfiles; n++) {
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", st->root, st->snap.files[n].file) < 0) {
-      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    lh_buf p = LH_BUF_INIT;
+    if (lh__tio_read_path(st->io, st->snap.files[n].file, &p) || !(paths[n] = lh_buf_steal(&p))) {
+      lh_buf_free(&p);
+      rc = lh_error_nomem(err);
       break;
     }
-    paths[n] = p;
   }
   rc = rc ? rc : lh__store_view_sql(st, &raw, &live, err);
   rc = rc ? rc : lh__duck_open_confined(d, NULL, paths, n, spill, err);
