@@ -88,10 +88,21 @@ int lh__journal_ddl(lh_buf *out, const char *table, const char *text_type, const
 /* The column list "shard, id, ..." in LH_ROW_COLUMNS order. */
 int lh__journal_columns(lh_buf *out);
 
-/* Backends: set j->ops and j->impl and connect (the live table is created by ops->create
- * once its name is settled). */
-int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err);
-int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err);
+/* A journal backend: the URIs it takes and how it connects to one. open sets j->ops and
+ * j->impl (the live table is created by ops->create once its name is settled); *private_db:
+ * the database belongs to this process alone (an in-memory one), so it holds the rows of
+ * one lake only. */
+typedef struct lh__journal_backend {
+  const char *name;
+  bool (*accepts)(const char *uri);
+  int (*open)(lh_journal *j, const char *uri, bool *private_db, lh_error *err);
+} lh__journal_backend;
+
+/* The backends (sqlite.c, postgres.c), registered in backends.c. */
+extern const lh__journal_backend LH__JOURNAL_SQLITE;
+extern const lh__journal_backend LH__JOURNAL_POSTGRES;
+/* The backend that takes uri; NULL when none does. */
+const lh__journal_backend *lh__journal_backend_for(const char *uri);
 
 /* Rows per batch handed out by scans. */
 #define LH__JOURNAL_READ_BATCH 8192

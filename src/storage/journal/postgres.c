@@ -522,7 +522,7 @@ static const lh__journal_ops PG_OPS = {
     .create = pg_create,
 };
 
-int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err) {
+static int pg_connect(lh_journal *j, const char *uri, lh_error *err) {
   pg *p = calloc(1, sizeof *p);
   if (!p)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -540,3 +540,25 @@ int lh__journal_pg_open(lh_journal *j, const char *uri, lh_error *err) {
   }
   return rc;
 }
+
+/* postgresql://, postgres://, and SQLAlchemy's postgresql+DRIVER:// */
+static bool pg_accepts(const char *uri) {
+  return strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0 ||
+         strncmp(uri, "postgresql+", 11) == 0;
+}
+
+static int pg_open(lh_journal *j, const char *uri, bool *private_db, lh_error *err) {
+  *private_db = false;
+  /* SQLAlchemy driver suffixes (postgresql+psycopg2://) are accepted and dropped */
+  char *plain = NULL;
+  if (strncmp(uri, "postgresql+", 11) == 0) {
+    const char *sep = strstr(uri, "://");
+    if (sep && asprintf(&plain, "postgresql%s", sep) < 0)
+      return lh_error_nomem(err);
+  }
+  int rc = pg_connect(j, plain ? plain : uri, err);
+  free(plain);
+  return rc;
+}
+
+const lh__journal_backend LH__JOURNAL_POSTGRES = {"postgresql", pg_accepts, pg_open};

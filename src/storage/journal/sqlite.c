@@ -582,7 +582,7 @@ static int set_wal(sq *s, lh_error *err) {
   return rc == SQLITE_OK ? 0 : sq_error(s, rc, err, "PRAGMA journal_mode=WAL");
 }
 
-int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
+static int sqlite_connect(lh_journal *j, const char *path, lh_error *err) {
   sq *s = calloc(1, sizeof *s);
   if (!s || !(s->path = strdup(path))) {
     free(s);
@@ -617,3 +617,19 @@ int lh__journal_sqlite_open(lh_journal *j, const char *path, lh_error *err) {
   }
   return rc;
 }
+
+/* sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy), sqlite:///:memory: */
+static bool sqlite_accepts(const char *uri) {
+  return strncmp(uri, "sqlite://", 9) == 0;
+}
+
+static int sqlite_open(lh_journal *j, const char *uri, bool *private_db, lh_error *err) {
+  const char *path = uri + 9;
+  if (*path == '/')
+    path++;
+  *private_db = strcmp(path, ":memory:") == 0;
+  return *path ? sqlite_connect(j, path, err)
+               : lh_error_set(err, LH_EINVAL, "journal URI '%s' has no database path", uri);
+}
+
+const lh__journal_backend LH__JOURNAL_SQLITE = {"sqlite", sqlite_accepts, sqlite_open};

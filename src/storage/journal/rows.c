@@ -1,0 +1,217 @@
+/* Rows of journal tables, shared by the backends (sqlite.c, postgres.c): the batches rows
+ * are read back into, their text form in SQL (timestamps, DDL, the column list). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lakehouse/validate.h"
+#include "storage/journal/journal_internal.h"
+
+/* ---- rows read back ------------------------------------------------------------------ */
+
+void lh__row_batch_init(lh__row_batch *b, size_t cap) {
+  memset(b, 0, sizeof *b);
+  lh__arena_init(&b->arena, 1 << 20, 0);
+  b->cap = cap;
+}
+
+void lh__row_batch_reset(lh__row_batch *b) {
+  lh__arena_reset(&b->arena);
+  b->n = 0;
+}
+
+void lh__row_batch_free(lh__row_batch *b) {
+  lh__arena_free(&b->arena);
+  free(b->rows);
+  memset(b, 0, sizeof *b);
+}
+
+void lh__sql_ts(lh_time t, char out[LH__SQL_TS_SIZE]) {
+  char iso[LH_ISO_SIZE];
+  /* lh_time_format_csv gives "YYYY-MM-DD HH:MM:SS.ffffffZ": drop the Z */
+  size_t n = lh_time_format_csv(t, iso);
+  if (n && iso[n - 1] == 'Z')
+    n--;
+  if (n >= LH__SQL_TS_SIZE)
+    n = LH__SQL_TS_SIZE - 1;
+  memcpy(out, iso, n);
+  out[n] = '\0';
+}
+
+const char *lh__sql_ts_memo_text(lh__sql_ts_memo *m, lh_time t, size_t *len) {
+  if (!m->set || m->t != t) {
+    lh__sql_ts(t, m->text);
+    m->len = strlen(m->text);
+    m->t = t;
+    m->set = true;
+  }
+  *len = m->len;
+  return m->text;
+}
+
+static int digits(const char *s, size_t n, unsigned *v) {
+  unsigned x = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    x = x * 10 + (unsigned)(s[i] - '0');
+  }
+  *v = x;
+  return 0;
+}
+
+/* The common form "YYYY-MM-DD HH:MM:SS[.ffffff][+00]" quickly; anything else through the
+ * general ISO parser. */
+static int parse_ts(const char *s, size_t n, lh_time *out, lh_error *err) {
+  unsigned y, mo, d, h, mi, se, us = 0;
+  size_t tail = n;
+  if (tail >= 3 && (s[tail - 3] == '+') && s[tail - 2] == '0' && s[tail - 1] == '0')
+    tail -= 3;
+  if ((tail == 19 || tail == 26) && s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T') &&
+      s[13] == ':' && s[16] == ':' && !digits(s, 4, &y) && !digits(s + 5, 2, &mo) &&
+      !digits(s + 8, 2, &d) && !digits(s + 11, 2, &h) && !digits(s + 14, 2, &mi) &&
+      !digits(s + 17, 2, &se) && (tail == 19 || (s[19] == '.' && !digits(s + 20, 6, &us))) &&
+      mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && se < 60) {
+    *out = ((lh_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000) + us;
+    return 0;
+  }
+  return lh_time_parse_iso(s, n, out, err);
+}
+
+/* The string of text column c (LH_ROW_COLUMNS order) of a row, NULL if none. */
+static const char *column_text(const lh_row *r, int c) {
+  switch (c) {
+  case 1: return r->id;
+  case 2: return r->entity_id;
+  case 3: return r->dataset;
+  case 5: return r->origin;
+  case 6: return r->source;
+  case 7: return r->schema;
+  case 8: return r->prop;
+  case 9: return r->prop_type;
+  case 11: return r->original_value;
+  case 12: return r->lang;
+  case 16: return r->fragment;
+  default: return NULL;
+  }
+}
+
+int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t *lens,
+                           const char *table, lh_error *err) {
+  if (b->n == b->cap || !b->rows) {
+    size_t cap = b->cap ? b->cap : LH__JOURNAL_READ_BATCH;
+    if (!b->rows) {
+      b->rows = malloc(cap * sizeof *b->rows);
+      if (!b->rows)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      b->cap = cap;
+    } else {
+      lh_row *r = realloc(b->rows, 2 * b->cap * sizeof *r);
+      if (!r)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      b->rows = r;
+      b->cap *= 2;
+    }
+  }
+  lh_row *row = &b->rows[b->n];
+  const lh_row *prev = b->n ? &b->rows[b->n - 1] : NULL;
+  memset(row, 0, sizeof *row);
+  const char *s[LH_ROW_NCOLUMNS];
+  for (int i = 0; i < LH_ROW_NCOLUMNS; i++) {
+    s[i] = NULL;
+    if (v[i] && i != 0 && i != 4 && i != 13 && i != 14 && i != 15 && i != 17) {
+      /* entity ids, datasets, origins, schemata ... repeat row after row: one copy, and
+       * the append sees the same pointer and skips its own check and copy */
+      const char *p = prev ? column_text(prev, i) : NULL;
+      if (i != 10 && p && strnlen(p, lens[i] + 1) == lens[i] && memcmp(p, v[i], lens[i]) == 0) {
+        s[i] = p;
+        continue;
+      }
+      char *c = lh__arena_strndup(&b->arena, v[i], lens[i]);
+      if (!c)
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
+      s[i] = c;
+    }
+  }
+  if (!v[0] || lens[0] >= LH_SHARD_SIZE)
+    return lh_error_set(err, LH_EPARSE, "%s: invalid shard", table);
+  memcpy(row->shard, v[0], lens[0]);
+  row->shard[lens[0]] = '\0';
+  row->id = s[1];
+  row->entity_id = s[2];
+  row->dataset = s[3];
+  char bucket[32];
+  if (!v[4] || lens[4] >= sizeof bucket)
+    return lh_error_set(err, LH_EPARSE, "%s: invalid bucket", table);
+  memcpy(bucket, v[4], lens[4]);
+  bucket[lens[4]] = '\0';
+  if (lh_bucket_parse(bucket, &row->bucket))
+    return lh_error_set(err, LH_EPARSE, "%s: invalid bucket '%s'", table, bucket);
+  row->origin = s[5];
+  row->source = s[6];
+  row->schema = s[7];
+  row->prop = s[8];
+  row->prop_type = s[9];
+  row->value = s[10];
+  row->value_len = s[10] ? lens[10] : 0;
+  row->original_value = s[11];
+  row->lang = s[12];
+  if (!v[13])
+    return lh_error_set(err, LH_EPARSE, "%s: column 'external' is NULL", table);
+  row->external = v[13][0] == '1' || v[13][0] == 't' || v[13][0] == 'T';
+  lh_time *ts[3] = {&row->first_seen, &row->last_seen, &row->deleted_at};
+  const int tcol[3] = {14, 15, 17};
+  for (int i = 0; i < 3; i++) {
+    *ts[i] = LH_TIME_NULL;
+    if (!v[tcol[i]])
+      continue;
+    /* timestamps repeat too: the last text parsed per column is remembered */
+    char *last = b->ts_text[i];
+    size_t n = lens[tcol[i]];
+    if (n && n < sizeof b->ts_text[i] && strnlen(last, n + 1) == n &&
+        memcmp(last, v[tcol[i]], n) == 0) {
+      *ts[i] = b->ts_value[i];
+      continue;
+    }
+    int rc = parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err);
+    if (rc)
+      return lh_error_prefix(err, rc, "%s: column '%s'", table, LH_ROW_COLUMNS[tcol[i]]);
+    if (lens[tcol[i]] < sizeof b->ts_text[i]) {
+      memcpy(last, v[tcol[i]], lens[tcol[i]]);
+      last[lens[tcol[i]]] = '\0';
+      b->ts_value[i] = *ts[i];
+    }
+  }
+  row->fragment = s[16];
+  int rc = lh_row_check_required(row, err);
+  if (rc)
+    return lh_error_prefix(err, rc, "%s", table);
+  b->n++;
+  return 0;
+}
+
+/* ---- DDL ------------------------------------------------------------------------------ */
+
+static const bool REQUIRED[LH_ROW_NCOLUMNS] = {true,  true, true, true,  true, true,
+                                               false, true, true, false, true, false,
+                                               false, true, true, true,  true, false};
+
+int lh__journal_columns(lh_buf *out) {
+  for (int i = 0; i < LH_ROW_NCOLUMNS; i++)
+    if (lh_buf_printf(out, "%s%s", i ? ", " : "", LH_ROW_COLUMNS[i]))
+      return LH_ENOMEM;
+  return 0;
+}
+
+int lh__journal_ddl(lh_buf *out, const char *table, const char *text_type, const char *bool_type,
+                    const char *ts_type) {
+  if (lh_buf_printf(out, "CREATE TABLE IF NOT EXISTS \"%s\" (", table))
+    return LH_ENOMEM;
+  for (int i = 0; i < LH_ROW_NCOLUMNS; i++) {
+    const char *type = i == 13 ? bool_type : (i == 14 || i == 15 || i == 17) ? ts_type : text_type;
+    if (lh_buf_printf(out, "%s%s %s%s", i ? ", " : "", LH_ROW_COLUMNS[i], type,
+                      REQUIRED[i] ? " NOT NULL" : ""))
+      return LH_ENOMEM;
+  }
+  return lh_buf_puts(out, ")") ? LH_ENOMEM : 0;
+}
