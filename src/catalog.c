@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "core/array.h"
 #include "core/conventions.h"
 #include "core/uri.h"
 #include "core/yaml.h"
@@ -71,14 +72,8 @@ static int collect(const char *name, void *arg) {
     return ex;
   if (!ex)
     return 0;
-  if (lc->n == lc->cap) {
-    size_t cap = lc->cap ? lc->cap * 2 : 16;
-    char **nn = realloc(lc->names, cap * sizeof *nn);
-    if (!nn)
-      return lh_error_set(lc->err, LH_ENOMEM, "out of memory");
-    lc->names = nn;
-    lc->cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(lc->names, lc->cap, lc->n + 1, 16))
+    return lh_error_set(lc->err, LH_ENOMEM, "out of memory");
   if (!(lc->names[lc->n] = strdup(name)))
     return lh_error_set(lc->err, LH_ENOMEM, "out of memory");
   lc->n++;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/json_reader.h"
 #include "core/utf8.h"
 #include "lakehouse/error.h"
@@ -69,14 +70,8 @@ static int fail(lh__json_parser *P, const char *at, const char *msg) {
 }
 
 static int push(lh__json_parser *P, lh__jmember **slot) {
-  if (P->n == P->cap) {
-    size_t cap = P->cap ? P->cap * 2 : 64;
-    lh__jmember *ns = realloc(P->stack, cap * sizeof *ns);
-    if (!ns)
-      return LH_ENOMEM;
-    P->stack = ns;
-    P->cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(P->stack, P->cap, P->n + 1, 64))
+    return LH_ENOMEM;
   *slot = &P->stack[P->n++];
   return 0;
 }

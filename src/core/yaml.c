@@ -8,6 +8,7 @@
 
 #include <yaml.h>
 
+#include "core/array.h"
 #include "core/yaml.h"
 
 static bool match_any(const char *s, const char *const *list) {
@@ -202,14 +203,8 @@ static int attach(loader *ld, json_t *v, int height) {
 static int anchor_add(loader *ld, const char *name, size_t line, size_t *index) {
   if (json_object_get(ld->names, name))
     return lh_error_set(ld->err, LH_EPARSE, "YAML line %zu: duplicate anchor '&%s'", line, name);
-  if (ld->nanchors == ld->anchors_cap) {
-    size_t cap = ld->anchors_cap ? 2 * ld->anchors_cap : 16;
-    anchor *a = realloc(ld->anchors, cap * sizeof *a);
-    if (!a)
-      return nomem(ld);
-    ld->anchors = a;
-    ld->anchors_cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(ld->anchors, ld->anchors_cap, ld->nanchors + 1, 16))
+    return nomem(ld);
   if (json_object_set_new(ld->names, name, json_integer((json_int_t)ld->nanchors)))
     return nomem(ld);
   ld->anchors[ld->nanchors] = (anchor){0};

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <utf8proc.h>
 
+#include "core/array.h"
 #include "core/sort.h"
 #include "ftm/model_internal.h"
 #include "lakehouse/buf.h"
@@ -67,15 +68,9 @@ static int add_key(index_builder *ib, const char *raw, const char *code) {
     free(key);
     return 0;
   }
-  if (ib->n == ib->cap) {
-    size_t cap = ib->cap ? ib->cap * 2 : 512;
-    lh__country_key *ni = realloc(ib->items, cap * sizeof *ni);
-    if (!ni) {
-      free(key);
-      return LH_ENOMEM;
-    }
-    ib->items = ni;
-    ib->cap = cap;
+  if (LH_ARRAY_RESERVE(ib->items, ib->cap, ib->n + 1, 512)) {
+    free(key);
+    return LH_ENOMEM;
   }
   ib->items[ib->n].key = key;
   ib->items[ib->n].code = code;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "core/json_reader.h"
 #include "core/sort.h"
 #include "core/text.h"
@@ -204,14 +205,8 @@ static eprop *find_prop(lh_entity *e, const lh_property *p, bool create) {
       return &e->props[i];
   if (!create)
     return NULL;
-  if (e->nprops == e->props_cap) {
-    size_t cap = e->props_cap ? e->props_cap * 2 : 16;
-    eprop *np = realloc(e->props, cap * sizeof *np);
-    if (!np)
-      return NULL;
-    e->props = np;
-    e->props_cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(e->props, e->props_cap, e->nprops + 1, 16))
+    return NULL;
   if (e->nprops == e->props_cap_used) {
     memset(&e->props[e->nprops], 0, sizeof *e->props);
     e->props_cap_used++;
@@ -597,14 +592,8 @@ static int parse_properties(lh_entity *e, const lh__jval *props, unsigned flags,
 }
 
 static int add_extra(lh_entity *e, const lh__jmember *m) {
-  if (e->nextras == e->extras_cap) {
-    size_t cap = e->extras_cap ? e->extras_cap * 2 : 8;
-    extra *ne = realloc(e->extras, cap * sizeof *ne);
-    if (!ne)
-      return LH_ENOMEM;
-    e->extras = ne;
-    e->extras_cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(e->extras, e->extras_cap, e->nextras + 1, 8))
+    return LH_ENOMEM;
   /* the raw span points into the caller's text: copy it */
   const char *raw = lh__arena_strndup(&e->arena, m->val.raw, m->val.raw_len);
   if (!raw)

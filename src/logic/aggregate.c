@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "core/sort.h"
 #include "logic/aggregate.h"
 
@@ -64,14 +65,8 @@ static int add_unique(const char ***list, size_t *n, size_t *cap, const char *v,
   for (size_t i = 0; i < *n; i++)
     if (strcmp((*list)[i], v) == 0)
       return 0;
-  if (*n == *cap) {
-    size_t c = *cap ? *cap * 2 : 4;
-    const char **nl = realloc(*list, c * sizeof *nl);
-    if (!nl)
-      return LH_ENOMEM;
-    *list = nl;
-    *cap = c;
-  }
+  if (LH_ARRAY_RESERVE(*list, *cap, *n + 1, 4))
+    return LH_ENOMEM;
   const char *copy = lh__arena_strndup(ar, v, strlen(v));
   if (!copy)
     return LH_ENOMEM;
@@ -175,14 +170,8 @@ int lh_aggregator_add(lh_aggregator *a, const lh_statement *st, lh_error *err) {
   if (!p)
     return lh_error_set(err, LH_EINVAL, "entity '%s': unknown property '%s:%s'", st->entity_id,
                         s->name, st->prop);
-  if (a->n == a->cap) {
-    size_t c = a->cap ? a->cap * 2 : 64;
-    pending *ni = realloc(a->items, c * sizeof *ni);
-    if (!ni)
-      return lh_error_set(err, LH_ENOMEM, "out of memory");
-    a->items = ni;
-    a->cap = c;
-  }
+  if (LH_ARRAY_RESERVE(a->items, a->cap, a->n + 1, 64))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
   const char *v = lh__arena_strndup(&a->arena, st->value, st->value_len);
   if (!v)
     return lh_error_set(err, LH_ENOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "core/conventions.h"
 #include "lakehouse/settings.h"
 #include "lakehouse/validate.h"
@@ -154,14 +155,8 @@ static int grow_index(lh_entity_buffer *b) {
 
 /* Copy a row in (strings into the arena), replacing a row with the same key. */
 static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
-  if (b->nrows == b->cap) {
-    size_t cap = b->cap ? 2 * b->cap : 4096;
-    lh_row *rows = realloc(b->rows, cap * sizeof *rows);
-    if (!rows)
-      return lh_error_set(err, LH_ENOMEM, "out of memory");
-    b->rows = rows;
-    b->cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(b->rows, b->cap, b->nrows + 1, 4096))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
   if ((b->nrows + 1) * 2 > b->nslots && grow_index(b))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   /* the key's slot is a cache miss: start loading it while the strings are copied */

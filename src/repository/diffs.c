@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/conventions.h"
 #include "lakehouse/ftm.h"
 #include "lakehouse/log.h"
@@ -50,14 +51,8 @@ static int diff_state_set(lh_dataset *ds, const char *base, lh_time ts, int64_t 
 
 int lh__ids_collect(void *ctx, const char *s, size_t n, lh_error *err) {
   lh__ids *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 256;
-    char **nv = realloc(l->v, cap * sizeof *nv);
-    if (!nv)
-      return lh_error_nomem(err);
-    l->v = nv;
-    l->cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(l->v, l->cap, l->n + 1, 256))
+    return lh_error_nomem(err);
   if (!(l->v[l->n] = strndup(s, n)))
     return lh_error_nomem(err);
   l->n++;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/conventions.h"
 #include "core/strmap.h"
 #include "lakehouse/documents.h"
@@ -68,14 +69,8 @@ static int first_value(const lh_entity *e, const char *prop, const char **out) {
 
 static int collect_folder(lh_entity *e, void *ctx) {
   folders *f = ctx;
-  if (f->n == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 64;
-    folder *nv = realloc(f->v, cap * sizeof *nv);
-    if (!nv)
-      return LH_ENOMEM;
-    f->v = nv;
-    f->cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(f->v, f->cap, f->n + 1, 64))
+    return LH_ENOMEM;
   const char *name, *parent;
   if (!first_value(e, "fileName", &name))
     name = lh_entity_caption(e);

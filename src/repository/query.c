@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "lakehouse/entities.h"
 
 /* The deepest and:/or:/not: nesting an RQL string may have. */
@@ -27,14 +28,8 @@ static void storage_free(query_storage *s) {
 
 /* Zeroed memory owned by the storage (NULL when out of memory). */
 static void *own(query_storage *s, size_t size) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 16;
-    void **nb = realloc(s->blocks, cap * sizeof *nb);
-    if (!nb)
-      return NULL;
-    s->blocks = nb;
-    s->cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(s->blocks, s->cap, s->n + 1, 16))
+    return NULL;
   void *p = calloc(1, size ? size : 1);
   if (p)
     s->blocks[s->n++] = p;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/crashpoint.h"
 #include "core/fs.h"
 #include "core/glob.h"
@@ -384,14 +385,9 @@ static int walk_dir(walk *w, char *path, size_t root_len, int depth) {
         continue; /* skip dangling links, sockets, and symlinked dirs (no cycles) */
       dir = S_ISDIR(st.st_mode);
     }
-    if (n == cap) {
-      cap = cap ? cap * 2 : 32;
-      entry *ni = realloc(items, cap * sizeof *items);
-      if (!ni) {
-        rc = lh_error_set(w->err, LH_ENOMEM, "out of memory");
-        goto done;
-      }
-      items = ni;
+    if (LH_ARRAY_RESERVE(items, cap, n + 1, 32)) {
+      rc = lh_error_set(w->err, LH_ENOMEM, "out of memory");
+      goto done;
     }
     if (asprintf(&items[n].sortkey, dir ? "%s/" : "%s", name) < 0) {
       rc = lh_error_set(w->err, LH_ENOMEM, "out of memory");
@@ -468,14 +464,9 @@ static int fs_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
         strstr(de->d_name, TMP_MARK))
       continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 32;
-      char **nn = realloc(names, cap * sizeof *nn);
-      if (!nn) {
-        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-        break;
-      }
-      names = nn;
+    if (LH_ARRAY_RESERVE(names, cap, n + 1, 32)) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
     }
     if (!(names[n] = strdup(de->d_name))) {
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/csv_reader.h"
 #include "core/glob.h"
 #include "core/lines.h"
@@ -444,9 +445,39 @@ static void test_log_sink(void **state) {
   assert_int_equal(c.calls, 2);
 }
 
+/* The one growable array: doubles from `first`, keeps contents, refuses overflow without
+ * touching the array. */
+static void test_array_reserve(void **state) {
+  (void)state;
+  int64_t *v = NULL;
+  size_t n = 0, cap = 0;
+  for (int64_t i = 0; i < 1000; i++) {
+    assert_int_equal(LH_ARRAY_RESERVE(v, cap, n + 1, 16), 0);
+    v[n++] = i * 7;
+  }
+  assert_int_equal(cap, 1024); /* 16 doubled six times */
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(v[i], (int64_t)i * 7);
+  assert_int_equal(LH_ARRAY_RESERVE(v, cap, 10, 16), 0); /* already there: unchanged */
+  assert_int_equal(cap, 1024);
+  int64_t *before = v;
+  assert_int_equal(LH_ARRAY_RESERVE(v, cap, SIZE_MAX / 4, 16), LH_ENOMEM); /* bytes overflow */
+  assert_int_equal(LH_ARRAY_RESERVE(v, cap, SIZE_MAX, 16), LH_ENOMEM);     /* count overflow */
+  assert_ptr_equal(v, before);
+  assert_int_equal(cap, 1024);
+  assert_int_equal(v[999], 999 * 7);
+  free(v);
+  char **names = NULL;
+  size_t ncap = 0;
+  assert_int_equal(LH_ARRAY_RESERVE(names, ncap, 3, 0), 0); /* first 0: starts from 1 */
+  assert_int_equal(ncap, 4);
+  free(names);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_log_sink),
+      cmocka_unit_test(test_array_reserve),
       cmocka_unit_test(test_byte_size),
       cmocka_unit_test(test_time_formats),
       cmocka_unit_test(test_time_parse_iso),

@@ -12,7 +12,7 @@
 typedef struct lh__row_batch {
   lh__arena arena;
   lh_row *rows;
-  size_t n, cap;
+  size_t n, cap, first; /* first: the capacity of the first allocation */
   /* the last first_seen, last_seen and deleted_at texts parsed, and their values */
   char ts_text[3][40];
   lh_time ts_value[3];

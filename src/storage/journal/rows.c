@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "lakehouse/validate.h"
 #include "storage/journal/journal_internal.h"
 
@@ -12,7 +13,7 @@
 void lh__row_batch_init(lh__row_batch *b, size_t cap) {
   memset(b, 0, sizeof *b);
   lh__arena_init(&b->arena, 1 << 20, 0);
-  b->cap = cap;
+  b->first = cap ? cap : LH__JOURNAL_READ_BATCH;
 }
 
 void lh__row_batch_reset(lh__row_batch *b) {
@@ -98,21 +99,8 @@ static const char *column_text(const lh_row *r, int c) {
 
 int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t *lens,
                            const char *table, lh_error *err) {
-  if (b->n == b->cap || !b->rows) {
-    size_t cap = b->cap ? b->cap : LH__JOURNAL_READ_BATCH;
-    if (!b->rows) {
-      b->rows = malloc(cap * sizeof *b->rows);
-      if (!b->rows)
-        return lh_error_set(err, LH_ENOMEM, "out of memory");
-      b->cap = cap;
-    } else {
-      lh_row *r = realloc(b->rows, 2 * b->cap * sizeof *r);
-      if (!r)
-        return lh_error_set(err, LH_ENOMEM, "out of memory");
-      b->rows = r;
-      b->cap *= 2;
-    }
-  }
+  if (LH_ARRAY_RESERVE(b->rows, b->cap, b->n + 1, b->first))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
   lh_row *row = &b->rows[b->n];
   const lh_row *prev = b->n ? &b->rows[b->n - 1] : NULL;
   memset(row, 0, sizeof *row);

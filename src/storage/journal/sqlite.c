@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "core/array.h"
 #include "core/thread.h"
 #include "lakehouse/log.h"
 #include "storage/journal/journal_internal.h"
@@ -201,14 +202,9 @@ static int sq_tables(lh_journal *j, const char *prefix, char ***names, size_t *n
   sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
   size_t cap = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? 2 * cap : 8;
-      char **grown = realloc(*names, cap * sizeof *grown);
-      if (!grown) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      *names = grown;
+    if (LH_ARRAY_RESERVE(*names, cap, *n + 1, 8)) {
+      rc = SQLITE_NOMEM;
+      break;
     }
     if (!((*names)[*n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
       rc = SQLITE_NOMEM;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "core/conventions.h"
 #include "core/crashpoint.h"
 #include "core/fs.h"
@@ -153,14 +154,8 @@ static int part_of(feed *f, const lh_row *r, uint32_t *out, lh_error *err) {
   snprintf(key, sizeof key, "%s\x1f%s\x1f%s", r->shard, lh_bucket_name(r->bucket), r->origin);
   uint32_t idx;
   if (!lh__strmap_get(&f->parts, key, &idx)) {
-    if (f->nparts == f->parts_cap) {
-      size_t cap = f->parts_cap ? f->parts_cap * 2 : 16;
-      char **nk = realloc(f->part_keys, cap * sizeof *nk);
-      if (!nk)
-        return lh_error_set(err, LH_ENOMEM, "out of memory");
-      f->part_keys = nk;
-      f->parts_cap = cap;
-    }
+    if (LH_ARRAY_RESERVE(f->part_keys, f->parts_cap, f->nparts + 1, 16))
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
     if (!(f->part_keys[f->nparts] = strdup(key)))
       return lh_error_set(err, LH_ENOMEM, "out of memory");
     idx = (uint32_t)f->nparts++;
@@ -387,15 +382,9 @@ static int take_batch(feed *f, batch *b, lh_error *err) {
     if (g && g->part == part && g->entity_id == c->entity_id) {
       g->len++;
     } else {
-      if (b->ngroups == b->groups_cap) {
-        size_t cap = b->groups_cap ? b->groups_cap * 2 : 1024;
-        group *ng = realloc(b->groups, cap * sizeof *ng);
-        if (!ng) {
-          rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-          break;
-        }
-        b->groups = ng;
-        b->groups_cap = cap;
+      if (LH_ARRAY_RESERVE(b->groups, b->groups_cap, b->ngroups + 1, 1024)) {
+        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+        break;
       }
       b->groups[b->ngroups++] =
           (group){part, (uint32_t)b->n, 1, prefix_of(c->entity_id), c->entity_id};
@@ -482,14 +471,8 @@ static int sort_batch(batch *b, lh_error *err) {
     if (r && r->part == b->groups[g].part) {
       r->n += (uint32_t)n;
     } else {
-      if (b->nruns == b->runs_cap) {
-        size_t cap = b->runs_cap ? b->runs_cap * 2 : 16;
-        run *nr = realloc(b->runs, cap * sizeof *nr);
-        if (!nr)
-          return lh_error_set(err, LH_ENOMEM, "out of memory");
-        b->runs = nr;
-        b->runs_cap = cap;
-      }
+      if (LH_ARRAY_RESERVE(b->runs, b->runs_cap, b->nruns + 1, 16))
+        return lh_error_set(err, LH_ENOMEM, "out of memory");
       b->runs[b->nruns++] = (run){b->groups[g].part, (uint32_t)out, (uint32_t)n};
     }
     out += n;

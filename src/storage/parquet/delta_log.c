@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/crashpoint.h"
 #include "core/sort.h"
 #include "lakehouse/log.h"
@@ -222,15 +223,9 @@ static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_err
     s->files[i] = f;
     lh__strmap_put(&s->by_path, s->files[i].path, i);
   } else {
-    if (s->nfiles == s->files_cap) {
-      size_t cap = s->files_cap ? s->files_cap * 2 : 64;
-      lh__delta_file *nf = realloc(s->files, cap * sizeof *nf);
-      if (!nf) {
-        file_free(&f);
-        return lh_error_set(err, LH_ENOMEM, "out of memory");
-      }
-      s->files = nf;
-      s->files_cap = cap;
+    if (LH_ARRAY_RESERVE(s->files, s->files_cap, s->nfiles + 1, 64)) {
+      file_free(&f);
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
     }
     s->files[s->nfiles] = f;
     if (lh__strmap_put(&s->by_path, s->files[s->nfiles].path, (uint32_t)s->nfiles)) {
@@ -373,14 +368,8 @@ static int note_cp(listing *l, int64_t v, int part, int parts) {
       (void)part;
       return 0;
     }
-  if (l->ncps == l->cps_cap) {
-    size_t cap = l->cps_cap ? l->cps_cap * 2 : 8;
-    struct cp *n = realloc(l->cps, cap * sizeof *n);
-    if (!n)
-      return LH_ENOMEM;
-    l->cps = n;
-    l->cps_cap = cap;
-  }
+  if (LH_ARRAY_RESERVE(l->cps, l->cps_cap, l->ncps + 1, 8))
+    return LH_ENOMEM;
   l->cps[l->ncps++] = (struct cp){v, parts, 1, false};
   return 0;
 }
@@ -397,14 +386,8 @@ static int list_entry(const char *name, void *arg) {
   int64_t v = strtoll(name, NULL, 10);
   const char *rest = name + 21;
   if (strcmp(rest, "json") == 0) {
-    if (l->ncommits == l->cap) {
-      size_t cap = l->cap ? l->cap * 2 : 64;
-      int64_t *nc = realloc(l->commits, cap * sizeof *nc);
-      if (!nc)
-        return LH_ENOMEM;
-      l->commits = nc;
-      l->cap = cap;
-    }
+    if (LH_ARRAY_RESERVE(l->commits, l->cap, l->ncommits + 1, 64))
+      return LH_ENOMEM;
     l->commits[l->ncommits++] = v;
   } else if (strcmp(rest, "checkpoint.parquet") == 0) {
     return note_cp(l, v, 1, 1);

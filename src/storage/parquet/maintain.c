@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "core/conventions.h"
 #include "core/crashpoint.h"
 #include "core/sort.h"
@@ -454,13 +455,8 @@ static int vacuum_key(const char *key, void *arg) {
     if (info.mtime > v->cutoff)
       return 0;
   }
-  if (v->ndoomed == v->cap) {
-    v->cap = v->cap ? v->cap * 2 : 64;
-    char **nd = realloc(v->doomed, v->cap * sizeof *nd);
-    if (!nd)
-      return LH_ENOMEM;
-    v->doomed = nd;
-  }
+  if (LH_ARRAY_RESERVE(v->doomed, v->cap, v->ndoomed + 1, 64))
+    return LH_ENOMEM;
   return (v->doomed[v->ndoomed++] = strdup(key)) ? 0 : LH_ENOMEM;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "logic/merge.h"
 #include "storage/parquet/store_internal.h"
 
@@ -163,14 +164,8 @@ static int take_sample(void *ctx, size_t ncols, const char *const *names, const 
   const char *id = json_string_value(j);
   int rc = 0;
   if (id) {
-    if (s->n == s->cap) {
-      s->cap = s->cap ? s->cap * 2 : 1024;
-      char **ni = realloc(s->ids, s->cap * sizeof *ni);
-      if (!ni)
-        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-      else
-        s->ids = ni;
-    }
+    if (LH_ARRAY_RESERVE(s->ids, s->cap, s->n + 1, 1024))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
     if (!rc && !(s->ids[s->n++] = strdup(id)))
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   }

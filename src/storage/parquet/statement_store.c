@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/array.h"
 #include "core/conventions.h"
 #include "core/crashpoint.h"
 #include "core/sort.h"
@@ -322,14 +323,9 @@ int lh__collect_parts(lh_statement_store *st, lh__part **out, size_t *nout, lh_e
       pi = (uint32_t)n++;
     }
     lh__part *p = &parts[pi];
-    if (p->nfiles == p->cap) {
-      p->cap = p->cap ? p->cap * 2 : 8;
-      size_t *nf = realloc(p->files, p->cap * sizeof *nf);
-      if (!nf) {
-        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-        break;
-      }
-      p->files = nf;
+    if (LH_ARRAY_RESERVE(p->files, p->cap, p->nfiles + 1, 8)) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
     }
     p->files[p->nfiles++] = i;
     p->bytes += f->size;
@@ -696,15 +692,9 @@ int lh__on_written(void *ctx, size_t ncols, const char *const *names, const char
   int rc = 0;
   const char *file = json_string_value(filename);
   if (file) {
-    if (w->npaths == w->paths_cap) {
-      size_t cap = w->paths_cap ? w->paths_cap * 2 : 16;
-      char **np = realloc(w->paths, cap * sizeof *np);
-      if (!np) {
-        rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-        goto done;
-      }
-      w->paths = np;
-      w->paths_cap = cap;
+    if (LH_ARRAY_RESERVE(w->paths, w->paths_cap, w->npaths + 1, 16)) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      goto done;
     }
     if (!(w->paths[w->npaths] = strdup(file))) {
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
