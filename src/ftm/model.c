@@ -348,6 +348,181 @@ static int prop_list(loader *L, lh_schema *s, json_t *arr, const char *what,
   return 0;
 }
 
+/* One property of schema s from its spec. */
+static int load_property(loader *L, lh_schema *s, const char *pname, json_t *pspec,
+                         lh_property **out) {
+  lh_property *p = lh__arena_alloc(L->a, sizeof *p);
+  if (!p)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  memset(p, 0, sizeof *p);
+  const char *tname = jstr(pspec, "type") ? jstr(pspec, "type") : "string";
+  p->type = lh_model_type(L->m, tname);
+  if (!p->type)
+    return lh_error_set(L->err, LH_EPARSE, "FtM model: property '%s:%s' has unknown type '%s'",
+                        s->name, pname, tname);
+  p->name = adup(L, pname);
+  p->name_len = strlen(pname);
+  char *qn = NULL;
+  if (asprintf(&qn, "%s:%s", s->name, pname) < 0)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  p->qname = adup(L, jstr(pspec, "qname") ? jstr(pspec, "qname") : qn);
+  free(qn);
+  p->label = adup(L, jstr(pspec, "label") ? jstr(pspec, "label") : pname);
+  p->description = adup(L, jstr(pspec, "description"));
+  p->format = adup(L, jstr(pspec, "format"));
+  p->schema = s;
+  json_t *ml = json_object_get(pspec, "maxLength");
+  p->max_length = json_is_integer(ml) ? (int)json_integer_value(ml) : p->type->max_length;
+  p->stub = jbool(pspec, "stub");
+  json_t *mt = json_object_get(pspec, "matchable");
+  p->matchable = json_is_boolean(mt) ? json_is_true(mt) : p->type->matchable;
+  p->hidden = jbool(pspec, "hidden");
+  p->deprecated = jbool(pspec, "deprecated");
+  *out = p;
+  return 0;
+}
+
+/* Pass 1 for one schema: scalar fields and own properties. */
+static int load_schema(loader *L, lh_schema *s, const char *name, json_t *spec, sinfo *info,
+                       size_t words) {
+  if (!json_is_object(spec))
+    return lh_error_set(L->err, LH_EPARSE, "FtM model: schema '%s' is not an object", name);
+  info->spec = spec;
+  s->name = adup(L, name);
+  s->name_len = strlen(name);
+  s->label = adup(L, jstr(spec, "label") ? jstr(spec, "label") : name);
+  s->plural = adup(L, jstr(spec, "plural") ? jstr(spec, "plural") : s->label);
+  s->description = adup(L, jstr(spec, "description"));
+  s->abstract = jbool(spec, "abstract");
+  s->matchable = jbool(spec, "matchable");
+  s->hidden = jbool(spec, "hidden");
+  s->generated = jbool(spec, "generated");
+  s->deprecated = jbool(spec, "deprecated");
+  uint64_t *isa = lh__arena_alloc(L->a, words * sizeof *isa);
+  if (!isa)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  memset(isa, 0, words * sizeof *isa);
+  s->isa = isa;
+
+  json_t *props = json_object_get(spec, "properties");
+  size_t np = json_is_object(props) ? json_object_size(props) : 0;
+  info->own = lh__arena_alloc(L->a, (np ? np : 1) * sizeof *info->own);
+  if (!info->own)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  const char *pname;
+  json_t *pspec;
+  if (np)
+    json_object_foreach(props, pname, pspec) {
+      int rc = load_property(L, s, pname, pspec, &info->own[info->nown]);
+      if (rc)
+        return rc;
+      info->nown++;
+    }
+  return 0;
+}
+
+/* Pass 2 for one schema: its parents. */
+static int link_parents(loader *L, lh_schema *s, const sinfo *info) {
+  json_t *ext = json_object_get(info->spec, "extends");
+  size_t ne = json_is_array(ext) ? json_array_size(ext) : 0;
+  const lh_schema **parents = lh__arena_alloc(L->a, (ne ? ne : 1) * sizeof *parents);
+  if (!parents)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  for (size_t e = 0; e < ne; e++) {
+    const char *pn = json_string_value(json_array_get(ext, e));
+    parents[e] = lh_model_schema(L->m, pn);
+    if (!parents[e])
+      return lh_error_set(L->err, LH_EPARSE, "FtM model: schema '%s' extends unknown schema '%s'",
+                          s->name, pn ? pn : "(non-string)");
+  }
+  s->extends = parents;
+  s->nextends = ne;
+  return 0;
+}
+
+/* Pass 3 for one schema: ancestors, its is-a bitset, inherited properties. */
+static int link_ancestors(loader *L, lh_schema *s, sinfo *info, size_t n) {
+  const lh_schema **anc = lh__arena_alloc(L->a, n * sizeof *anc);
+  if (!anc)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  size_t na = 0;
+  anc[na++] = s;
+  if (collect_ancestors(s, anc, &na, n, 0))
+    return lh_error_set(L->err, LH_EPARSE, "FtM model: inheritance cycle at schema '%s'", s->name);
+  lh__qsort(anc, na, sizeof *anc, cmp_schema_name);
+  s->schemata = anc;
+  s->nschemata = na;
+  uint64_t *isa = (uint64_t *)s->isa;
+  for (size_t a = 0; a < na; a++)
+    isa[anc[a]->index / 64] |= (uint64_t)1 << (anc[a]->index % 64);
+  return resolve_props(L, info, s);
+}
+
+/* Pass 4 for one schema: its descendants among the n schemata of arr. */
+static int link_descendants(loader *L, lh_schema *s, const lh_schema *arr, size_t n) {
+  const lh_schema **desc = lh__arena_alloc(L->a, n * sizeof *desc);
+  if (!desc)
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
+  size_t nd = 0;
+  for (size_t j = 0; j < n; j++)
+    if (&arr[j] != s && lh_schema_is_a(&arr[j], s))
+      desc[nd++] = &arr[j];
+  s->descendants = desc;
+  s->ndescendants = nd;
+  return 0;
+}
+
+/* Pass 5 for one schema: its statement bucket, property lists, edge, the ranges and reverses
+ * of its own properties. */
+static int link_schema(loader *L, lh_schema *s, const sinfo *info) {
+  const lh_model *m = L->m;
+  json_t *spec = info->spec;
+  s->bucket = lh_schema_is_a(s, lh_model_schema(m, "Page"))       ? LH_BUCKET_PAGE
+              : lh_schema_is_a(s, lh_model_schema(m, "Mention"))  ? LH_BUCKET_MENTION
+              : lh_schema_is_a(s, lh_model_schema(m, "Pages"))    ? LH_BUCKET_PAGES
+              : lh_schema_is_a(s, lh_model_schema(m, "Document")) ? LH_BUCKET_DOCUMENT
+              : lh_schema_is_a(s, lh_model_schema(m, "Interval")) ? LH_BUCKET_INTERVAL
+                                                                  : LH_BUCKET_THING;
+  json_t *te = json_object_get(spec, "temporalExtent");
+  int rc;
+  if ((rc = prop_list(L, s, json_object_get(spec, "caption"), "caption", &s->caption,
+                      &s->ncaption)) ||
+      (rc = prop_list(L, s, json_object_get(spec, "featured"), "featured", &s->featured,
+                      &s->nfeatured)) ||
+      (rc = prop_list(L, s, json_object_get(spec, "required"), "required", &s->required,
+                      &s->nrequired)) ||
+      (rc = prop_list(L, s, json_object_get(te, "start"), "temporalExtent", &s->temporal_start,
+                      &s->ntemporal_start)) ||
+      (rc = prop_list(L, s, json_object_get(te, "end"), "temporalExtent", &s->temporal_end,
+                      &s->ntemporal_end)))
+    return rc;
+  json_t *edge = json_object_get(spec, "edge");
+  if (json_is_object(edge)) {
+    s->edge_source = lh_schema_property(s, jstr(edge, "source"));
+    s->edge_target = lh_schema_property(s, jstr(edge, "target"));
+    s->edge_label = adup(L, jstr(edge, "label"));
+    json_t *dir = json_object_get(edge, "directed");
+    s->edge_directed = json_is_boolean(dir) ? json_is_true(dir) : true;
+    if (!s->edge_source || !s->edge_target)
+      return lh_error_set(L->err, LH_EPARSE, "FtM model: schema '%s' has an invalid edge", s->name);
+  }
+  json_t *props = json_object_get(spec, "properties");
+  for (size_t p = 0; p < info->nown; p++) {
+    lh_property *prop = info->own[p];
+    json_t *pspec = json_object_get(props, prop->name);
+    const char *range = jstr(pspec, "range");
+    if (!range)
+      continue;
+    prop->range = lh_model_schema(m, range);
+    if (!prop->range)
+      return lh_error_set(L->err, LH_EPARSE, "FtM model: property '%s' has unknown range '%s'",
+                          prop->qname, range);
+    const char *rev = jstr(pspec, "reverse");
+    prop->reverse = rev ? lh_schema_property(prop->range, rev) : NULL;
+  }
+  return 0;
+}
+
 static int load_schemata(loader *L) {
   lh_model *m = L->m;
   json_t *schemata = json_object_get(L->root, "schemata");
@@ -356,228 +531,43 @@ static int load_schemata(loader *L) {
   size_t n = json_object_size(schemata);
   const char **names = calloc(n, sizeof *names);
   sinfo *info = calloc(n, sizeof *info);
-  int rc = 0;
-  if (!names || !info) {
-    rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-    goto done;
+  lh_schema *arr = lh__arena_alloc(L->a, n * sizeof *arr);
+  const lh_schema **by_name = lh__arena_alloc(L->a, n * sizeof *by_name);
+  if (!names || !info || !arr || !by_name) {
+    free(names);
+    free(info);
+    return lh_error_set(L->err, LH_ENOMEM, "out of memory");
   }
   size_t k = 0;
   const char *name;
   json_t *spec;
   json_object_foreach(schemata, name, spec) names[k++] = name;
   lh__qsort(names, n, sizeof *names, lh__cmp_strp);
-
-  lh_schema *arr = lh__arena_alloc(L->a, n * sizeof *arr);
-  const lh_schema **by_name = lh__arena_alloc(L->a, n * sizeof *by_name);
-  size_t words = (n + 63) / 64;
-  if (!arr || !by_name) {
-    rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-    goto done;
-  }
   memset(arr, 0, n * sizeof *arr);
   m->schemata = arr;
   m->by_name = by_name;
   m->nschemata = n;
-
-  /* pass 1: scalar fields and own properties */
   for (size_t i = 0; i < n; i++) {
-    lh_schema *s = &arr[i];
-    spec = json_object_get(schemata, names[i]);
-    if (!json_is_object(spec)) {
-      rc = lh_error_set(L->err, LH_EPARSE, "FtM model: schema '%s' is not an object", names[i]);
-      goto done;
-    }
-    info[i].spec = spec;
-    by_name[i] = s;
-    s->index = (int)i;
-    s->name = adup(L, names[i]);
-    s->name_len = strlen(names[i]);
-    s->label = adup(L, jstr(spec, "label") ? jstr(spec, "label") : names[i]);
-    s->plural = adup(L, jstr(spec, "plural") ? jstr(spec, "plural") : s->label);
-    s->description = adup(L, jstr(spec, "description"));
-    s->abstract = jbool(spec, "abstract");
-    s->matchable = jbool(spec, "matchable");
-    s->hidden = jbool(spec, "hidden");
-    s->generated = jbool(spec, "generated");
-    s->deprecated = jbool(spec, "deprecated");
-    uint64_t *isa = lh__arena_alloc(L->a, words * sizeof *isa);
-    if (!isa) {
-      rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-      goto done;
-    }
-    memset(isa, 0, words * sizeof *isa);
-    s->isa = isa;
-
-    json_t *props = json_object_get(spec, "properties");
-    size_t np = json_is_object(props) ? json_object_size(props) : 0;
-    info[i].own = lh__arena_alloc(L->a, (np ? np : 1) * sizeof *info[i].own);
-    if (!info[i].own) {
-      rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-      goto done;
-    }
-    const char *pname;
-    json_t *pspec;
-    if (np)
-      json_object_foreach(props, pname, pspec) {
-        lh_property *p = lh__arena_alloc(L->a, sizeof *p);
-        if (!p) {
-          rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-          goto done;
-        }
-        memset(p, 0, sizeof *p);
-        const char *tname = jstr(pspec, "type") ? jstr(pspec, "type") : "string";
-        p->type = lh_model_type(m, tname);
-        if (!p->type) {
-          rc = lh_error_set(L->err, LH_EPARSE, "FtM model: property '%s:%s' has unknown type '%s'",
-                            s->name, pname, tname);
-          goto done;
-        }
-        p->name = adup(L, pname);
-        p->name_len = strlen(pname);
-        char *qn = NULL;
-        if (asprintf(&qn, "%s:%s", s->name, pname) < 0) {
-          rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-          goto done;
-        }
-        p->qname = adup(L, jstr(pspec, "qname") ? jstr(pspec, "qname") : qn);
-        free(qn);
-        p->label = adup(L, jstr(pspec, "label") ? jstr(pspec, "label") : pname);
-        p->description = adup(L, jstr(pspec, "description"));
-        p->format = adup(L, jstr(pspec, "format"));
-        p->schema = s;
-        json_t *ml = json_object_get(pspec, "maxLength");
-        p->max_length = json_is_integer(ml) ? (int)json_integer_value(ml) : p->type->max_length;
-        p->stub = jbool(pspec, "stub");
-        json_t *mt = json_object_get(pspec, "matchable");
-        p->matchable = json_is_boolean(mt) ? json_is_true(mt) : p->type->matchable;
-        p->hidden = jbool(pspec, "hidden");
-        p->deprecated = jbool(pspec, "deprecated");
-        info[i].own[info[i].nown++] = p;
-      }
+    by_name[i] = &arr[i];
+    arr[i].index = (int)i;
   }
 
-  /* pass 2: parents */
-  for (size_t i = 0; i < n; i++) {
-    lh_schema *s = &arr[i];
-    json_t *ext = json_object_get(info[i].spec, "extends");
-    size_t ne = json_is_array(ext) ? json_array_size(ext) : 0;
-    const lh_schema **parents = lh__arena_alloc(L->a, (ne ? ne : 1) * sizeof *parents);
-    if (!parents) {
-      rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-      goto done;
-    }
-    for (size_t e = 0; e < ne; e++) {
-      const char *pn = json_string_value(json_array_get(ext, e));
-      parents[e] = lh_model_schema(m, pn);
-      if (!parents[e]) {
-        rc = lh_error_set(L->err, LH_EPARSE, "FtM model: schema '%s' extends unknown schema '%s'",
-                          s->name, pn ? pn : "(non-string)");
-        goto done;
-      }
-    }
-    s->extends = parents;
-    s->nextends = ne;
-  }
-
-  /* pass 3: ancestors, is-a bitsets, inherited properties */
-  for (size_t i = 0; i < n; i++) {
-    lh_schema *s = &arr[i];
-    const lh_schema **anc = lh__arena_alloc(L->a, n * sizeof *anc);
-    if (!anc) {
-      rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-      goto done;
-    }
-    size_t na = 0;
-    anc[na++] = s;
-    if (collect_ancestors(s, anc, &na, n, 0)) {
-      rc = lh_error_set(L->err, LH_EPARSE, "FtM model: inheritance cycle at schema '%s'", s->name);
-      goto done;
-    }
-    lh__qsort(anc, na, sizeof *anc, cmp_schema_name);
-    s->schemata = anc;
-    s->nschemata = na;
-    uint64_t *isa = (uint64_t *)s->isa;
-    for (size_t a = 0; a < na; a++)
-      isa[anc[a]->index / 64] |= (uint64_t)1 << (anc[a]->index % 64);
-    if ((rc = resolve_props(L, info, s)) != 0)
-      goto done;
-  }
-  for (size_t i = 0; i < n; i++) {
+  int rc = 0;
+  size_t words = (n + 63) / 64;
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = load_schema(L, &arr[i], names[i], json_object_get(schemata, names[i]), &info[i], words);
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = link_parents(L, &arr[i], &info[i]);
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = link_ancestors(L, &arr[i], info, n);
+  for (size_t i = 0; !rc && i < n; i++) {
     arr[i].properties = info[i].all;
     arr[i].nproperties = info[i].nall;
   }
-
-  /* pass 4: descendants */
-  for (size_t i = 0; i < n; i++) {
-    lh_schema *s = &arr[i];
-    const lh_schema **desc = lh__arena_alloc(L->a, n * sizeof *desc);
-    if (!desc) {
-      rc = lh_error_set(L->err, LH_ENOMEM, "out of memory");
-      goto done;
-    }
-    size_t nd = 0;
-    for (size_t j = 0; j < n; j++)
-      if (j != i && lh_schema_is_a(&arr[j], s))
-        desc[nd++] = &arr[j];
-    s->descendants = desc;
-    s->ndescendants = nd;
-  }
-
-  /* pass 5: buckets, property lists, edges, ranges and reverses */
-  const lh_schema *page = lh_model_schema(m, "Page"), *mention = lh_model_schema(m, "Mention"),
-                  *pages = lh_model_schema(m, "Pages"), *document = lh_model_schema(m, "Document"),
-                  *interval = lh_model_schema(m, "Interval");
-  for (size_t i = 0; i < n; i++) {
-    lh_schema *s = &arr[i];
-    spec = info[i].spec;
-    s->bucket = lh_schema_is_a(s, page)       ? LH_BUCKET_PAGE
-                : lh_schema_is_a(s, mention)  ? LH_BUCKET_MENTION
-                : lh_schema_is_a(s, pages)    ? LH_BUCKET_PAGES
-                : lh_schema_is_a(s, document) ? LH_BUCKET_DOCUMENT
-                : lh_schema_is_a(s, interval) ? LH_BUCKET_INTERVAL
-                                              : LH_BUCKET_THING;
-    json_t *te = json_object_get(spec, "temporalExtent");
-    if ((rc = prop_list(L, s, json_object_get(spec, "caption"), "caption", &s->caption,
-                        &s->ncaption)) ||
-        (rc = prop_list(L, s, json_object_get(spec, "featured"), "featured", &s->featured,
-                        &s->nfeatured)) ||
-        (rc = prop_list(L, s, json_object_get(spec, "required"), "required", &s->required,
-                        &s->nrequired)) ||
-        (rc = prop_list(L, s, json_object_get(te, "start"), "temporalExtent", &s->temporal_start,
-                        &s->ntemporal_start)) ||
-        (rc = prop_list(L, s, json_object_get(te, "end"), "temporalExtent", &s->temporal_end,
-                        &s->ntemporal_end)))
-      goto done;
-    json_t *edge = json_object_get(spec, "edge");
-    if (json_is_object(edge)) {
-      s->edge_source = lh_schema_property(s, jstr(edge, "source"));
-      s->edge_target = lh_schema_property(s, jstr(edge, "target"));
-      s->edge_label = adup(L, jstr(edge, "label"));
-      json_t *dir = json_object_get(edge, "directed");
-      s->edge_directed = json_is_boolean(dir) ? json_is_true(dir) : true;
-      if (!s->edge_source || !s->edge_target) {
-        rc = lh_error_set(L->err, LH_EPARSE, "FtM model: schema '%s' has an invalid edge", s->name);
-        goto done;
-      }
-    }
-    json_t *props = json_object_get(spec, "properties");
-    for (size_t p = 0; p < info[i].nown; p++) {
-      lh_property *prop = info[i].own[p];
-      json_t *pspec = json_object_get(props, prop->name);
-      const char *range = jstr(pspec, "range");
-      if (range) {
-        prop->range = lh_model_schema(m, range);
-        if (!prop->range) {
-          rc = lh_error_set(L->err, LH_EPARSE, "FtM model: property '%s' has unknown range '%s'",
-                            prop->qname, range);
-          goto done;
-        }
-        const char *rev = jstr(pspec, "reverse");
-        prop->reverse = rev ? lh_schema_property(prop->range, rev) : NULL;
-      }
-    }
-  }
-done:
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = link_descendants(L, &arr[i], arr, n);
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = link_schema(L, &arr[i], &info[i]);
   free(names);
   free(info);
   return rc;

@@ -295,139 +295,142 @@ static int month_days(int y, int m) {
   return dm[m - 1];
 }
 
-/* Precision as the number of ISO characters kept: 4 year, 7 month, 10 day, 13 hour,
- * 16 minute, 19 second. Invalid components reduce the precision, as prefixdate does. */
-static int clean_date(lh_buf *b) {
-  const char *s = b->data;
-  size_t len = b->len, i = 0;
-  int year, month = 1, day = 1, hour = 0, minute = 0, second = 0, prec = 0;
-  int tzsign = 0, tzh = 0, tzm = 0;
-  if (len < 4 || (s[0] != '1' && s[0] != '2') || take_digits(s, len, &i, 4, 4, &year) != 4)
-    return 0;
-  prec = 4;
-  size_t save = i;
-  if (i < len && s[i] == '-') {
-    i++;
-    /* [01]?[0-9] */
-    size_t st = i;
-    if (i + 1 < len && (s[i] == '0' || s[i] == '1') && isdigit((unsigned char)s[i + 1])) {
-      month = (s[i] - '0') * 10 + (s[i + 1] - '0');
-      i += 2;
-    } else if (i < len && isdigit((unsigned char)s[i])) {
-      month = s[i] - '0';
-      i++;
-    }
-    if (i == st) {
-      i = save;
-      goto build;
-    }
-    prec = 7;
-    save = i;
-    if (i < len && s[i] == '-') {
-      i++;
-      st = i;
-      if (i + 1 < len && s[i] >= '0' && s[i] <= '3' && isdigit((unsigned char)s[i + 1])) {
-        day = (s[i] - '0') * 10 + (s[i + 1] - '0');
-        i += 2;
-      } else if (i < len && isdigit((unsigned char)s[i])) {
-        day = s[i] - '0';
-        i++;
-      }
-      if (i == st)
-        goto build;
-      prec = 10;
-      if (i < len && (s[i] == 'T' || s[i] == ' ')) {
-        i++;
-        st = i;
-        if (i + 1 < len && s[i] >= '0' && s[i] <= '2' && isdigit((unsigned char)s[i + 1])) {
-          hour = (s[i] - '0') * 10 + (s[i + 1] - '0');
-          i += 2;
-        } else if (i < len && isdigit((unsigned char)s[i])) {
-          hour = s[i] - '0';
-          i++;
-        }
-        if (i == st)
-          goto build;
-        prec = 13;
-        if (i < len && s[i] == ':') {
-          size_t j = i + 1;
-          if (take_digits(s, len, &j, 1, 2, &minute) > 0) {
-            i = j;
-            prec = 16;
-            if (i < len && s[i] == ':') {
-              j = i + 1;
-              if (take_digits(s, len, &j, 1, 2, &second) > 0) {
-                i = j;
-                prec = 19;
-                if (i < len && s[i] == '.') {
-                  j = i + 1;
-                  while (j < len && isdigit((unsigned char)s[j]))
-                    j++;
-                  if (j > i + 1)
-                    i = j;
-                }
-              }
-            }
-          }
-        }
-        if (i < len && s[i] == 'Z') {
-          i++;
-        } else if (i + 2 < len && (s[i] == '+' || s[i] == '-') &&
-                   isdigit((unsigned char)s[i + 1]) && isdigit((unsigned char)s[i + 2])) {
-          tzsign = s[i] == '-' ? -1 : 1;
-          tzh = (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
-          i += 3;
-          size_t j = i;
-          if (j < len && s[j] == ':')
-            j++;
-          if (j + 1 < len && isdigit((unsigned char)s[j]) && isdigit((unsigned char)s[j + 1])) {
-            tzm = (s[j] - '0') * 10 + (s[j + 1] - '0');
-          }
-        }
+/* The components of a date as prefixdate reads them; prec is the number of ISO characters
+ * kept: 4 year, 7 month, 10 day, 13 hour, 16 minute, 19 second. */
+typedef struct date_parts {
+  int year, month, day, hour, minute, second, prec;
+  int tzsign, tzh, tzm; /* tzsign 0: no offset */
+} date_parts;
+
+/* "[0-max]?[0-9]": two digits when the first is at most `max`, else one. */
+static bool take_part(const char *s, size_t len, size_t *i, char max, int *out) {
+  if (*i + 1 < len && s[*i] >= '0' && s[*i] <= max && isdigit((unsigned char)s[*i + 1])) {
+    *out = (s[*i] - '0') * 10 + (s[*i + 1] - '0');
+    *i += 2;
+    return true;
+  }
+  if (*i < len && isdigit((unsigned char)s[*i])) {
+    *out = s[*i] - '0';
+    *i += 1;
+    return true;
+  }
+  return false;
+}
+
+/* "Z", "+hh", "+hh:mm" or "+hhmm" at s[i]. */
+static void parse_offset(const char *s, size_t len, size_t i, date_parts *d) {
+  if (i < len && s[i] == 'Z')
+    return;
+  if (!(i + 2 < len && (s[i] == '+' || s[i] == '-') && isdigit((unsigned char)s[i + 1]) &&
+        isdigit((unsigned char)s[i + 2])))
+    return;
+  d->tzsign = s[i] == '-' ? -1 : 1;
+  d->tzh = (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+  size_t j = i + 3;
+  if (j < len && s[j] == ':')
+    j++;
+  if (j + 1 < len && isdigit((unsigned char)s[j]) && isdigit((unsigned char)s[j + 1]))
+    d->tzm = (s[j] - '0') * 10 + (s[j + 1] - '0');
+}
+
+/* The time after "T" or " ": hour, minutes, seconds, a fraction (dropped), an offset. */
+static void parse_time(const char *s, size_t len, size_t i, date_parts *d) {
+  if (!take_part(s, len, &i, '2', &d->hour))
+    return;
+  d->prec = 13;
+  size_t j = i + 1;
+  if (i < len && s[i] == ':' && take_digits(s, len, &j, 1, 2, &d->minute) > 0) {
+    i = j;
+    d->prec = 16;
+    j = i + 1;
+    if (i < len && s[i] == ':' && take_digits(s, len, &j, 1, 2, &d->second) > 0) {
+      i = j;
+      d->prec = 19;
+      if (i < len && s[i] == '.') {
+        j = i + 1;
+        while (j < len && isdigit((unsigned char)s[j]))
+          j++;
+        if (j > i + 1)
+          i = j;
       }
     }
   }
-build:
-  /* step the precision down until the components form a valid date-time */
-  if (prec >= 19 && second > 59)
-    prec = 16;
-  if (prec >= 16 && minute > 59)
-    prec = 13;
-  if (prec >= 13 && hour > 23)
-    prec = 10;
-  if (prec >= 7 && (month < 1 || month > 12))
-    prec = 4;
-  if (prec >= 10 && (day < 1 || day > month_days(year, month)))
-    prec = 7;
-  if (prec < 13)
-    tzsign = 0;
-  if (prec < 16)
-    minute = 0;
-  if (prec < 19)
-    second = 0;
-  if (tzsign && (tzh > 23 || tzm > 59))
-    tzsign = 0;
-  if (tzsign) {
+  parse_offset(s, len, i, d);
+}
+
+/* The longest date prefix of s; false when not even a year (1000-2999). */
+static bool parse_date(const char *s, size_t len, date_parts *d) {
+  *d = (date_parts){.month = 1, .day = 1};
+  size_t i = 0;
+  if (len < 4 || (s[0] != '1' && s[0] != '2') || take_digits(s, len, &i, 4, 4, &d->year) != 4)
+    return false;
+  d->prec = 4;
+  if (!(i < len && s[i] == '-'))
+    return true;
+  i++;
+  if (!take_part(s, len, &i, '1', &d->month))
+    return true;
+  d->prec = 7;
+  if (!(i < len && s[i] == '-'))
+    return true;
+  i++;
+  if (!take_part(s, len, &i, '3', &d->day))
+    return true;
+  d->prec = 10;
+  if (i < len && (s[i] == 'T' || s[i] == ' '))
+    parse_time(s, len, i + 1, d);
+  return true;
+}
+
+/* Step the precision down until the components form a valid date-time, as prefixdate
+ * does, and zero what is cut off. */
+static void settle_date(date_parts *d) {
+  if (d->prec >= 19 && d->second > 59)
+    d->prec = 16;
+  if (d->prec >= 16 && d->minute > 59)
+    d->prec = 13;
+  if (d->prec >= 13 && d->hour > 23)
+    d->prec = 10;
+  if (d->prec >= 7 && (d->month < 1 || d->month > 12))
+    d->prec = 4;
+  if (d->prec >= 10 && (d->day < 1 || d->day > month_days(d->year, d->month)))
+    d->prec = 7;
+  if (d->prec < 13)
+    d->tzsign = 0;
+  if (d->prec < 16)
+    d->minute = 0;
+  if (d->prec < 19)
+    d->second = 0;
+  if (d->tzsign && (d->tzh > 23 || d->tzm > 59))
+    d->tzsign = 0;
+}
+
+static int clean_date(lh_buf *b) {
+  date_parts d;
+  if (!parse_date(b->data, b->len, &d))
+    return 0;
+  settle_date(&d);
+  if (d.tzsign) {
     /* convert to UTC; may move the date */
-    int64_t days = lh_days_from_civil(year, (unsigned)month, (unsigned)day);
-    int64_t secs =
-        days * 86400 + hour * 3600 + minute * 60 + second - tzsign * (tzh * 3600 + tzm * 60);
-    int64_t d = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-    int64_t rem = secs - d * 86400;
-    lh_time t = d * 86400 * 1000000LL;
+    int64_t days = lh_days_from_civil(d.year, (unsigned)d.month, (unsigned)d.day);
+    int64_t secs = days * 86400 + d.hour * 3600 + d.minute * 60 + d.second -
+                   d.tzsign * (d.tzh * 3600 + d.tzm * 60);
+    int64_t day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int64_t rem = secs - day * 86400;
+    lh_time t = day * 86400 * 1000000LL;
     char iso[LH_ISO_SIZE];
     lh_time_format_ftm(t + rem * 1000000LL, iso);
     if (iso[0] != '1' && iso[0] != '2')
       return 0;
     lh_buf_reset(b);
-    lh_buf_append(b, iso, (size_t)prec);
+    lh_buf_append(b, iso, (size_t)d.prec);
     return 1;
   }
   char out[32];
-  snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, hour, minute,
-           second);
+  snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d", d.year, d.month, d.day, d.hour,
+           d.minute, d.second);
   lh_buf_reset(b);
-  lh_buf_append(b, out, (size_t)prec);
+  lh_buf_append(b, out, (size_t)d.prec);
   return 1;
 }
 
