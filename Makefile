@@ -43,6 +43,7 @@ lint: all
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -I include -I src $$(git ls-files 'src/*.c')
+	python3 scripts/check_layers.py --build $(BUILD)
 
 fuzz: setup
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DLH_FUZZ=ON $(CMAKE_ARGS) >/dev/null
