@@ -1,36 +1,25 @@
 /* ftm-lakehouse ls / datasets: the datasets of the catalog. */
-#include <getopt.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
 
-static int parse_output_only(cli_ctx *ctx, int argc, char **argv, const char *usage,
-                             const char *help, const char **out) {
-  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  int c;
-  *out = "-";
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'o': *out = optarg; break;
-    case 'h': cli_print_help(usage, help); return -1;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
-  return 0;
-}
+static const cli_option OUTPUT_ONLY[] = {CLI_OPT_OUTPUT, {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec LS = {.usage = "ftm-lakehouse ls [-o OUT]",
+                            .about = "List the datasets of the lakehouse, one name per line.\n",
+                            .options = OUTPUT_ONLY};
+
+static const cli_spec DATASETS = {
+    .usage = "ftm-lakehouse datasets [-o OUT]",
+    .about = "Write one JSON line per dataset: its config.yml with name and uri.\n",
+    .options = OUTPUT_ONLY};
 
 int cli_cmd_ls(cli_ctx *ctx, int argc, char **argv) {
-  const char *out;
-  int rc = parse_output_only(ctx, argc, argv, "ftm-lakehouse ls [-o OUT]",
-                             "List the datasets of the lakehouse, one name per line.\n\n"
-                             "Options:\n  -o OUT   Output file (default: - for stdout)\n",
-                             &out);
-  if (rc)
-    return rc < 0 ? CLI_OK : rc;
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &LS, argc, argv, &a, &rc))
+    return rc;
+  const char *out = cli_opt_str(&a, "output", "-");
   lh_catalog *cat;
   if ((rc = cli_catalog(ctx, &cat)))
     return rc;
@@ -56,14 +45,11 @@ int cli_cmd_ls(cli_ctx *ctx, int argc, char **argv) {
 }
 
 int cli_cmd_datasets(cli_ctx *ctx, int argc, char **argv) {
-  const char *out;
-  int rc = parse_output_only(ctx, argc, argv, "ftm-lakehouse datasets [-o OUT]",
-                             "Write one JSON line per dataset: its config.yml with name and "
-                             "uri.\n\nOptions:\n  -o OUT   Output file (default: - for "
-                             "stdout)\n",
-                             &out);
-  if (rc)
-    return rc < 0 ? CLI_OK : rc;
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &DATASETS, argc, argv, &a, &rc))
+    return rc;
+  const char *out = cli_opt_str(&a, "output", "-");
   lh_catalog *cat;
   if ((rc = cli_catalog(ctx, &cat)))
     return rc;

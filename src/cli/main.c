@@ -1,7 +1,7 @@
 /* ftm-lakehouse: global options and dispatch to command groups (git-style). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +22,22 @@ static const cli_command ROOT[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const char *GLOBAL_HELP =
-    "Options:\n"
-    "  --uri URI           Lakehouse root (default: $LAKEHOUSE_URI or ./data)\n"
-    "  -d DATASET          Dataset name\n"
-    "  --dataset-uri URI   Explicit storage URI of the dataset (default: {uri}/{dataset})\n"
-    "  --version           Print the version and exit\n"
-    "  --settings          Print the settings in effect as JSON and exit\n"
-    "  -h, --help          Show this help\n";
+static const cli_option GLOBAL_OPTIONS[] = {
+    {"uri", 0, CLI_STRING, "URI", "Lakehouse root (default: $LAKEHOUSE_URI or ./data)", 0, 0, NULL},
+    {"dataset", 'd', CLI_STRING, "DATASET", "Dataset name", 0, 0, NULL},
+    {"dataset-uri", 0, CLI_STRING, "URI",
+     "Explicit storage URI of the dataset (default: {uri}/{dataset})", 0, 0, NULL},
+    {"version", 0, CLI_FLAG, NULL, "Print the version and exit", 0, 0, NULL},
+    {"settings", 0, CLI_FLAG, NULL, "Print the settings in effect as JSON and exit", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static void root_help(void);
+
+static const cli_spec GLOBAL = {.usage = "ftm-lakehouse [OPTIONS] COMMAND [ARGS]...",
+                                .options = GLOBAL_OPTIONS,
+                                .args_max = INT_MAX,
+                                .stop_at_command = true,
+                                .help = root_help};
 
 int cli_fail(const char *fmt, ...) {
   va_list ap;
@@ -53,10 +61,6 @@ int cli_usage(cli_ctx *ctx, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\nTry '%s --help'.\n", ctx->path ? ctx->path : "ftm-lakehouse");
   return CLI_USAGE;
-}
-
-void cli_print_help(const char *usage, const char *body) {
-  printf("Usage: %s\n\n%s", usage, body ? body : "");
 }
 
 int cli_open_dataset(cli_ctx *ctx, lh_dataset **out) {
@@ -162,13 +166,20 @@ int cli_write_fd(void *ctx, const void *data, size_t len, lh_error *err) {
   return 0;
 }
 
-static void print_commands(const char *usage, const cli_command *cmds, const char *options) {
+static void print_commands(const char *usage, const cli_command *cmds, const cli_spec *options) {
   printf("Usage: %s\n\n", usage);
-  if (options)
-    printf("%s\n", options);
+  if (options) {
+    cli_options_help(options);
+    putchar('\n');
+  }
   printf("Commands:\n");
   for (const cli_command *c = cmds; c->name; c++)
     printf("  %-12s %s\n", c->name, c->summary);
+}
+
+/* The root's --help: the global options and the commands. */
+static void root_help(void) {
+  print_commands(GLOBAL.usage, ROOT, &GLOBAL);
 }
 
 static int dispatch(cli_ctx *ctx, const cli_command *cmds, const char *path, int argc,
@@ -176,12 +187,12 @@ static int dispatch(cli_ctx *ctx, const cli_command *cmds, const char *path, int
   char usage[256];
   snprintf(usage, sizeof usage, "%s COMMAND [OPTIONS]", path);
   if (argc < 1) { /* no command: the help, as Typer's no_args_is_help does */
-    print_commands(usage, cmds, cmds == ROOT ? GLOBAL_HELP : NULL);
+    print_commands(usage, cmds, cmds == ROOT ? &GLOBAL : NULL);
     return CLI_OK;
   }
   if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
       strcmp(argv[0], "help") == 0) {
-    print_commands(usage, cmds, cmds == ROOT ? GLOBAL_HELP : NULL);
+    print_commands(usage, cmds, cmds == ROOT ? &GLOBAL : NULL);
     return CLI_OK;
   }
   for (const cli_command *c = cmds; c->name; c++) {
@@ -192,8 +203,6 @@ static int dispatch(cli_ctx *ctx, const cli_command *cmds, const char *path, int
     if (c->subcommands)
       return dispatch(ctx, c->subcommands, sub, argc - 1, argv + 1);
     ctx->path = sub;
-    optind = 0; /* glibc: re-initialise getopt (the global parse used "+" ordering) */
-    opterr = 0;
     return c->run(ctx, argc, argv);
   }
   ctx->path = path;
@@ -255,26 +264,18 @@ int main(int argc, char **argv) {
   lh_log_set_level((lh_log_level)level);
   ctx.uri = ctx.settings.uri;
 
-  static const struct option opts[] = {
-      {"uri", required_argument, NULL, 'u'}, {"dataset-uri", required_argument, NULL, 'D'},
-      {"version", no_argument, NULL, 'V'},   {"settings", no_argument, NULL, 'S'},
-      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
-  bool show_settings = false;
-  int c, rc = CLI_OK;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'u': ctx.uri = optarg; break;
-    case 'd': ctx.dataset = optarg; break;
-    case 'D': ctx.dataset_uri = optarg; break;
-    case 'V': printf("%s\n", lh_version()); goto done;
-    case 'S': show_settings = true; break;
-    case 'h':
-      print_commands("ftm-lakehouse [OPTIONS] COMMAND [ARGS]...", ROOT, GLOBAL_HELP);
-      goto done;
-    default: rc = cli_usage(&ctx, "unknown or incomplete option '%s'", argv[optind - 1]); goto done;
-    }
+  cli_args a;
+  int rc = CLI_OK;
+  if (!cli_parse(&ctx, &GLOBAL, argc, argv, &a, &rc))
+    goto done;
+  if (cli_opt_on(&a, "version", false)) {
+    printf("%s\n", lh_version());
+    goto done;
   }
+  ctx.uri = cli_opt_str(&a, "uri", ctx.uri);
+  ctx.dataset = cli_opt_str(&a, "dataset", NULL);
+  ctx.dataset_uri = cli_opt_str(&a, "dataset-uri", NULL);
+  bool show_settings = cli_opt_on(&a, "settings", false);
   if (ctx.uri != ctx.settings.uri) {
     /* --uri replaces LAKEHOUSE_URI everywhere, the default journal location included */
     char *uri = strdup(ctx.uri);
@@ -293,7 +294,7 @@ int main(int argc, char **argv) {
     rc = print_settings(&ctx);
     goto done;
   }
-  rc = dispatch(&ctx, ROOT, "ftm-lakehouse", argc - optind, argv + optind);
+  rc = dispatch(&ctx, ROOT, "ftm-lakehouse", a.nargs, a.args);
 done:
   lh_dataset_close(ctx.ds);
   lh_catalog_close(ctx.catalog);

@@ -1,47 +1,32 @@
 /* ftm-lakehouse maintenance ...: dataset maintenance operations. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
 #include "cli/progress.h"
 
-static const char *OPTIMIZE_HELP =
-    "Merge, compact and vacuum the statement store: duplicate statements collapse to the\n"
-    "latest, fragments are superseded, tombstones older than LAKEHOUSE_GRACE_PERIOD_DAYS are\n"
-    "reaped, small files are bin-packed, and files no longer referenced are deleted.\n\n"
-    "Options:\n"
-    "  --retention-hours N  Keep unreferenced files younger than N hours (default: 0)\n"
-    "  --force              Merge every partition, also those unchanged since their last merge\n";
+static const cli_option OPTIMIZE_OPTIONS[] = {
+    {"retention-hours", 0, CLI_NUMBER, "N",
+     "Keep unreferenced files younger than N hours (default: 0)", 0, 1000000, "a number of hours"},
+    {"force", 0, CLI_SWITCH, NULL,
+     "Merge every partition, also those unchanged since their last merge", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec OPTIMIZE = {
+    .usage = "ftm-lakehouse -d DATASET maintenance optimize [OPTIONS]",
+    .about =
+        "Merge, compact and vacuum the statement store: duplicate statements collapse to the\n"
+        "latest, fragments are superseded, tombstones older than LAKEHOUSE_GRACE_PERIOD_DAYS are\n"
+        "reaped, small files are bin-packed, and files no longer referenced are deleted.\n",
+    .options = OPTIMIZE_OPTIONS};
 
 static int cmd_optimize(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"retention-hours", required_argument, NULL, 'r'},
-                                       {"force", no_argument, NULL, 'f'},
-                                       {"no-force", no_argument, NULL, 'F'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  lh_optimize_opts o = {false, 0, 0};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'r': {
-      char *end;
-      long v = strtol(optarg, &end, 10);
-      if (*optarg == '\0' || *end || v < 0 || v > 1000000)
-        return cli_usage(ctx, "--retention-hours: expected a number of hours, got '%s'", optarg);
-      o.retention_hours = (int)v;
-      break;
-    }
-    case 'f': o.force = true; break;
-    case 'F': o.force = false; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET maintenance optimize [OPTIONS]", OPTIMIZE_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &OPTIMIZE, argc, argv, &a, &rc))
+    return rc;
+  lh_optimize_opts o = {.force = cli_opt_on(&a, "force", false),
+                        .retention_hours = (int)cli_opt_num(&a, "retention-hours", 0)};
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
@@ -60,21 +45,17 @@ static int cmd_optimize(cli_ctx *ctx, int argc, char **argv) {
   return CLI_OK;
 }
 
+static const cli_spec UNLOCK = {
+    .usage = "ftm-lakehouse -d DATASET maintenance unlock",
+    .about = "Release the write fence of a dataset: delete `.LOCK` and every append\n"
+             "marker. Only needed when a writer crashed on another host; stale locks\n"
+             "of this host are taken over automatically.\n"};
+
 static int cmd_unlock(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      cli_print_help("ftm-lakehouse -d DATASET maintenance unlock",
-                     "Release the write fence of a dataset: delete `.LOCK` and every append\n"
-                     "marker. Only needed when a writer crashed on another host; stale locks\n"
-                     "of this host are taken over automatically.\n");
-      return CLI_OK;
-    }
-    return cli_usage(ctx, "unknown option '%s'", argv[optind - 1]);
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &UNLOCK, argc, argv, &a, &rc))
+    return rc;
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
@@ -86,12 +67,18 @@ static int cmd_unlock(cli_ctx *ctx, int argc, char **argv) {
   return CLI_OK;
 }
 
-static const char *FLUSH_HELP =
-    "Drain the journal into the statement store: the live journal table is rotated to a\n"
-    "segment, and every segment (also ones left by an interrupted flush) is committed to the\n"
-    "store and then dropped. An empty journal is a cheap no-op.\n\n"
-    "Options:\n"
-    "  --all   Flush every dataset of the lakehouse (instead of -d DATASET)\n";
+static const cli_option FLUSH_OPTIONS[] = {
+    {"all", 0, CLI_FLAG, NULL, "Flush every dataset of the lakehouse (instead of -d DATASET)", 0, 0,
+     NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec FLUSH = {
+    .usage = "ftm-lakehouse [-d DATASET] maintenance flush [--all]",
+    .about =
+        "Drain the journal into the statement store: the live journal table is rotated to a\n"
+        "segment, and every segment (also ones left by an interrupted flush) is committed to the\n"
+        "store and then dropped. An empty journal is a cheap no-op.\n",
+    .options = FLUSH_OPTIONS};
 
 static int flush_one(cli_ctx *ctx, lh_dataset *ds, uint64_t *total) {
   (void)ctx;
@@ -110,21 +97,11 @@ static int flush_one(cli_ctx *ctx, lh_dataset *ds, uint64_t *total) {
 }
 
 static int cmd_flush(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"all", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  bool all = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'a': all = true; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse [-d DATASET] maintenance flush [--all]", FLUSH_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &FLUSH, argc, argv, &a, &rc))
+    return rc;
+  bool all = cli_opt_on(&a, "all", false);
   uint64_t total = 0;
   if (!all) {
     lh_dataset *ds;
@@ -143,7 +120,7 @@ static int cmd_flush(cli_ctx *ctx, int argc, char **argv) {
   lh_error err = {0};
   if (lh_catalog_list(cat, &names, &n, &err))
     return cli_fail_err(&err);
-  int rc = CLI_OK;
+  rc = CLI_OK;
   for (size_t i = 0; i < n && rc == CLI_OK; i++) {
     lh_dataset *ds;
     if (lh_dataset_open(cat, names[i], NULL, &ctx->settings, &ds, &err)) {

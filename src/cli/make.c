@@ -1,6 +1,5 @@
 /* ftm-lakehouse configure / make / export: the dataset pipeline. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,30 +59,23 @@ static int print_buf(lh_buf *b) {
   return rc ? CLI_FAIL : CLI_OK;
 }
 
-static const char *CONFIGURE_HELP =
-    "Merge a YAML dataset config into the dataset's config.yml (a versioned snapshot is\n"
-    "kept under versions/) and print the resulting config as JSON. Lists are united and\n"
-    "empty values ignored; `name` and `uri` in the file are ignored.\n\n"
-    "Options:\n"
-    "  -c, --config FILE   The YAML config (required)\n";
+static const cli_option CONFIGURE_OPTIONS[] = {
+    {"config", 'c', CLI_STRING, "FILE", "The YAML config (required)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec CONFIGURE = {
+    .usage = "ftm-lakehouse -d DATASET configure -c FILE",
+    .about = "Merge a YAML dataset config into the dataset's config.yml (a versioned snapshot is\n"
+             "kept under versions/) and print the resulting config as JSON. Lists are united and\n"
+             "empty values ignored; `name` and `uri` in the file are ignored.\n",
+    .options = CONFIGURE_OPTIONS};
 
 int cli_cmd_configure(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  const char *config = NULL;
-  int c;
-  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'c': config = optarg; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET configure -c FILE", CONFIGURE_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &CONFIGURE, argc, argv, &a, &rc))
+    return rc;
+  const char *config = cli_opt_str(&a, "config", NULL);
   if (!config)
     return cli_usage(ctx, "missing option '-c FILE'");
   lh_dataset *ds;
@@ -98,69 +90,35 @@ int cli_cmd_configure(cli_ctx *ctx, int argc, char **argv) {
   return print_buf(&out);
 }
 
-static const char *MAKE_HELP =
-    "Run the dataset pipeline: flush the journal, optimize the statement store, write the\n"
-    "exports that are out of date (statements, entities, documents, statistics, index,\n"
-    "with their diffs), and print the dataset index. A second make without changes does\n"
-    "nothing.\n\n"
-    "Options:\n"
-    "  -c, --config FILE      Merge this YAML config into config.yml first\n"
-    "  --flush / --no-flush   Flush the journal first (default: on)\n"
-    "  --optimize / --no-optimize\n"
-    "                         Merge, compact and vacuum the store when needed (default: on)\n"
-    "  --exports / --no-exports\n"
-    "                         Write the exports (default: on); off: only index.json\n"
-    "  --force-optimize       Optimize even when no partition needs a merge\n"
-    "  --force-exports        Write every export even when it is up to date\n";
+static const cli_option MAKE_OPTIONS[] = {
+    {"config", 'c', CLI_STRING, "FILE", "Merge this YAML config into config.yml first", 0, 0, NULL},
+    {"flush", 0, CLI_SWITCH, NULL, "Flush the journal first (default: on)", 0, 0, NULL},
+    {"optimize", 0, CLI_SWITCH, NULL,
+     "Merge, compact and vacuum the store when needed (default: on)", 0, 0, NULL},
+    {"exports", 0, CLI_SWITCH, NULL, "Write the exports (default: on); off: only index.json", 0, 0,
+     NULL},
+    {"force-optimize", 0, CLI_SWITCH, NULL,
+     "Optimize even when no partition needs a merge (default: off)", 0, 0, NULL},
+    {"force-exports", 0, CLI_SWITCH, NULL,
+     "Write every export even when it is up to date (default: off)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec MAKE = {
+    .usage = "ftm-lakehouse -d DATASET make [OPTIONS]",
+    .about =
+        "Run the dataset pipeline: flush the journal, optimize the statement store, write the\n"
+        "exports that are out of date (statements, entities, documents, statistics, index,\n"
+        "with their diffs), and print the dataset index. A second make without changes does\n"
+        "nothing.\n",
+    .options = MAKE_OPTIONS};
 
 int cli_cmd_make(cli_ctx *ctx, int argc, char **argv) {
-  enum {
-    O_FLUSH = 256,
-    O_NO_FLUSH,
-    O_EXPORTS,
-    O_NO_EXPORTS,
-    O_OPT,
-    O_NO_OPT,
-    O_FOPT,
-    O_NO_FOPT,
-    O_FEXP,
-    O_NO_FEXP
-  };
-  static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                       {"flush", no_argument, NULL, O_FLUSH},
-                                       {"no-flush", no_argument, NULL, O_NO_FLUSH},
-                                       {"exports", no_argument, NULL, O_EXPORTS},
-                                       {"no-exports", no_argument, NULL, O_NO_EXPORTS},
-                                       {"optimize", no_argument, NULL, O_OPT},
-                                       {"no-optimize", no_argument, NULL, O_NO_OPT},
-                                       {"force-optimize", no_argument, NULL, O_FOPT},
-                                       {"no-force-optimize", no_argument, NULL, O_NO_FOPT},
-                                       {"force-exports", no_argument, NULL, O_FEXP},
-                                       {"no-force-exports", no_argument, NULL, O_NO_FEXP},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  const char *config = NULL;
-  bool flush = true, exports = true, optimize = true, force_opt = false, force_exp = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'c': config = optarg; break;
-    case O_FLUSH: flush = true; break;
-    case O_NO_FLUSH: flush = false; break;
-    case O_EXPORTS: exports = true; break;
-    case O_NO_EXPORTS: exports = false; break;
-    case O_OPT: optimize = true; break;
-    case O_NO_OPT: optimize = false; break;
-    case O_FOPT: force_opt = true; break;
-    case O_NO_FOPT: force_opt = false; break;
-    case O_FEXP: force_exp = true; break;
-    case O_NO_FEXP: force_exp = false; break;
-    case 'h': cli_print_help("ftm-lakehouse -d DATASET make [OPTIONS]", MAKE_HELP); return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &MAKE, argc, argv, &a, &rc))
+    return rc;
+  const char *config = cli_opt_str(&a, "config", NULL);
+  bool exports = cli_opt_on(&a, "exports", true);
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
@@ -168,13 +126,13 @@ int cli_cmd_make(cli_ctx *ctx, int argc, char **argv) {
     return CLI_FAIL;
   const char *name = lh_dataset_name(ds);
   lh_error err = {0};
-  lh_make_opts mo = {.no_flush = !flush,
-                     .no_optimize = !optimize,
+  lh_make_opts mo = {.no_flush = !cli_opt_on(&a, "flush", true),
+                     .no_optimize = !cli_opt_on(&a, "optimize", true),
                      .no_exports = !exports,
-                     .force_optimize = force_opt,
-                     .force_exports = force_exp};
+                     .force_optimize = cli_opt_on(&a, "force-optimize", false),
+                     .force_exports = cli_opt_on(&a, "force-exports", false)};
   lh_op_result r = {0};
-  int rc = lh_dataset_make(ds, &mo, &r, &err);
+  rc = lh_dataset_make(ds, &mo, &r, &err);
   lh_buf_free(&r.job);
   if (r.flushed)
     fprintf(stderr, "%s: flushed %llu statements from the journal\n", name,
@@ -195,40 +153,34 @@ int cli_cmd_make(cli_ctx *ctx, int argc, char **argv) {
   return print_buf(&out);
 }
 
-static const char *EXPORT_HELP =
-    "Write one export of the dataset when it is out of date, and print its job record:\n"
-    "  statements   exports/statements.csv[.gz|.zst], sorted by entity_id, prop, id\n"
-    "  entities     entities.ftm.json[.gz|.zst] and a diff under diffs/entities.ftm.json/\n"
-    "  documents    exports/documents.csv and a diff under diffs/exports/documents.csv/\n"
-    "  statistics   exports/statistics.json (versioned)\n"
-    "  index        index.json (versioned)\n\n"
-    "Options:\n"
-    "  --force / --no-force   Write it even when it is up to date\n";
+static const cli_option EXPORT_OPTIONS[] = {
+    {"force", 0, CLI_SWITCH, NULL, "Write it even when it is up to date", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec EXPORT = {
+    .usage = "ftm-lakehouse -d DATASET export KIND [--force]",
+    .about =
+        "Write one export of the dataset when it is out of date, and print its job record:\n"
+        "  statements   exports/statements.csv[.gz|.zst], sorted by entity_id, prop, id\n"
+        "  entities     entities.ftm.json[.gz|.zst] and a diff under diffs/entities.ftm.json/\n"
+        "  documents    exports/documents.csv and a diff under diffs/exports/documents.csv/\n"
+        "  statistics   exports/statistics.json (versioned)\n"
+        "  index        index.json (versioned)\n",
+    .options = EXPORT_OPTIONS,
+    .args_min = 1,
+    .args_max = 1,
+    .args_missing = "missing KIND"};
 
 int cli_cmd_export(cli_ctx *ctx, int argc, char **argv) {
-  enum { O_FORCE = 256, O_NO_FORCE };
-  static const struct option opts[] = {{"force", no_argument, NULL, O_FORCE},
-                                       {"no-force", no_argument, NULL, O_NO_FORCE},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case O_FORCE: force = true; break;
-    case O_NO_FORCE: force = false; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET export KIND [--force]", EXPORT_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind + 1 != argc)
-    return cli_usage(ctx, optind < argc ? "unexpected argument '%s'" : "missing KIND%s",
-                     optind < argc ? argv[optind + 1 < argc ? optind + 1 : optind] : "");
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &EXPORT, argc, argv, &a, &rc))
+    return rc;
+  bool force = cli_opt_on(&a, "force", false);
+  const char *name = a.args[0];
   lh_error err = {0};
   lh_export_kind kind;
-  if (lh_export_kind_parse(argv[optind], &kind, &err))
+  if (lh_export_kind_parse(name, &kind, &err))
     return cli_usage(ctx, "%s", err.message);
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
@@ -240,7 +192,7 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv) {
   }
   if (r.skipped) {
     fprintf(stderr, "%s: export %s: already up-to-date (use --force to write it anyway)\n",
-            lh_dataset_name(ds), argv[optind]);
+            lh_dataset_name(ds), name);
     lh_buf_free(&r.job);
     return CLI_OK;
   }

@@ -1,5 +1,4 @@
 /* ftm-lakehouse statements ...: raw FtM statements. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,52 +10,50 @@
 
 #define FLUSH_AT ((size_t)1 << 20)
 
-static const char *EXPLODE_HELP =
-    "Explode FtM entities (JSON lines, also delta files) into statements CSV without\n"
-    "storing them: one row per property value plus the entity's `id` statement, ids hashed\n"
-    "under the -d dataset, in the lakehouse statements.csv column order.\n\n"
-    "Options:\n"
-    "  -i IN              Input file of entity JSON lines (default: - for stdin)\n"
-    "  -o OUT             Output CSV file (default: - for stdout)\n"
-    "  --origin ORIGIN    Origin when an entity carries none (default: bulk)\n"
-    "  --override-origin  Use --origin even when an entity carries its own\n"
-    "  --fragment NAME    Fragment of every statement (default: the entity's, else none)\n"
-    "  --last-seen TIME   last_seen when an entity has none (ISO 8601; default: now)\n"
-    "  --strict           Refuse what would be dropped (entities without id or schema, invalid\n"
-    "                     ids, unknown properties, invalid entity references), naming the line\n"
-    "  --skip-unknown     Accepted for compatibility (unknown properties are dropped and counted\n"
-    "                     unless --strict)\n";
+static const cli_option EXPLODE_OPTIONS[] = {
+    {"input", 'i', CLI_STRING, "IN", "Input file of entity JSON lines (default: - for stdin)", 0, 0,
+     NULL},
+    {"output", 'o', CLI_STRING, "OUT", "Output CSV file (default: - for stdout)", 0, 0, NULL},
+    {"origin", 0, CLI_STRING, "ORIGIN", "Origin when an entity carries none (default: bulk)", 0, 0,
+     NULL},
+    {"override-origin", 0, CLI_FLAG, NULL, "Use --origin even when an entity carries its own", 0, 0,
+     NULL},
+    {"fragment", 0, CLI_STRING, "NAME",
+     "Fragment of every statement (default: the entity's, else none)", 0, 0, NULL},
+    {"last-seen", 0, CLI_STRING, "TIME",
+     "last_seen when an entity has none (ISO 8601; default: now)", 0, 0, NULL},
+    {"strict", 0, CLI_FLAG, NULL,
+     "Refuse what would be dropped (entities without id or schema, invalid\n"
+     "ids, unknown properties, invalid entity references), naming the line",
+     0, 0, NULL},
+    {"skip-unknown", 0, CLI_FLAG, NULL,
+     "Accepted for compatibility (unknown properties are dropped and counted\n"
+     "unless --strict)",
+     0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec EXPLODE = {
+    .usage = "ftm-lakehouse -d DATASET statements explode [OPTIONS]",
+    .about =
+        "Explode FtM entities (JSON lines, also delta files) into statements CSV without\n"
+        "storing them: one row per property value plus the entity's `id` statement, ids hashed\n"
+        "under the -d dataset, in the lakehouse statements.csv column order.\n",
+    .options = EXPLODE_OPTIONS};
 
 static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"input", required_argument, NULL, 'i'},    {"output", required_argument, NULL, 'o'},
-      {"origin", required_argument, NULL, 'O'},   {"override-origin", no_argument, NULL, 'R'},
-      {"fragment", required_argument, NULL, 'F'}, {"last-seen", required_argument, NULL, 'L'},
-      {"skip-unknown", no_argument, NULL, 'U'},   {"strict", no_argument, NULL, 'S'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-  const char *in = "-", *out = "-", *last_seen = NULL;
-  lh_explode_opts eo = {.origin = LH_ORIGIN_BULK, .last_seen = LH_TIME_NULL};
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &EXPLODE, argc, argv, &a, &rc))
+    return rc;
+  const char *in = cli_opt_str(&a, "input", "-"), *out = cli_opt_str(&a, "output", "-");
+  const char *last_seen = cli_opt_str(&a, "last-seen", NULL);
+  lh_explode_opts eo = {.origin = cli_opt_str(&a, "origin", LH_ORIGIN_BULK),
+                        .override_origin = cli_opt_on(&a, "override-origin", false),
+                        .fragment = cli_opt_str(&a, "fragment", NULL),
+                        .last_seen = LH_TIME_NULL};
   lh_drops drops;
   memset(&drops, 0, sizeof drops);
-  int c;
-  while ((c = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'i': in = optarg; break;
-    case 'o': out = optarg; break;
-    case 'O': eo.origin = optarg; break;
-    case 'R': eo.override_origin = true; break;
-    case 'F': eo.fragment = optarg; break;
-    case 'L': last_seen = optarg; break;
-    case 'U': break; /* unknown properties are dropped and counted anyway */
-    case 'S': drops.strict = true; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET statements explode [OPTIONS]", EXPLODE_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  drops.strict = cli_opt_on(&a, "strict", false);
   const char *dataset = cli_dataset(ctx);
   if (!dataset || !cli_model())
     return CLI_FAIL;
@@ -76,7 +73,7 @@ static int cmd_explode(cli_ctx *ctx, int argc, char **argv) {
   const char *name = strcmp(in, "-") == 0 ? "<stdin>" : in;
   lh_time started = lh_time_now();
   lh_explode_result res;
-  int rc = lh_explode_csv(ifd, name, &eo, &drops, cli_write_fd, &ofd, &res, &err);
+  rc = lh_explode_csv(ifd, name, &eo, &drops, cli_write_fd, &ofd, &res, &err);
   cli_warn_drops(&drops);
   cli_close_fd(ifd);
   cli_close_fd(ofd);
@@ -231,51 +228,47 @@ static void print_table(sql_out *o) {
   free(w);
 }
 
-static const char *SQL_HELP =
-    "Run DuckDB SQL over the dataset's statements. Two views are defined:\n"
-    "  statement_raw  every stored row, duplicates and tombstones included\n"
-    "  statement      live statements (deleted ones hidden, unmerged partitions deduplicated\n"
-    "                 on the fly) with canonical_id\n\n"
-    "Options:\n"
-    "  --format FORMAT  table (default), csv or json (one object per line)\n"
-    "  -o OUT           Output file (default: - for stdout)\n\n"
-    "Example:\n"
-    "  ftm-lakehouse -d demo statements sql \"SELECT schema, count(DISTINCT entity_id) FROM "
-    "statement GROUP BY 1\"\n";
+static const cli_option SQL_OPTIONS[] = {{"format", 0, CLI_STRING, "FORMAT",
+                                          "table (default), csv or json (one object per line)", 0,
+                                          0, NULL},
+                                         CLI_OPT_OUTPUT,
+                                         {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec SQL = {
+    .usage = "ftm-lakehouse -d DATASET statements sql QUERY [OPTIONS]",
+    .about =
+        "Run DuckDB SQL over the dataset's statements. Two views are defined:\n"
+        "  statement_raw  every stored row, duplicates and tombstones included\n"
+        "  statement      live statements (deleted ones hidden, unmerged partitions deduplicated\n"
+        "                 on the fly) with canonical_id\n",
+    .options = SQL_OPTIONS,
+    .args_min = 1,
+    .args_max = 1,
+    .args_missing = "missing the SQL query",
+    .epilog =
+        "Example:\n"
+        "  ftm-lakehouse -d demo statements sql \"SELECT schema, count(DISTINCT entity_id) FROM "
+        "statement GROUP BY 1\"\n"};
 
 static int cmd_sql(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                       {"output", required_argument, NULL, 'o'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &SQL, argc, argv, &a, &rc))
+    return rc;
   sql_out o;
   memset(&o, 0, sizeof o);
   lh_buf_init(&o.out, 0);
-  const char *out = "-";
-  int c;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'f':
-      if (strcmp(optarg, "table") == 0)
-        o.format = FMT_TABLE;
-      else if (strcmp(optarg, "csv") == 0)
-        o.format = FMT_CSV;
-      else if (strcmp(optarg, "json") == 0)
-        o.format = FMT_JSON;
-      else
-        return cli_usage(ctx, "--format: expected table, csv or json, got '%s'", optarg);
-      break;
-    case 'o': out = optarg; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET statements sql QUERY [OPTIONS]", SQL_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind + 1 != argc)
-    return cli_usage(ctx, optind >= argc ? "missing the SQL query" : "unexpected argument '%s'",
-                     optind < argc ? argv[optind + 1] : "");
-  const char *query = argv[optind];
+  const char *out = cli_opt_str(&a, "output", "-");
+  const char *format = cli_opt_str(&a, "format", "table");
+  if (strcmp(format, "table") == 0)
+    o.format = FMT_TABLE;
+  else if (strcmp(format, "csv") == 0)
+    o.format = FMT_CSV;
+  else if (strcmp(format, "json") == 0)
+    o.format = FMT_JSON;
+  else
+    return cli_usage(ctx, "--format: expected table, csv or json, got '%s'", format);
+  const char *query = a.args[0];
   lh_dataset *ds;
   if (cli_open_dataset(ctx, &ds))
     return CLI_FAIL;
@@ -284,7 +277,7 @@ static int cmd_sql(cli_ctx *ctx, int argc, char **argv) {
   if (o.fd < 0)
     return CLI_FAIL;
   lh_time t0 = lh_time_now();
-  int rc = lh_dataset_sql(ds, query, sql_row, &o, &err);
+  rc = lh_dataset_sql(ds, query, sql_row, &o, &err);
   if (rc == 0 && o.format == FMT_TABLE && o.names)
     print_table(&o);
   if (rc == 0)
@@ -356,39 +349,31 @@ static int write_statement_row(void *ctx, const lh_row *r, lh_error *err) {
   return 0;
 }
 
-static const char *ITERATE_HELP =
-    "Write the live statement rows of the dataset as CSV: the 18 columns of the store in\n"
-    "order (shard ... deleted_at), as Python's csv.DictWriter writes them (\\r\\n line ends,\n"
-    "True/False, timestamps as 2024-01-02 03:04:05+00:00), ordered by entity, prop and id.\n\n"
-    "Options:\n"
-    "  -o OUT     Output file (default: - for stdout)\n"
-    "  -q QUERY   Only the statements of the entities matching an Aleph-style filter string\n"
-    "             (see `entities iterate --help`); limit=N and offset=N count entities, sort=PROP\n"
-    "             orders entities by a property\n"
-    "  --rql RQL  The same as an RQL string (not with -q)\n";
+static const cli_option ITERATE_OPTIONS[] = {
+    CLI_OPT_OUTPUT,
+    {"query", 'q', CLI_STRING, "QUERY",
+     "Only the statements of the entities matching an Aleph-style filter string\n"
+     "(see `entities iterate --help`); limit=N and offset=N count entities, sort=PROP\n"
+     "orders entities by a property",
+     0, 0, NULL},
+    {"rql", 0, CLI_STRING, "RQL", "The same as an RQL string (not with -q)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec ITERATE = {
+    .usage = "ftm-lakehouse -d DATASET statements iterate [-q QUERY | --rql RQL] [-o OUT]",
+    .about =
+        "Write the live statement rows of the dataset as CSV: the 18 columns of the store in\n"
+        "order (shard ... deleted_at), as Python's csv.DictWriter writes them (\\r\\n line ends,\n"
+        "True/False, timestamps as 2024-01-02 03:04:05+00:00), ordered by entity, prop and id.\n",
+    .options = ITERATE_OPTIONS};
 
 static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                       {"query", required_argument, NULL, 'q'},
-                                       {"rql", required_argument, NULL, 'r'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  const char *out = "-", *q = NULL, *rql = NULL;
-  int c;
-  while ((c = getopt_long(argc, argv, "o:q:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'o': out = optarg; break;
-    case 'q': q = optarg; break;
-    case 'r': rql = optarg; break;
-    case 'h':
-      cli_print_help("ftm-lakehouse -d DATASET statements iterate [-q QUERY | --rql RQL] [-o OUT]",
-                     ITERATE_HELP);
-      return CLI_OK;
-    default: return cli_usage(ctx, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return cli_usage(ctx, "unexpected argument '%s'", argv[optind]);
+  cli_args a;
+  int rc;
+  if (!cli_parse(ctx, &ITERATE, argc, argv, &a, &rc))
+    return rc;
+  const char *out = cli_opt_str(&a, "output", "-");
+  const char *q = cli_opt_str(&a, "query", NULL), *rql = cli_opt_str(&a, "rql", NULL);
   lh_entity_query query;
   bool have = false;
   if (cli_parse_query(q, rql, &query, &have))
@@ -402,7 +387,7 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
   }
   rows_out o = {LH_BUF_INIT, fd, false, cli_progress_start("iterate", 0, "statements")};
   lh_error err = {0};
-  int rc = 0;
+  rc = 0;
   for (int i = 0; !rc && i < LH_ROW_NCOLUMNS; i++)
     rc = lh_buf_printf(&o.buf, "%s%s", i ? "," : "", LH_ROW_COLUMNS[i]);
   rc = rc || lh_buf_puts(&o.buf, "\r\n") ? lh_error_set(&err, LH_ENOMEM, "out of memory") : 0;
@@ -420,33 +405,36 @@ static int cmd_iterate(cli_ctx *ctx, int argc, char **argv) {
   return rc ? cli_fail_err(&err) : CLI_OK;
 }
 
+static const cli_option STREAM_OPTIONS[] = {CLI_OPT_OUTPUT, {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec STREAM = {
+    .usage = "ftm-lakehouse -d DATASET statements stream [-o OUT]",
+    .about = "Write the exported exports/statements.csv (decompressed) as it is.\n",
+    .options = STREAM_OPTIONS};
+
 static int cmd_stream(cli_ctx *ctx, int argc, char **argv) {
-  return cli_stream_export(ctx, argc, argv, LH_EXPORT_STATEMENTS,
-                           "ftm-lakehouse -d DATASET statements stream [-o OUT]",
-                           "Write the exported exports/statements.csv (decompressed) as it is.\n\n"
-                           "Options:\n  -o OUT   Output file (default: - for stdout)\n");
+  return cli_stream_export(ctx, argc, argv, LH_EXPORT_STATEMENTS, &STREAM);
 }
 
-static const char *IMPORT_HELP =
-    "Import statements CSV straight into the statement store, bypassing the journal. Columns\n"
-    "are found by header name (the lakehouse statements.csv and the nomenklatura v4 CSV;\n"
-    "entity_id, schema, prop and value are required, fragment and origin honoured); a file\n"
-    "without a header in the 11-column pack format (entity_id, Schema:prop, value, ...) is\n"
-    "recognised too. Statement ids are recomputed under the dataset. A malformed row stops\n"
-    "the import with its line number; everything before it is kept.\n\n"
-    "Options:\n"
-    "  -i IN              Input file (default: - for stdin)\n"
-    "  --origin ORIGIN    Origin when a row carries none (default: bulk)\n"
-    "  --override-origin  Use --origin even when a row carries its own\n"
-    "  --bulk-size N      Rows per store commit (default: LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
-    "  --last-seen TIME   last_seen when a row has neither last_seen nor first_seen\n"
-    "  --unsafe           Accepted for compatibility (rows are always checked)\n"
-    "  --strict           Refuse rows without entity_id or prop instead of dropping them\n"
-    "  --journal          Write through the journal instead (then run `maintenance flush`)\n";
+static const cli_option IMPORT_OPTIONS[] = {
+    CLI_IMPORT_OPTIONS,
+    {"strict", 0, CLI_FLAG, NULL, "Refuse rows without entity_id or prop instead of dropping them",
+     0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+
+static const cli_spec IMPORT = {
+    .usage = "ftm-lakehouse -d DATASET statements import [OPTIONS]",
+    .about =
+        "Import statements CSV straight into the statement store, bypassing the journal. Columns\n"
+        "are found by header name (the lakehouse statements.csv and the nomenklatura v4 CSV;\n"
+        "entity_id, schema, prop and value are required, fragment and origin honoured); a file\n"
+        "without a header in the 11-column pack format (entity_id, Schema:prop, value, ...) is\n"
+        "recognised too. Statement ids are recomputed under the dataset. A malformed row stops\n"
+        "the import with its line number; everything before it is kept.\n",
+    .options = IMPORT_OPTIONS};
 
 static int cmd_import(cli_ctx *ctx, int argc, char **argv) {
-  return cli_import(ctx, argc, argv, LH_IMPORT_STATEMENTS,
-                    "ftm-lakehouse -d DATASET statements import [OPTIONS]", IMPORT_HELP);
+  return cli_import(ctx, argc, argv, LH_IMPORT_STATEMENTS, &IMPORT);
 }
 
 const cli_command CLI_STATEMENTS[] = {

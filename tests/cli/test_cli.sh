@@ -14,6 +14,45 @@ for cmd in "" "ls" "datasets" "statements" "statements explode"; do
 done
 run "$BIN" -d demo statements explode --help
 expect_rc 0 "explode --help"; expect_out "--override-origin"
+# Every command's help is generated from its option table: each option the command takes is
+# listed, and each one is accepted (a bogus one is a usage error naming it, exit 2).
+while IFS='|' read -r cmd options; do
+  run "$BIN" -d demo $cmd --help
+  expect_rc 0 "$cmd --help"; expect_out "Usage: ftm-lakehouse" "$cmd --help"
+  for o in $options --help; do expect_out "$o" "$cmd --help lists $o"; done
+  run "$BIN" -d demo $cmd --no-such-option
+  expect_rc 2 "$cmd --no-such-option"
+  expect_err "unknown or incomplete option '--no-such-option'" "$cmd --no-such-option"
+  expect_err "Try 'ftm-lakehouse $cmd --help'" "$cmd --no-such-option"
+done <<'TABLE'
+ls|--output
+datasets|--output
+configure|--config
+make|--config --flush --no-flush --optimize --no-optimize --exports --no-exports --force-optimize --force-exports
+export|--force --no-force
+entities iterate|--output --query --rql
+entities stream|--output
+entities import|--input --origin --override-origin --no-override-origin --bulk-size --last-seen --unsafe --strict --journal
+statements iterate|--output --query --rql
+statements stream|--output
+statements import|--input --origin --override-origin --bulk-size --last-seen --unsafe --strict --journal
+statements explode|--input --output --origin --override-origin --fragment --last-seen --strict --skip-unknown
+statements sql|--format --output
+maintenance flush|--all
+maintenance optimize|--retention-hours --force --no-force
+maintenance unlock|
+TABLE
+# Numbers are checked against the option's range; options need their value.
+run "$BIN" -d demo maintenance optimize --retention-hours -1
+expect_rc 2 "negative hours"; expect_err "--retention-hours: expected a number of hours, got '-1'"
+run "$BIN" -d demo entities import --bulk-size 0
+expect_rc 2 "bulk size 0"; expect_err "--bulk-size: expected a number of rows from 1 to"
+run "$BIN" -d demo entities iterate -q
+expect_rc 2 "-q without a value"; expect_err "unknown or incomplete option '-q'"
+run "$BIN" -d demo export
+expect_rc 2 "export without KIND"; expect_err "missing KIND"
+run "$BIN" -d demo maintenance unlock extra
+expect_rc 2 "unlock with an argument"; expect_err "unexpected argument 'extra'"
 run "$BIN"
 expect_rc 0 "no command: the help"; expect_out "Commands:"
 run "$BIN" frobnicate
