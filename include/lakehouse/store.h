@@ -28,8 +28,10 @@ typedef struct lh_reader lh_reader;
 typedef struct lh_writer lh_writer;
 
 typedef struct lh_store_info {
-  int64_t size;  /* bytes */
-  lh_time mtime; /* last modification, UTC */
+  int64_t size;    /* bytes */
+  lh_time mtime;   /* last modification, UTC */
+  lh_time created; /* what fsspec reports as `created` (local: the status change time,
+                      st_ctime), UTC; LH_TIME_NULL when the backend does not know */
 } lh_store_info;
 
 LH_API int lh_store_open(const char *uri, lh_store **out, lh_error *err);

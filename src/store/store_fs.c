@@ -14,7 +14,9 @@
 #include "core/fs.h"
 #include "core/glob.h"
 #include "core/sort.h"
+#include "core/text.h"
 #include "core/uri.h"
+#include "lakehouse/log.h"
 #include "store/backend.h"
 
 #define TMP_MARK ".lh-tmp-"
@@ -216,6 +218,7 @@ static int fs_info(lh_store *s, const char *key, lh_store_info *info, lh_error *
     return rc;
   info->size = st.st_size;
   info->mtime = (lh_time)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+  info->created = (lh_time)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
   return 0;
 }
 
@@ -381,8 +384,16 @@ static int walk_dir(walk *w, char *path, size_t root_len, int depth) {
       char *full = lh__uri_join(path, name);
       int ok = full && stat(full, &st) == 0;
       free(full);
-      if (!ok || !(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && de->d_type != DT_LNK)))
-        continue; /* skip dangling links, sockets, and symlinked dirs (no cycles) */
+      if (!ok || !(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && de->d_type != DT_LNK))) {
+        /* dangling links, sockets, FIFOs, devices, and links to folders (no cycles) */
+        char shown[512];
+        lh_log_info("skipping '%s/%s': %s", path,
+                    lh__printable(name, strlen(name), shown, sizeof shown),
+                    !ok                   ? "a dangling link"
+                    : S_ISDIR(st.st_mode) ? "a link to a folder"
+                                          : "not a regular file");
+        continue;
+      }
       dir = S_ISDIR(st.st_mode);
     }
     if (LH_ARRAY_RESERVE(items, cap, n + 1, 32)) {
