@@ -21,6 +21,7 @@
 #include "lakehouse/ftm.h"
 #include "lakehouse/log.h"
 #include "lakehouse/maintenance.h"
+#include "lakehouse/mime.h"
 #include "lakehouse/operations.h"
 #include "lakehouse/row.h"
 #include "lakehouse/settings.h"
