@@ -11,6 +11,7 @@
 #define LAKEHOUSE_H
 
 #include "lakehouse/api.h"
+#include "lakehouse/archive.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/catalog.h"
 #include "lakehouse/dataset.h"
