@@ -18,7 +18,8 @@
  *
  * Atomicity. A blob is streamed into a temporary file and published by rename once its
  * SHA-256 matched: a killed writer never leaves a partial `blob`, and content that changed
- * while it was copied is refused. Metadata and texts are replaced atomically.
+ * while it was copied is refused. Metadata and texts are replaced atomically, and a
+ * metadata file reaches the disk only after its blob.
  *
  * Garbage. A blob no metadata file refers to is garbage: lh_archive_gc deletes it (and the
  * texts beside it) while holding the dataset's exclusive write fence, and every writer

@@ -26,6 +26,7 @@ typedef struct pending {
 
 struct lh__archive {
   lh_dataset *ds;
+  lh_store *out;      /* the dataset's store, flushed to disk once per batch */
   unsigned char *buf; /* CHUNK bytes */
   lh__magic *magic;   /* opened on first use */
   bool magic_failed;
@@ -48,6 +49,13 @@ int lh__archive_open(lh_dataset *ds, lh__archive **out, lh_error *err) {
   }
   a->ds = ds;
   lh_fence_opts_from_settings(&a->fo, ds->settings, "archive");
+  int rc = lh_store_open(lh_store_uri(ds->store), &a->out, err);
+  if (rc) {
+    free(a->buf);
+    free(a);
+    return rc;
+  }
+  lh_store_defer_sync(a->out, true);
   *out = a;
   return 0;
 }
@@ -80,6 +88,7 @@ void lh__archive_close(lh__archive *a) {
   drop_pending(a);
   free(a->pend);
   release_lease(a);
+  lh_store_close(a->out);
   lh__magic_close(a->magic);
   free(a->buf);
   free(a);
@@ -97,17 +106,21 @@ static int take_lease(lh__archive *a, lh_error *err) {
   return 0;
 }
 
-/* The batch's on_batch hook, its metadata, the tag; then the lease goes. */
+/* The batch's on_batch hook, its blobs flushed to disk, its metadata written and flushed,
+ * the tag; then the lease goes. A metadata file never reaches the disk before its blob. */
 static int end_batch(lh__archive *a, lh_error *err) {
   int rc = 0;
   if (a->npend && a->lease && lh_fence_lost(a->lease))
     rc = lh_error_set(err, LH_ECONFLICT, "archive: the write fence was taken over while held");
   if (!rc && a->npend && a->on_batch)
     rc = a->on_batch(a->on_batch_ctx, err);
+  rc = rc ? rc : lh_store_sync(a->out, err);
   for (size_t i = 0; i < a->npend && !rc; i++) {
     const pending *p = &a->pend[i];
-    rc = lh_store_put(a->ds->store, p->key, p->json, strlen(p->json), err);
+    rc = lh_store_put(a->out, p->key, p->json, strlen(p->json), err);
   }
+  if (!rc && a->npend)
+    rc = lh_store_sync(a->out, err);
   if (!rc && a->npend)
     rc = lh_tags_set(a->ds->tags, LH_TAG_ARCHIVE_UPDATED, lh_time_now(), err);
   drop_pending(a);
@@ -242,7 +255,7 @@ static int copy_blob(lh__archive *a, const lh_archive_source *src, const char *b
                      const char *name, lh__content *c, lh_writer **out, lh_error *err) {
   *out = NULL;
   lh_writer *w;
-  int rc = lh_store_open_write(a->ds->store, blob, &w, err);
+  int rc = lh_store_open_write(a->out, blob, &w, err);
   if (rc)
     return rc;
   lh__content got;

@@ -6,11 +6,14 @@
  * is published). A batch ends when it is a second old, holds LH_ARCHIVE_BATCH_FILES files,
  * before a copy larger than LH_ARCHIVE_LEASE_COPY_MAX (never copied inside a lease), and in
  * lh__archive_finish: its on_batch hook runs (the crawl inserts its entities into the
- * journal there), its metadata files are written, archive/last_updated is set and the lease
- * is released. So gc, which holds the exclusive side, never sees a blob of a batch without
- * its metadata, waits at most about a second for a session, and a crawl killed at any point
- * leaves entities in the journal for every file whose metadata exists (a rerun with
- * skip-path skips exactly those). */
+ * journal there), its blobs are flushed to disk, its metadata files are written and
+ * flushed, archive/last_updated is set and the lease is released (the session writes
+ * through a store handle that defers its fsyncs: two flushes per batch, not two per file).
+ *
+ * So gc, which holds the exclusive side, never sees a blob of a batch without its metadata
+ * and waits at most about a second for a session; no metadata file reaches the disk before
+ * its blob; and a crawl killed at any point leaves entities in the journal for every file
+ * whose metadata exists (a rerun with skip-path skips exactly those). */
 #ifndef LH_REPOSITORY_ARCHIVE_INTERNAL_H
 #define LH_REPOSITORY_ARCHIVE_INTERNAL_H
 
