@@ -138,11 +138,15 @@ static int download_handle(lh__op *op, bool force, lh_error *err) {
     }
     rc = download_row(d, &rec, &cols, err);
     set_skipped(d);
-    if (!rc && ++rows % SAVE_EVERY == 0)
-      rc = lh_job_save(op->ds->store, &op->job, err);
+    if (!rc && ++rows % SAVE_EVERY == 0) { /* the files counted are on disk */
+      rc = lh_store_sync(d->target, err);
+      rc = rc ? rc : lh_job_save(op->ds->store, &op->job, err);
+    }
   }
   if (!rc && more < 0)
     rc = more;
+  if (!rc)
+    rc = lh_store_sync(d->target, err);
   lh__csv_close(csv);
   lh_reader_close(r);
   lh_log_info("%s: download: %lld files written, %lld there already, %lld left out", op->ds->name,
@@ -157,6 +161,7 @@ int lh_dataset_download_archive(lh_dataset *ds, const char *target_uri, bool for
   int rc = lh_store_open(target_uri, &target, err);
   if (rc)
     return rc;
+  lh_store_defer_sync(target, true); /* flushed every SAVE_EVERY files, not each */
   lh__op op = {.ds = ds,
                .tags = ds->tags,
                .label = "download archive",
