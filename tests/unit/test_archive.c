@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ftm/mime.h"
@@ -847,6 +848,9 @@ static void test_gc_concurrent(void **state) {
       fail_msg("gc: %s", err.message);
     deleted += res.blobs;
     r.gcs++;
+    /* a pause between runs: back to back, gc would keep the storer waiting for the fence */
+    struct timespec pause = {0, 3000000};
+    nanosleep(&pause, NULL);
   }
   pthread_join(t, NULL);
   if (r.failures)
