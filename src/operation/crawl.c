@@ -2,6 +2,8 @@
  * Folder and file entities. Bad files are logged and counted, never fatal; the archive's
  * batches (repository/archive_internal.h) make a killed crawl resumable. */
 #include <fnmatch.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,12 +200,29 @@ static const char *json_field(lh_buf *b, const char *s) {
   return b->data;
 }
 
-static int check_source(lh_store *src, const char *uri, lh_error *err) {
-  char *root = lh_store_local_path(src, NULL);
+/* a inside b, or the same folder (canonical paths) */
+static bool inside(const char *a, const char *b) {
+  size_t n = strlen(b);
+  return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/' || (n == 1 && b[0] == '/'));
+}
+
+/* A folder, and neither the dataset's folder nor in it or around it: a crawl of its own
+ * archive would find the metadata it writes and never end. */
+static int check_source(lh_dataset *ds, lh_store *src, const char *uri, lh_error *err) {
+  char *root = lh_store_local_path(src, NULL), *own = lh_store_local_path(ds->store, NULL);
+  char *a = root ? realpath(root, NULL) : NULL, *b = own ? realpath(own, NULL) : NULL;
   struct stat st;
-  int ok = !root || (stat(root, &st) == 0 && S_ISDIR(st.st_mode));
+  int rc = 0;
+  if (root && !(a && stat(a, &st) == 0 && S_ISDIR(st.st_mode)))
+    rc = lh_error_set(err, LH_ENOTFOUND, "crawl: '%s' is not a folder", uri);
+  else if (a && b && (inside(a, b) || inside(b, a)))
+    rc = lh_error_set(err, LH_EINVAL, "crawl: '%s' holds or is inside the dataset %s", uri,
+                      ds->name);
+  free(a);
+  free(b);
   free(root);
-  return ok ? 0 : lh_error_set(err, LH_ENOTFOUND, "crawl: '%s' is not a folder", uri);
+  free(own);
+  return rc;
 }
 
 int lh_dataset_crawl(lh_dataset *ds, const char *uri, const lh_crawl_opts *opts, lh_op_result *res,
@@ -216,7 +235,7 @@ int lh_dataset_crawl(lh_dataset *ds, const char *uri, const lh_crawl_opts *opts,
   int rc = lh_store_open(uri, &src, err);
   if (rc)
     return rc;
-  if ((rc = check_source(src, uri, err)) != 0) {
+  if ((rc = check_source(ds, src, uri, err)) != 0) {
     lh_store_close(src);
     return rc;
   }

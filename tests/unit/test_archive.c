@@ -532,8 +532,11 @@ static void test_crawl_fixtures(void **state) {
   assert_int_equal(lh_crawl_existing_parse("skip-checksum", &e, &err), 0);
   assert_int_equal(e, LH_EXISTING_SKIP_CHECKSUM);
   assert_int_equal(lh_crawl_existing_parse("skip", &e, &err), LH_EINVAL);
-  /* a source that is no folder */
+  /* a source that is no folder; the lake or the dataset itself */
   assert_int_equal(lh_dataset_crawl(ds, "/nonexistent/folder", NULL, NULL, &err), LH_ENOTFOUND);
+  assert_int_equal(lh_dataset_crawl(ds, l.dir, NULL, NULL, &err), LH_EINVAL);
+  assert_non_null(strstr(err.message, "holds or is inside the dataset crawled"));
+  assert_int_equal(lh_dataset_crawl(ds, archive_dir, NULL, NULL, &err), LH_EINVAL);
   free(dir);
   lh_dataset_close(ds);
   tu_lake_close(&l);
