@@ -619,6 +619,36 @@ static void capture(void *ctx, lh_log_level level, const char *message) {
   lh_buf_printf(b, "%d %s\n", (int)level, message);
 }
 
+/* Metadata the Python project wrote for a crawled file (its id from the base name, §12.11)
+ * is recognised by skip-path: the file is not archived a second time under our id. */
+static void test_crawl_python_metadata(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "legacy");
+  lh_error err = {0};
+  lh_store *src;
+  assert_int_equal(lh_store_open(fixtures(), &src, &err), 0);
+  lh_archive_source s = lh_archive_source_key(src, "testdir/test.txt");
+  assert_int_equal(lh_archive_put_blob(ds, &s, TEST_SUM, NULL, NULL, &err), 0);
+  lh_file *f;
+  assert_int_equal(lh_file_new("testdir/test.txt", TEST_SUM, &f, &err), 0);
+  char python_id[LH_FILE_ID_SIZE];
+  assert_int_equal(lh_file_id("test.txt", TEST_SUM, python_id, &err), 0);
+  free(f->id);
+  f->id = strdup(python_id);
+  assert_int_equal(lh_archive_put_file(ds, f, &err), 0);
+  lh_op_result r = crawl(ds, fixtures(), NULL);
+  assert_int_equal(r.present, 1);
+  assert_int_equal(r.done, 4);
+  assert_int_equal(archived_files(ds, TEST_SUM), 1);
+  lh_buf_free(&r.job);
+  lh_file_free(f);
+  lh_store_close(src);
+  lh_dataset_close(ds);
+  tu_lake_close(&l);
+}
+
 /* Bad files are warnings naming them and counted errors; the good ones are archived. */
 static void test_crawl_bad_input(void **state) {
   (void)state;
@@ -925,6 +955,7 @@ int main(void) {
       cmocka_unit_test(test_crawl_fixtures),
       cmocka_unit_test(test_crawl_filters),
       cmocka_unit_test(test_crawl_duplicates),
+      cmocka_unit_test(test_crawl_python_metadata),
       cmocka_unit_test(test_crawl_bad_input),
       cmocka_unit_test(test_crawl_resume),
       cmocka_unit_test(test_gc),
