@@ -8,7 +8,7 @@ SETUP_STAMPS = third_party/ftm-model/.integrity
 ifeq ($(LAKEHOUSE_DUCKDB_DIR),)
 SETUP_STAMPS += third_party/duckdb-lib/.integrity third_party/duckdb-include/.integrity
 endif
-PKG_MODULES = jansson yaml-0.1 libcrypto libutf8proc sqlite3 libpq zlib libzstd cmocka
+PKG_MODULES = jansson yaml-0.1 libcrypto libutf8proc sqlite3 libpq zlib libzstd libmagic cmocka
 # CI builds treat warnings as errors; local builds on other compilers still work.
 ifneq ($(CI),)
 CMAKE_ARGS += -DLH_WERROR=ON

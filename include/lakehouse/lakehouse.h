@@ -11,6 +11,7 @@
 #define LAKEHOUSE_H
 
 #include "lakehouse/api.h"
+#include "lakehouse/archive.h"
 #include "lakehouse/buf.h"
 #include "lakehouse/catalog.h"
 #include "lakehouse/dataset.h"
@@ -21,6 +22,7 @@
 #include "lakehouse/ftm.h"
 #include "lakehouse/log.h"
 #include "lakehouse/maintenance.h"
+#include "lakehouse/mime.h"
 #include "lakehouse/operations.h"
 #include "lakehouse/row.h"
 #include "lakehouse/settings.h"

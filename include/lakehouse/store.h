@@ -28,8 +28,10 @@ typedef struct lh_reader lh_reader;
 typedef struct lh_writer lh_writer;
 
 typedef struct lh_store_info {
-  int64_t size;  /* bytes */
-  lh_time mtime; /* last modification, UTC */
+  int64_t size;    /* bytes */
+  lh_time mtime;   /* last modification, UTC */
+  lh_time created; /* what fsspec reports as `created` (local: the status change time,
+                      st_ctime), UTC; LH_TIME_NULL when the backend does not know */
 } lh_store_info;
 
 LH_API int lh_store_open(const char *uri, lh_store **out, lh_error *err);
@@ -80,6 +82,16 @@ LH_API int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn
  * Backends without temp files do nothing. */
 LH_API int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
                                int64_t *bytes, lh_error *err);
+
+/* Durability in batches. After lh_store_defer_sync(s, true), puts, creates and writer
+ * commits through s return before their bytes and names are flushed to disk; lh_store_sync
+ * flushes everything written through s since (files, then their folders, each once), and
+ * closing s does too. Atomicity does not change (readers see the old or the new content; a
+ * killed process loses nothing written); only a power loss before lh_store_sync may undo
+ * what was written. For many small files: one flush instead of one per file. Not for a
+ * handle that several threads write through. */
+LH_API void lh_store_defer_sync(lh_store *s, bool defer);
+LH_API int lh_store_sync(lh_store *s, lh_error *err);
 
 /* The local filesystem path of key, or NULL for stores that are not local. Caller frees. */
 LH_API char *lh_store_local_path(const lh_store *s, const char *key);

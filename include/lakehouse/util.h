@@ -29,6 +29,9 @@ LH_API lh_time lh_time_now(void);
 LH_API void lh_time_format_ts(lh_time t, char out[LH_TS_SIZE]);
 LH_API int lh_time_parse_ts(const char *s, lh_time *out, lh_error *err);
 LH_API void lh_time_format_iso(lh_time t, char out[LH_ISO_SIZE]);
+/* pydantic's JSON form of an aware UTC datetime: 2026-08-22T10:15:00.123456Z (the fraction
+ * omitted when the microseconds are zero), as in job records and file metadata. */
+LH_API void lh_time_format_json(lh_time t, char out[LH_ISO_SIZE]);
 /* FtM statement timestamps: "YYYY-MM-DDTHH:MM:SS" (UTC, second precision, no zone). */
 LH_API void lh_time_format_ftm(lh_time t, char out[LH_ISO_SIZE]);
 /* CSV form of the exports (pyarrow's UTC timestamp text): "YYYY-MM-DD HH:MM:SS.ffffffZ".

@@ -1,21 +1,29 @@
 /* Text helpers for messages. */
 #include "core/text.h"
 #include "core/sql.h"
+#include "core/utf8.h"
 #include "lakehouse/util.h"
 
 const char *lh__printable(const char *s, size_t n, char *buf, size_t size) {
   static const char hex[] = "0123456789abcdef";
   size_t j = 0;
   size_t i = 0;
-  for (; i < n && j + 8 < size; i++) {
+  while (i < n && j + 8 < size) {
     unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f) {
+    uint32_t cp;
+    size_t k = c < 0x80 ? 1 : lh__utf8_seq((const unsigned char *)s + i, n - i, &cp);
+    if (c < 0x20 || c == 0x7f || k == 0) { /* control bytes and bytes of no UTF-8 */
       buf[j++] = '\\';
       buf[j++] = 'x';
       buf[j++] = hex[c >> 4];
       buf[j++] = hex[c & 15];
+      i++;
+    } else if (j + k + 8 < size) {
+      memcpy(buf + j, s + i, k);
+      j += k;
+      i += k;
     } else {
-      buf[j++] = (char)c;
+      break;
     }
   }
   if (i < n) {

@@ -123,6 +123,13 @@ void lh_time_format_iso(lh_time t, char out[LH_ISO_SIZE]) {
              p.day, p.hour, p.minute, p.second);
 }
 
+void lh_time_format_json(lh_time t, char out[LH_ISO_SIZE]) {
+  lh_time_format_iso(t, out);
+  size_t n = strlen(out); /* "+00:00" -> "Z" */
+  out[n - 6] = 'Z';
+  out[n - 5] = '\0';
+}
+
 void lh_time_format_ftm(lh_time t, char out[LH_ISO_SIZE]) {
   format_ftm(t, 'T', out, LH_ISO_SIZE);
 }

@@ -8,45 +8,9 @@
 #include "core/strmap.h"
 #include "lakehouse/documents.h"
 #include "lakehouse/entities.h"
+#include "lakehouse/mime.h"
 #include "model/statement_csv.h"
 #include "repository/context.h"
-
-/* Python's mimetypes.guess_type for the extensions documents usually have. */
-static const char *guess_mime(const char *name) {
-  static const char *const TABLE[][2] = {
-      {"pdf", "application/pdf"},
-      {"doc", "application/msword"},
-      {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-      {"xls", "application/vnd.ms-excel"},
-      {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-      {"ppt", "application/vnd.ms-powerpoint"},
-      {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
-      {"odt", "application/vnd.oasis.opendocument.text"},
-      {"csv", "text/csv"},
-      {"txt", "text/plain"},
-      {"htm", "text/html"},
-      {"html", "text/html"},
-      {"xml", "application/xml"},
-      {"json", "application/json"},
-      {"rtf", "application/rtf"},
-      {"eml", "message/rfc822"},
-      {"msg", "application/vnd.ms-outlook"},
-      {"png", "image/png"},
-      {"jpg", "image/jpeg"},
-      {"jpeg", "image/jpeg"},
-      {"gif", "image/gif"},
-      {"tif", "image/tiff"},
-      {"tiff", "image/tiff"},
-      {"zip", "application/zip"},
-  };
-  const char *dot = name ? strrchr(name, '.') : NULL;
-  if (!dot)
-    return "application/octet-stream";
-  for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
-    if (!strcasecmp(dot + 1, TABLE[i][0]))
-      return TABLE[i][1];
-  return "application/octet-stream";
-}
 
 typedef struct folder {
   char *id, *name, *parent;
@@ -138,11 +102,9 @@ static int emit_document(lh_entity *e, void *vctx) {
     return 0;
   size_t nmime;
   const char *const *mimes = lh_entity_values(e, "mimeType", &nmime);
-  const char *mime = NULL;
-  for (size_t i = 0; i < nmime && !mime; i++)
-    if (strcmp(mimes[i], "application/octet-stream"))
-      mime = mimes[i];
   const char *name = lh_entity_caption(e);
+  char mbuf[LH_MIME_SIZE];
+  const char *mime = lh_mime_pick(mimes, nmime, lh_mime_guess(name), mbuf);
   const char *size_s;
   first_value(e, "fileSize", &size_s);
   char url[1024] = "";
@@ -159,7 +121,7 @@ static int emit_document(lh_entity *e, void *vctx) {
   lh_document d = {.id = lh_entity_id(e),
                    .checksum = checksum,
                    .name = name ? name : "",
-                   .mimetype = mime ? mime : guess_mime(name),
+                   .mimetype = mime,
                    .path = "",
                    .size = size_s ? strtoll(size_s, NULL, 10) : 0,
                    .updated_at = changed ? changed : "",

@@ -14,16 +14,12 @@ void lh_job_init(lh_job *job, const char *name, const char *dataset) {
   job->started = job->stopped = job->last_updated = LH_TIME_NULL;
 }
 
-/* pydantic's JSON for an aware UTC datetime: 2026-08-22T10:15:00.123456Z */
 static int put_time(lh_buf *out, const char *key, lh_time t) {
   int rc = lh_buf_printf(out, ",\"%s\":", key);
   if (rc || t == LH_TIME_NULL)
     return rc ? rc : lh_buf_puts(out, "null");
   char iso[LH_ISO_SIZE];
-  lh_time_format_iso(t, iso);
-  size_t n = strlen(iso);
-  if (n > 6 && !strcmp(iso + n - 6, "+00:00"))
-    iso[n - 6] = 'Z', iso[n - 5] = 0;
+  lh_time_format_json(t, iso);
   return lh_buf_printf(out, "\"%s\"", iso);
 }
 

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define LH_JOB_EXTRA_MAX 4
+#define LH_JOB_EXTRA_MAX 8
 
 typedef struct lh_job_field {
   const char *key;

@@ -20,6 +20,8 @@ typedef struct lh__store_ops {
   int (*sweep_temp)(lh_store *s, const char *prefix, lh_time before, size_t *files, int64_t *bytes,
                     lh_error *err);
   char *(*local_path)(const lh_store *s, const char *key);
+  void (*defer_sync)(lh_store *s, bool defer); /* NULL: writes are durable when they return */
+  int (*sync)(lh_store *s, lh_error *err);
   void (*close)(lh_store *s);
 } lh__store_ops;
 

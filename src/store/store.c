@@ -179,6 +179,15 @@ int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void 
   return s->ops->children(s, prefix && *prefix ? prefix : NULL, fn, ctx, err);
 }
 
+void lh_store_defer_sync(lh_store *s, bool defer) {
+  if (s->ops->defer_sync)
+    s->ops->defer_sync(s, defer);
+}
+
+int lh_store_sync(lh_store *s, lh_error *err) {
+  return s->ops->sync ? s->ops->sync(s, err) : 0;
+}
+
 char *lh_store_local_path(const lh_store *s, const char *key) {
   if (key && lh_store_validate_key(key, NULL))
     return NULL;

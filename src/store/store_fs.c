@@ -14,13 +14,21 @@
 #include "core/fs.h"
 #include "core/glob.h"
 #include "core/sort.h"
+#include "core/text.h"
 #include "core/uri.h"
+#include "lakehouse/log.h"
 #include "store/backend.h"
 
 #define TMP_MARK ".lh-tmp-"
 
+/* Paths published without their fsync (lh_store_defer_sync) that are synced at this many. */
+#define DEFERRED_MAX 8192
+
 typedef struct fs_store {
-  char *root; /* absolute, normalised, no trailing slash (except "/") */
+  char *root;     /* absolute, normalised, no trailing slash (except "/") */
+  bool defer;     /* lh_store_defer_sync */
+  char **pending; /* published since the last lh_store_sync */
+  size_t npending, cap;
 } fs_store;
 
 static char *key_path(const lh_store *s, const char *key) {
@@ -92,10 +100,27 @@ static void sync_parent(const char *path) {
   free(dir);
 }
 
-/* fsync + close the temp file and move it into place (rename, or link for exclusive). */
-static int publish(int fd, char *tmp, const char *path, bool exclusive, lh_error *err) {
+static int fs_sync(lh_store *s, lh_error *err);
+
+/* Remember a path published without its fsync; sync all when there are many. */
+static int defer_path(lh_store *s, const char *path, lh_error *err) {
+  fs_store *fs = s->impl;
+  char *copy = strdup(path);
+  if (!copy || LH_ARRAY_RESERVE(fs->pending, fs->cap, fs->npending + 1, 64)) {
+    free(copy);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  fs->pending[fs->npending++] = copy;
+  return fs->npending >= DEFERRED_MAX ? fs_sync(s, err) : 0;
+}
+
+/* fsync + close the temp file and move it into place (rename, or link for exclusive); with a
+ * deferred sync, the fsyncs wait for lh_store_sync. */
+static int publish(lh_store *s, int fd, char *tmp, const char *path, bool exclusive,
+                   lh_error *err) {
+  bool defer = ((fs_store *)s->impl)->defer;
   int rc = 0;
-  if (fsync(fd) != 0)
+  if (!defer && fsync(fd) != 0)
     rc = lh_error_errno(err, errno, "cannot sync '%s'", path);
   if (close(fd) != 0 && !rc)
     rc = lh_error_errno(err, errno, "cannot close '%s'", path);
@@ -114,10 +139,51 @@ static int publish(int fd, char *tmp, const char *path, bool exclusive, lh_error
   }
   if (exclusive || rc)
     unlink(tmp);
-  if (!rc)
+  if (!rc && defer)
+    rc = defer_path(s, path, err);
+  else if (!rc)
     sync_parent(path); /* the new name survives a power loss */
   free(tmp);
   return rc;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files published since the last sync, then their folders (each once). */
+static int fs_sync(lh_store *s, lh_error *err) {
+  fs_store *fs = s->impl;
+  int rc = 0;
+  for (size_t i = 0; i < fs->npending; i++) {
+    int fd = open(fs->pending[i], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT && !rc) /* gone since: nothing to keep */
+      rc = lh_error_errno(err, errno, "cannot open '%s'", fs->pending[i]);
+    if (fd >= 0 && fsync(fd) != 0 && !rc)
+      rc = lh_error_errno(err, errno, "cannot sync '%s'", fs->pending[i]);
+    if (fd >= 0)
+      close(fd);
+    char *slash = strrchr(fs->pending[i], '/');
+    if (slash && slash != fs->pending[i])
+      *slash = '\0'; /* from here on: the folder */
+  }
+  lh__qsort(fs->pending, fs->npending, sizeof *fs->pending, cmp_str);
+  for (size_t i = 0; i < fs->npending; i++) {
+    if (i == 0 || strcmp(fs->pending[i], fs->pending[i - 1]) != 0) {
+      char *file = NULL; /* sync_parent takes a path inside the folder */
+      if (asprintf(&file, "%s/x", fs->pending[i]) >= 0)
+        sync_parent(file);
+      free(file);
+    }
+  }
+  for (size_t i = 0; i < fs->npending; i++)
+    free(fs->pending[i]);
+  fs->npending = 0;
+  return rc;
+}
+
+static void fs_defer_sync(lh_store *s, bool defer) {
+  ((fs_store *)s->impl)->defer = defer;
 }
 
 static int fs_get(lh_store *s, const char *key, lh_buf *out, lh_error *err) {
@@ -180,7 +246,7 @@ static int fs_put(lh_store *s, const char *key, const void *data, size_t len, bo
     unlink(tmp);
     free(tmp);
   } else {
-    rc = publish(fd, tmp, path, exclusive, err);
+    rc = publish(s, fd, tmp, path, exclusive, err);
   }
   free(path);
   return rc;
@@ -216,6 +282,7 @@ static int fs_info(lh_store *s, const char *key, lh_store_info *info, lh_error *
     return rc;
   info->size = st.st_size;
   info->mtime = (lh_time)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+  info->created = (lh_time)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
   return 0;
 }
 
@@ -291,6 +358,7 @@ static int fs_open_read(lh_store *s, const char *key, lh_reader **out, lh_error 
 /* ---- streaming write (temp file, rename on commit) ------------------------------------ */
 typedef struct fs_writer {
   lh_writer base;
+  lh_store *store;
   int fd;
   char *tmp, *path;
 } fs_writer;
@@ -311,7 +379,7 @@ static void fs_writer_abort(lh_writer *w) {
 
 static int fs_writer_commit(lh_writer *w, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
-  int rc = publish(fw->fd, fw->tmp, fw->path, false, err);
+  int rc = publish(fw->store, fw->fd, fw->tmp, fw->path, false, err);
   free(fw->path);
   free(fw);
   return rc;
@@ -333,6 +401,7 @@ static int fs_open_write(lh_store *s, const char *key, lh_writer **out, lh_error
     return rc;
   }
   w->base.ops = &FS_WRITER_OPS;
+  w->store = s;
   *out = &w->base;
   return 0;
 }
@@ -381,8 +450,16 @@ static int walk_dir(walk *w, char *path, size_t root_len, int depth) {
       char *full = lh__uri_join(path, name);
       int ok = full && stat(full, &st) == 0;
       free(full);
-      if (!ok || !(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && de->d_type != DT_LNK)))
-        continue; /* skip dangling links, sockets, and symlinked dirs (no cycles) */
+      if (!ok || !(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && de->d_type != DT_LNK))) {
+        /* dangling links, sockets, FIFOs, devices, and links to folders (no cycles) */
+        char shown[512];
+        lh_log_info("skipping '%s/%s': %s", path,
+                    lh__printable(name, strlen(name), shown, sizeof shown),
+                    !ok                   ? "a dangling link"
+                    : S_ISDIR(st.st_mode) ? "a link to a folder"
+                                          : "not a regular file");
+        continue;
+      }
       dir = S_ISDIR(st.st_mode);
     }
     if (LH_ARRAY_RESERVE(items, cap, n + 1, 32)) {
@@ -556,6 +633,8 @@ static char *fs_local_path(const lh_store *s, const char *key) {
 
 static void fs_close(lh_store *s) {
   fs_store *fs = s->impl;
+  fs_sync(s, NULL); /* what a deferring user did not sync yet */
+  free(fs->pending);
   free(fs->root);
   free(fs);
   free(s->uri);
@@ -563,8 +642,21 @@ static void fs_close(lh_store *s) {
 }
 
 static const lh__store_ops FS_OPS = {
-    "fs",          fs_get,     fs_put,      fs_exists,     fs_del,        fs_info,  fs_open_read,
-    fs_open_write, fs_iterate, fs_children, fs_sweep_temp, fs_local_path, fs_close,
+    .name = "fs",
+    .get = fs_get,
+    .put = fs_put,
+    .exists = fs_exists,
+    .del = fs_del,
+    .info = fs_info,
+    .open_read = fs_open_read,
+    .open_write = fs_open_write,
+    .iterate = fs_iterate,
+    .children = fs_children,
+    .sweep_temp = fs_sweep_temp,
+    .local_path = fs_local_path,
+    .defer_sync = fs_defer_sync,
+    .sync = fs_sync,
+    .close = fs_close,
 };
 
 int lh__store_fs_open(const char *uri, lh_store **out, lh_error *err) {

@@ -8,6 +8,8 @@
  *       busy is retried.
  *   store_worker optimize DIR ROUNDS     merge -> compact -> vacuum(0), ROUNDS times
  *   store_worker merge DIR | compact DIR | vacuum DIR HOURS
+ *   store_worker crawl LAKE DATASET SOURCE
+ *       Crawls the folder SOURCE into DATASET of the lake LAKE with entities (skip-path).
  *
  * DIR is the dataset folder (dataset "ds"). Exit 0 on success, 1 with a message on stderr.
  * LAKEHOUSE_TEST_CRASH=<point> kills the process at a crash point (see core/crashpoint.h). */
@@ -240,8 +242,31 @@ static int cmd_maintain(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_crawl(int argc, char **argv) {
+  if (argc < 5) {
+    fprintf(stderr, "usage: store_worker crawl LAKE DATASET SOURCE\n");
+    return 2;
+  }
+  lh_settings settings;
+  lh_catalog *catalog;
+  lh_dataset *ds;
+  lh_error err = {0};
+  if (lh_settings_load(&settings, &err) || lh_catalog_open(argv[2], &catalog, &err) ||
+      lh_dataset_open(catalog, argv[3], NULL, &settings, &ds, &err))
+    die("open", &err);
+  lh_crawl_opts o = {.make_entities = true};
+  if (lh_dataset_crawl(ds, argv[4], &o, NULL, &err))
+    die("crawl", &err);
+  lh_dataset_close(ds);
+  lh_catalog_close(catalog);
+  lh_settings_free(&settings);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   lh_log_set_sink(lh_log_stderr, NULL);
+  if (argc >= 2 && strcmp(argv[1], "crawl") == 0)
+    return cmd_crawl(argc, argv);
   if (argc < 2) {
     fprintf(stderr, "usage: store_worker append|optimize|merge|compact|vacuum DIR ...\n");
     return 2;

@@ -286,6 +286,38 @@ static void test_unreadable(void **state) {
   lh_buf_free(&b);
 }
 
+/* Deferred durability: what is written is visible at once and atomic as ever; lh_store_sync
+ * flushes it (also files deleted or replaced since, and many at once). */
+static void test_deferred_sync(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  lh_store_defer_sync(f->store, true);
+  for (int i = 0; i < 300; i++) {
+    char key[64], value[32];
+    snprintf(key, sizeof key, "d%d/k%d.json", i % 7, i);
+    snprintf(value, sizeof value, "{\"i\":%d}", i);
+    assert_int_equal(lh_store_put(f->store, key, value, strlen(value), &err), 0);
+  }
+  lh_writer *w;
+  assert_int_equal(lh_store_open_write(f->store, "d0/blob", &w, &err), 0);
+  assert_int_equal(lh_writer_write(w, "bytes", 5, &err), 0);
+  assert_int_equal(lh_writer_commit(w, &err), 0);
+  assert_int_equal(lh_store_create(f->store, "d0/once", "1", 1, &err), 0);
+  assert_int_equal(lh_store_create(f->store, "d0/once", "2", 1, &err), LH_EEXIST);
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, "d3/k3.json", &b, &err), 0);
+  assert_string_equal(b.data, "{\"i\":3}");
+  assert_int_equal(lh_store_delete(f->store, "d1/k1.json", &err), 0);
+  assert_int_equal(lh_store_sync(f->store, &err), 0);
+  assert_int_equal(lh_store_sync(f->store, &err), 0); /* nothing left: a no-op */
+  lh_store_defer_sync(f->store, false);
+  assert_int_equal(lh_store_put(f->store, "after", "x", 1, &err), 0);
+  lh_buf_reset(&b);
+  assert_int_equal(lh_store_get(f->store, "d0/blob", &b, &err), 0);
+  assert_string_equal(b.data, "bytes");
+  lh_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
@@ -295,6 +327,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sub_and_schemes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
