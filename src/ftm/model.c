@@ -409,15 +409,13 @@ static int load_schema(loader *L, lh_schema *s, const char *name, json_t *spec, 
   info->own = lh__arena_alloc(L->a, (np ? np : 1) * sizeof *info->own);
   if (!info->own)
     return lh_error_set(L->err, LH_ENOMEM, "out of memory");
-  const char *pname;
-  json_t *pspec;
-  if (np)
-    json_object_foreach(props, pname, pspec) {
-      int rc = load_property(L, s, pname, pspec, &info->own[info->nown]);
-      if (rc)
-        return rc;
-      info->nown++;
-    }
+  for (void *it = np ? json_object_iter(props) : NULL; it; it = json_object_iter_next(props, it)) {
+    int rc = load_property(L, s, json_object_iter_key(it), json_object_iter_value(it),
+                           &info->own[info->nown]);
+    if (rc)
+      return rc;
+    info->nown++;
+  }
   return 0;
 }
 
