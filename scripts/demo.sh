@@ -22,6 +22,11 @@ echo "== the dataset now holds:"
   "SELECT count(DISTINCT entity_id) AS entities, count(*) AS statements FROM statement"
 echo "== a few entities (ftm-lakehouse -d demo entities iterate -q 'filter:schema=Person&limit=3'):"
 "$BIN" -d demo entities iterate -q 'filter:schema=Person&limit=3'
+FILES="$ROOT/examples/demo/files"
+echo "== crawl $(find "$FILES" -type f | wc -l) example files into the file archive (ftm-lakehouse -d demo crawl $FILES)"
+"$BIN" -d demo crawl "$FILES" --existing skip-path -o "$LAKEHOUSE_URI/demo-crawl-job.json"
+echo "== the archived files (ftm-lakehouse -d demo archive ls --keys):"
+"$BIN" -d demo archive ls --keys | sed 's/^/   /'
 echo "== make: flush, optimize, and write the exports (the index is printed, one JSON line; here its start)"
 "$BIN" -d demo make | cut -c1-300
 echo "   ..."

@@ -50,6 +50,8 @@ const lh_model *cli_model(void);
 int cli_open_input(const char *path);
 int cli_open_output(const char *path);
 void cli_close_fd(int fd);
+/* Read all of path ("-": stdin) into out; more than max bytes is an error naming the file. */
+int cli_read_all(const char *path, size_t max, lh_buf *out);
 /* Write all of buf to fd; buf is reset. */
 int cli_flush(int fd, lh_buf *buf);
 /* An lh_bytes_fn writing to the file descriptor *(int *)ctx; a failed write is LH_EIO with
@@ -160,11 +162,13 @@ void cli_options_help(const cli_spec *spec);
 extern const cli_command CLI_ENTITIES[];
 extern const cli_command CLI_STATEMENTS[];
 extern const cli_command CLI_MAINTENANCE[];
+extern const cli_command CLI_ARCHIVE[];
 
 int cli_cmd_ls(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_datasets(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_configure(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_make(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_crawl(cli_ctx *ctx, int argc, char **argv);
 
 #endif

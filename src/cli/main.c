@@ -16,6 +16,8 @@ static const cli_command ROOT[] = {
     {"make", "Flush, optimize and write the exports that are out of date", cli_cmd_make, NULL},
     {"export", "Write one export (statements, entities, documents, statistics, index)",
      cli_cmd_export, NULL},
+    {"crawl", "Archive the files of a folder (and make their entities)", cli_cmd_crawl, NULL},
+    {"archive", "Access the file archive", NULL, CLI_ARCHIVE},
     {"entities", "Read and write FtM entities", NULL, CLI_ENTITIES},
     {"statements", "Read and write raw FtM statements", NULL, CLI_STATEMENTS},
     {"maintenance", "Dataset maintenance operations", NULL, CLI_MAINTENANCE},
@@ -126,6 +128,35 @@ int cli_open_output(const char *path) {
   if (fd < 0)
     cli_fail("cannot write '%s': %s", path, strerror(errno));
   return fd;
+}
+
+int cli_read_all(const char *path, size_t max, lh_buf *out) {
+  int fd = cli_open_input(path);
+  if (fd < 0)
+    return CLI_FAIL;
+  char chunk[65536];
+  int rc = CLI_OK;
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      rc = cli_fail("cannot read '%s': %s", path, strerror(errno));
+      break;
+    }
+    if (n == 0)
+      break;
+    if (out->len + (size_t)n > max) {
+      rc = cli_fail("'%s': more than %zu bytes", path, max);
+      break;
+    }
+    if (lh_buf_append(out, chunk, (size_t)n)) {
+      rc = cli_fail("out of memory");
+      break;
+    }
+  }
+  cli_close_fd(fd);
+  return rc;
 }
 
 void cli_close_fd(int fd) {

@@ -8,36 +8,10 @@
 
 #define CONFIG_MAX (1 << 20)
 
-/* Read a whole (small) file: the -c config. */
-static int read_file(const char *path, lh_buf *out) {
-  int fd = cli_open_input(path);
-  if (fd < 0)
-    return CLI_FAIL;
-  char chunk[65536];
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      cli_close_fd(fd);
-      return cli_fail("cannot read '%s': %s", path, strerror(errno));
-    }
-    if (n == 0)
-      break;
-    if (out->len + (size_t)n > CONFIG_MAX) {
-      cli_close_fd(fd);
-      return cli_fail("'%s': a dataset config larger than %d bytes", path, CONFIG_MAX);
-    }
-    lh_buf_append(out, chunk, (size_t)n);
-  }
-  cli_close_fd(fd);
-  return 0;
-}
-
 /* configure -c FILE and make -c FILE: merge the file into config.yml. */
 static int apply_config(lh_dataset *ds, const char *path) {
   lh_buf text = LH_BUF_INIT;
-  int rc = read_file(path, &text);
+  int rc = cli_read_all(path, CONFIG_MAX, &text);
   if (rc) {
     lh_buf_free(&text);
     return rc;

@@ -29,6 +29,7 @@ enum { MODE_QUIET, MODE_LOG, MODE_BAR };
 
 struct cli_progress {
   uint64_t done, total;
+  uint64_t bytes;     /* a second count shown as a byte rate (cli_progress_bytes), 0: none */
   uint64_t countdown; /* add/set calls left before the next clock read */
   uint64_t stride;    /* calls between clock reads, adapted to land ~check_ns apart */
   uint64_t check_ns;  /* wanted time between clock reads */
@@ -125,7 +126,7 @@ static uint64_t now_ns(void) {
  * and elapsed time. */
 typedef struct stats {
   char count[2 * CLI_PROGRESS_HUMAN_SIZE + 4];
-  char rate[CLI_PROGRESS_HUMAN_SIZE + 2];
+  char rate[3 * CLI_PROGRESS_HUMAN_SIZE + 8];
   char elapsed[32];
   int percent; /* -1 when the total is unknown */
 } stats;
@@ -147,6 +148,14 @@ static void stats_fill(const cli_progress *p, uint64_t now, const char *sep, sta
   }
   cli_progress_human(r, s->rate, sizeof s->rate);
   strcat(s->rate, "/s");
+  if (p->bytes) { /* "1.20 k/s, 12.3 MB/s (1.02 GB)" */
+    char bytes[CLI_PROGRESS_HUMAN_SIZE], brate[CLI_PROGRESS_HUMAN_SIZE];
+    double br = secs > 0 ? (double)p->bytes / secs : 0;
+    cli_progress_human(br >= 1.8e19 ? UINT64_MAX : (uint64_t)(br + 0.5), brate, sizeof brate);
+    cli_progress_human(p->bytes, bytes, sizeof bytes);
+    size_t n = strlen(s->rate);
+    snprintf(s->rate + n, sizeof s->rate - n, ", %sB/s (%sB)", brate, bytes);
+  }
   cli_progress_duration(secs, s->elapsed, sizeof s->elapsed);
 }
 
@@ -161,7 +170,7 @@ static void draw_bar(cli_progress *p, uint64_t now) {
   }
   stats s;
   stats_fill(p, now, "/", &s);
-  char tail[160];
+  char tail[256];
   if (s.percent >= 0)
     snprintf(tail, sizeof tail, " %3d%% %s %s  %s  %s", s.percent, s.count, p->unit, s.rate,
              s.elapsed);
@@ -303,6 +312,11 @@ void cli_progress_set(cli_progress *p, uint64_t done) {
   p->done = done;
   if (--p->countdown == 0)
     progress_check(p);
+}
+
+void cli_progress_bytes(cli_progress *p, uint64_t bytes) {
+  if (p)
+    p->bytes = bytes;
 }
 
 uint64_t cli_progress_done(const cli_progress *p) {

@@ -36,6 +36,9 @@ cli_progress *cli_progress_start(const char *label, uint64_t total, const char *
 void cli_progress_add(cli_progress *p, uint64_t n);
 /* Sets the count (e.g. a byte offset); same cost as cli_progress_add. */
 void cli_progress_set(cli_progress *p, uint64_t done);
+/* A second count in bytes (e.g. read so far), shown beside the rate as "12.3 MB/s (1.02 GB)";
+ * set it before the cli_progress_set/add that may redraw. */
+void cli_progress_bytes(cli_progress *p, uint64_t bytes);
 /* The count so far (0 for NULL). */
 uint64_t cli_progress_done(const cli_progress *p);
 /* Clears the bar, logs "label: COUNT [of TOTAL] unit in ELAPSED (RATE/s)" at info level

@@ -101,7 +101,7 @@ static int download_row(download *d, const lh__csv_record *rec, const columns *c
     d->op->job.errors++;
     rc = rc == LH_ENOMEM ? lh_error_nomem(err) : 0;
   } else {
-    lh_log_info("%s: downloaded '%s'", d->op->ds->name, key);
+    lh_log_debug("%s: downloaded '%s'", d->op->ds->name, key);
     d->op->job.done++;
   }
   free(key);
