@@ -41,6 +41,14 @@ statements sql|--format --output
 maintenance flush|--all
 maintenance optimize|--retention-hours --force --no-force
 maintenance unlock|
+crawl|--output --include --exclude --make-entities --no-make-entities --existing
+archive ls|--output --keys --checksums
+archive get|--output
+archive head|--output
+archive download|--output --force
+archive gc|--dry-run
+archive text get|--origin --output
+archive text put|--input --origin
 TABLE
 # Numbers are checked against the option's range; options need their value.
 run "$BIN" -d demo maintenance optimize --retention-hours -1
