@@ -77,9 +77,10 @@ LH_API int lh_store_iterate(lh_store *s, const char *prefix, const char *glob, l
 LH_API int lh_store_children(lh_store *s, const char *prefix, lh_store_key_fn fn, void *ctx,
                              lh_error *err);
 
-/* Remove the temp files of writers that died before publishing (older than `before`, UTC
- * microseconds) under prefix (NULL = everywhere). Counts into *files / *bytes (may be NULL).
- * Backends without temp files do nothing. */
+/* Remove the temp files of writers that died before publishing under prefix (NULL =
+ * everywhere): those older than `before` (UTC microseconds), and on a local store those of
+ * any age whose writer, a process of this host, is no longer running. Counts into *files /
+ * *bytes (may be NULL). Backends without temp files do nothing. */
 LH_API int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, size_t *files,
                                int64_t *bytes, lh_error *err);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "core/conventions.h"
 #include "core/crashpoint.h"
 #include "core/text.h"
@@ -225,6 +227,29 @@ static int check_source(lh_dataset *ds, lh_store *src, const char *uri, lh_error
   return rc;
 }
 
+/* A crawl that was killed leaves its job record running and may leave temp files of the
+ * blob or metadata it was writing: the next crawl removes those of dead writers. */
+static int sweep_after_killed_crawl(lh_dataset *ds, lh_error *err) {
+  lh_buf last = LH_BUF_INIT;
+  lh_error scratch = {0};
+  if (lh_jobs_latest(ds->store, "CrawlJob", &last, &scratch)) {
+    lh_buf_free(&last);
+    return 0; /* no earlier crawl (or an unreadable record: nothing to go on) */
+  }
+  json_t *j = json_loadb(last.data, last.len, 0, NULL);
+  bool killed = json_is_true(json_object_get(j, "running"));
+  json_decref(j);
+  lh_buf_free(&last);
+  if (!killed)
+    return 0;
+  size_t files = 0;
+  int rc = lh_store_sweep_temp(ds->store, LH_PATH_ARCHIVE, 0, &files, NULL, err);
+  if (!rc && files)
+    lh_log_info("%s: crawl: removed %zu temporary file(s) of an interrupted crawl", ds->name,
+                files);
+  return rc;
+}
+
 int lh_dataset_crawl(lh_dataset *ds, const char *uri, const lh_crawl_opts *opts, lh_op_result *res,
                      lh_error *err) {
   lh_crawl_opts zero = {0};
@@ -235,7 +260,7 @@ int lh_dataset_crawl(lh_dataset *ds, const char *uri, const lh_crawl_opts *opts,
   int rc = lh_store_open(uri, &src, err);
   if (rc)
     return rc;
-  if ((rc = check_source(ds, src, uri, err)) != 0) {
+  if ((rc = check_source(ds, src, uri, err)) != 0 || (rc = sweep_after_killed_crawl(ds, err))) {
     lh_store_close(src);
     return rc;
   }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,9 @@ static int open_temp(const char *path, char **tmp, lh_error *err) {
   const char *slash = strrchr(path, '/');
   size_t dlen = (size_t)(slash - path);
   char *dir = strndup(path, dlen ? dlen : 1);
-  if (!dir || asprintf(tmp, "%s/.%s" TMP_MARK "XXXXXX", dir, slash + 1) < 0) {
+  /* the writer's host and pid in the name: a sweep can tell a dead writer's leftovers */
+  if (!dir || asprintf(tmp, "%s/.%s" TMP_MARK "%08lx-%ld-XXXXXX", dir, slash + 1,
+                       (unsigned long)gethostid() & 0xffffffffUL, (long)getpid()) < 0) {
     free(dir);
     *tmp = NULL;
     return lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -570,6 +573,21 @@ typedef struct sweep {
   int64_t bytes;
 } sweep;
 
+/* Whether the temp file `name` was left by a writer of this host that is no longer running
+ * (its name holds the writer's host id and pid, see open_temp). Unknown: not dead. */
+static bool writer_dead(const char *name) {
+  const char *m = strstr(name, TMP_MARK);
+  unsigned long host;
+  long pid;
+  int used = 0;
+  if (!m || sscanf(m + strlen(TMP_MARK), "%8lx-%ld-%n", &host, &pid, &used) != 2 || !used ||
+      pid <= 0)
+    return false;
+  if (host != ((unsigned long)gethostid() & 0xffffffffUL) || pid == (long)getpid())
+    return false;
+  return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 static int sweep_dir(sweep *sw, char *path, size_t len, size_t cap, int depth, lh_error *err) {
   if (depth > 64)
     return 0;
@@ -592,7 +610,7 @@ static int sweep_dir(sweep *sw, char *path, size_t len, size_t cap, int depth, l
         rc = sweep_dir(sw, path, len + 1 + nl, cap, depth + 1, err);
       } else if (S_ISREG(st.st_mode) && strstr(de->d_name, TMP_MARK)) {
         lh_time mtime = (lh_time)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
-        if (mtime < sw->before && unlink(path) == 0) {
+        if ((mtime < sw->before || writer_dead(de->d_name)) && unlink(path) == 0) {
           sw->files++;
           sw->bytes += st.st_size;
         }

@@ -77,6 +77,13 @@ expect_rc 0 "crawl duplicates"
 lh -d docs make
 expect_rc 0 "make after a crawl"
 [ "$(tail -n +2 "$LAKE/docs/exports/documents.csv" | wc -l)" = 5 ] || fail "documents.csv: want 5 rows"
+pdf=$(sha256sum "$SRC/example.pdf" | cut -c1-64)
+lh -d pub crawl "$SRC" --include '*.pdf'
+expect_rc 0 "crawl a PDF"
+LAKEHOUSE_PUBLIC_URL_PREFIX='https://files.example.org/${dataset}' lh -d pub make
+expect_rc 0 "make with a public URL prefix"
+grep -qF "https://files.example.org/pub/archive/${pdf:0:2}/${pdf:2:2}/${pdf:4:2}/$pdf/blob" \
+  "$LAKE/pub/exports/documents.csv" || fail "documents.csv: no public URL of the blob"
 lh -d docs archive download -o "$TMP/down"
 expect_rc 0 "archive download"
 diff -r "$SRC" "$TMP/down" >/dev/null || fail "download round trip: trees differ"
