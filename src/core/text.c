@@ -41,3 +41,12 @@ int lh_csv_write_field(lh_buf *out, const char *s, size_t len, lh_csv_quoting qu
     quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
   return quote ? lh__quote_doubled(out, s, len, '"') : lh_buf_append(out, s, len);
 }
+
+int lh__json_put_time(lh_buf *out, const char *key, lh_time t) {
+  int rc = lh_buf_printf(out, ",\"%s\":", key);
+  if (rc || t == LH_TIME_NULL)
+    return rc ? rc : lh_buf_puts(out, "null");
+  char iso[LH_ISO_SIZE];
+  lh_time_format_json(t, iso);
+  return lh_buf_printf(out, "\"%s\"", iso);
+}

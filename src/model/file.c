@@ -159,20 +159,11 @@ static int put_str(lh_buf *out, const char *key, const char *v) {
   return v ? lh_json_write_string(out, v, strlen(v)) : lh_buf_puts(out, "null");
 }
 
-static int put_time(lh_buf *out, const char *key, lh_time t) {
-  int rc = lh_buf_printf(out, ",\"%s\":", key);
-  if (rc || t == LH_TIME_NULL)
-    return rc ? rc : lh_buf_puts(out, "null");
-  char iso[LH_ISO_SIZE];
-  lh_time_format_json(t, iso);
-  return lh_buf_printf(out, "\"%s\"", iso);
-}
-
 int lh_file_write_json(const lh_file *f, lh_buf *out) {
   int rc = lh_buf_puts(out, "{\"name\":");
   rc = rc ? rc : lh_json_write_string(out, f->name, strlen(f->name));
-  rc = rc ? rc : put_time(out, "created_at", f->created_at);
-  rc = rc ? rc : put_time(out, "updated_at", f->updated_at);
+  rc = rc ? rc : lh__json_put_time(out, "created_at", f->created_at);
+  rc = rc ? rc : lh__json_put_time(out, "updated_at", f->updated_at);
   rc = rc ? rc : lh_buf_printf(out, ",\"size\":%lld", (long long)f->size);
   rc = rc ? rc : put_str(out, "store", STORE_URI);
   rc = rc ? rc : put_str(out, "key", f->key);

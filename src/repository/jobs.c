@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/conventions.h"
+#include "core/text.h"
 #include "lakehouse/entity.h"
 #include "repository/jobs.h"
 
@@ -14,20 +15,11 @@ void lh_job_init(lh_job *job, const char *name, const char *dataset) {
   job->started = job->stopped = job->last_updated = LH_TIME_NULL;
 }
 
-static int put_time(lh_buf *out, const char *key, lh_time t) {
-  int rc = lh_buf_printf(out, ",\"%s\":", key);
-  if (rc || t == LH_TIME_NULL)
-    return rc ? rc : lh_buf_puts(out, "null");
-  char iso[LH_ISO_SIZE];
-  lh_time_format_json(t, iso);
-  return lh_buf_printf(out, "\"%s\"", iso);
-}
-
 int lh_job_json(const lh_job *job, lh_buf *out) {
   int rc = lh_buf_printf(out, "{\"run_id\":\"%s\"", job->run_id);
-  rc = rc ? rc : put_time(out, "started", job->started);
-  rc = rc ? rc : put_time(out, "stopped", job->stopped);
-  rc = rc ? rc : put_time(out, "last_updated", job->last_updated);
+  rc = rc ? rc : lh__json_put_time(out, "started", job->started);
+  rc = rc ? rc : lh__json_put_time(out, "stopped", job->stopped);
+  rc = rc ? rc : lh__json_put_time(out, "last_updated", job->last_updated);
   rc = rc ? rc
           : lh_buf_printf(out, ",\"pending\":%lld,\"done\":%lld,\"errors\":%lld,\"running\":%s",
                           (long long)job->pending, (long long)job->done, (long long)job->errors,
