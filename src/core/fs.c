@@ -6,19 +6,20 @@
 #include "lakehouse/util.h"
 
 int lh_mkdirs(char *path, lh_error *err) {
-  /* create every missing directory of path (modifies and restores path) */
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-      int e = errno;
-      lh_error_errno(err, e, "cannot create directory '%s'", path);
-      *p = '/';
-      return err ? err->code : LH_EIO;
-    }
-    *p = '/';
-  }
+  /* create every missing directory of path (modifies and restores path): the deepest first,
+   * walking up only while a parent is missing, so an existing tree costs one mkdir */
+  if (mkdir(path, 0777) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return lh_error_errno(err, errno, "cannot create directory '%s'", path);
+  char *slash = strrchr(path, '/');
+  if (!slash || slash == path)
+    return lh_error_errno(err, ENOENT, "cannot create directory '%s'", path);
+  *slash = '\0';
+  int rc = lh_mkdirs(path, err);
+  *slash = '/';
+  if (rc)
+    return rc;
   if (mkdir(path, 0777) != 0 && errno != EEXIST)
     return lh_error_errno(err, errno, "cannot create directory '%s'", path);
   return 0;

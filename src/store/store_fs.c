@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +40,27 @@ static char *key_path(const lh_store *s, const char *key) {
   return lh__uri_join(fs->root, key);
 }
 
+/* This host's id, in temp file names (gethostid reads files: asked once). */
+static unsigned long host_id_value;
+static pthread_once_t host_id_once = PTHREAD_ONCE_INIT;
+
+static void host_id_init(void) {
+  host_id_value = (unsigned long)gethostid() & 0xffffffffUL;
+}
+
+static unsigned long host_id(void) {
+  pthread_once(&host_id_once, host_id_init);
+  return host_id_value;
+}
+
 /* Create a temp file next to path (creating parent dirs). Returns fd, fills tmp. */
 static int open_temp(const char *path, char **tmp, lh_error *err) {
   const char *slash = strrchr(path, '/');
   size_t dlen = (size_t)(slash - path);
   char *dir = strndup(path, dlen ? dlen : 1);
   /* the writer's host and pid in the name: a sweep can tell a dead writer's leftovers */
-  if (!dir || asprintf(tmp, "%s/.%s" TMP_MARK "%08lx-%ld-XXXXXX", dir, slash + 1,
-                       (unsigned long)gethostid() & 0xffffffffUL, (long)getpid()) < 0) {
+  if (!dir || asprintf(tmp, "%s/.%s" TMP_MARK "%08lx-%ld-XXXXXX", dir, slash + 1, host_id(),
+                       (long)getpid()) < 0) {
     free(dir);
     *tmp = NULL;
     return lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -155,9 +169,25 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* The files published since the last sync, then their folders (each once). */
+/* Many files at once: one syncfs(2) of the store's filesystem writes back every file and
+ * folder (ours among them) instead of an fsync per file and per folder. */
+#define SYNCFS_FROM 32
+
 static int fs_sync(lh_store *s, lh_error *err) {
   fs_store *fs = s->impl;
   int rc = 0;
+  if (fs->npending >= SYNCFS_FROM) {
+    int fd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && syncfs(fd) == 0) {
+      close(fd);
+      for (size_t i = 0; i < fs->npending; i++)
+        free(fs->pending[i]);
+      fs->npending = 0;
+      return 0;
+    }
+    if (fd >= 0)
+      close(fd); /* syncfs unavailable: file by file below */
+  }
   for (size_t i = 0; i < fs->npending; i++) {
     int fd = open(fs->pending[i], O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno != ENOENT && !rc) /* gone since: nothing to keep */
@@ -583,7 +613,7 @@ static bool writer_dead(const char *name) {
   if (!m || sscanf(m + strlen(TMP_MARK), "%8lx-%ld-%n", &host, &pid, &used) != 2 || !used ||
       pid <= 0)
     return false;
-  if (host != ((unsigned long)gethostid() & 0xffffffffUL) || pid == (long)getpid())
+  if (host != host_id() || pid == (long)getpid())
     return false;
   return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
