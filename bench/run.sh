@@ -381,3 +381,9 @@ def rounded(x):
 print(json.dumps(rounded(summary)))
 PY
 fi
+
+if want crawl; then
+echo
+echo "== bench/crawl: crawl a real tree of this machine's files, against sha256sum + cp -r"
+"$ROOT/bench/crawl.sh" "$BUILD" "$OUT"
+fi
