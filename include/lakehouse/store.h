@@ -63,6 +63,14 @@ LH_API int lh_writer_write(lh_writer *w, const void *data, size_t n, lh_error *e
 LH_API int lh_writer_commit(lh_writer *w, lh_error *err);
 /* Discard everything written; frees w. */
 LH_API void lh_writer_abort(lh_writer *w);
+/* Publish the written content atomically under another key than the one it was opened with
+ * (content-addressed writes learn their key while writing); frees w in every case. Only
+ * where lh_store_commits_as says so (a rename on a local store); else LH_EUNSUPPORTED. */
+LH_API int lh_writer_commit_as(lh_writer *w, const char *key, lh_error *err);
+LH_API bool lh_store_commits_as(const lh_store *s);
+/* Ready what committing w under key needs, ahead of the commit (a local store makes the
+ * key's folder): for a writer thread, so the commit itself is short. Optional. */
+LH_API int lh_writer_prepare_as(lh_writer *w, const char *key, lh_error *err);
 
 /* Called once per key in byte order; a non-zero return stops the iteration and is
  * returned by lh_store_iterate. */

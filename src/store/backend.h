@@ -20,6 +20,7 @@ typedef struct lh__store_ops {
   int (*sweep_temp)(lh_store *s, const char *prefix, lh_time before, size_t *files, int64_t *bytes,
                     lh_error *err);
   char *(*local_path)(const lh_store *s, const char *key);
+  bool commits_as;                             /* its writers implement commit_as */
   void (*defer_sync)(lh_store *s, bool defer); /* NULL: writes are durable when they return */
   int (*sync)(lh_store *s, lh_error *err);
   void (*close)(lh_store *s);
@@ -44,6 +45,8 @@ typedef struct lh__writer_ops {
   int (*write)(lh_writer *w, const void *data, size_t n, lh_error *err);
   int (*commit)(lh_writer *w, lh_error *err);
   void (*abort)(lh_writer *w);
+  int (*commit_as)(lh_writer *w, const char *key, lh_error *err);  /* NULL: not supported */
+  int (*prepare_as)(lh_writer *w, const char *key, lh_error *err); /* NULL: nothing to do */
 } lh__writer_ops;
 
 struct lh_writer {

@@ -131,6 +131,26 @@ int lh_writer_commit(lh_writer *w, lh_error *err) {
   return w->ops->commit(w, err);
 }
 
+int lh_writer_commit_as(lh_writer *w, const char *key, lh_error *err) {
+  int rc = lh_store_validate_key(key, err);
+  if (!rc && !w->ops->commit_as)
+    rc = lh_error_set(err, LH_EUNSUPPORTED, "this store cannot publish under another key");
+  if (rc) {
+    w->ops->abort(w);
+    return rc;
+  }
+  return w->ops->commit_as(w, key, err);
+}
+
+int lh_writer_prepare_as(lh_writer *w, const char *key, lh_error *err) {
+  int rc = lh_store_validate_key(key, err);
+  return rc ? rc : w->ops->prepare_as ? w->ops->prepare_as(w, key, err) : 0;
+}
+
+bool lh_store_commits_as(const lh_store *s) {
+  return s->ops->commits_as;
+}
+
 void lh_writer_abort(lh_writer *w) {
   if (w)
     w->ops->abort(w);

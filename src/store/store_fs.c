@@ -119,6 +119,17 @@ static void sync_parent(const char *path) {
 
 static int fs_sync(lh_store *s, lh_error *err);
 
+/* The folder path is in, with its missing parents. */
+static int make_parent(const char *path, lh_error *err) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash && slash != path ? strndup(path, (size_t)(slash - path)) : NULL;
+  if (!dir)
+    return slash && slash != path ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
+  int rc = lh_mkdirs(dir, err);
+  free(dir);
+  return rc;
+}
+
 /* Remember a path published without its fsync; sync all when there are many. */
 static int defer_path(lh_store *s, const char *path, lh_error *err) {
   fs_store *fs = s->impl;
@@ -151,7 +162,11 @@ static int publish(lh_store *s, int fd, char *tmp, const char *path, bool exclus
           rc = lh_error_errno(err, errno, "cannot create '%s'", path);
       }
     } else if (rename(tmp, path) != 0) {
-      rc = lh_error_errno(err, errno, "cannot move '%s' into place", path);
+      int e = errno;
+      if (e == ENOENT && (rc = make_parent(path, err)) == 0) /* a new folder (commit_as) */
+        e = rename(tmp, path) == 0 ? 0 : errno;
+      if (!rc && e)
+        rc = lh_error_errno(err, e, "cannot move '%s' into place", path);
     }
   }
   if (exclusive || rc)
@@ -418,7 +433,28 @@ static int fs_writer_commit(lh_writer *w, lh_error *err) {
   return rc;
 }
 
-static const lh__writer_ops FS_WRITER_OPS = {fs_writer_write, fs_writer_commit, fs_writer_abort};
+static int fs_writer_commit_as(lh_writer *w, const char *key, lh_error *err) {
+  fs_writer *fw = (fs_writer *)w;
+  char *path = key_path(fw->store, key);
+  if (!path) {
+    fs_writer_abort(w);
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  free(fw->path);
+  fw->path = path;
+  return fs_writer_commit(w, err);
+}
+
+static int fs_writer_prepare_as(lh_writer *w, const char *key, lh_error *err) {
+  fs_writer *fw = (fs_writer *)w;
+  char *path = key_path(fw->store, key);
+  int rc = path ? make_parent(path, err) : lh_error_set(err, LH_ENOMEM, "out of memory");
+  free(path);
+  return rc;
+}
+
+static const lh__writer_ops FS_WRITER_OPS = {fs_writer_write, fs_writer_commit, fs_writer_abort,
+                                             fs_writer_commit_as, fs_writer_prepare_as};
 
 static int fs_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err) {
   fs_writer *w = calloc(1, sizeof *w);
@@ -702,6 +738,7 @@ static const lh__store_ops FS_OPS = {
     .children = fs_children,
     .sweep_temp = fs_sweep_temp,
     .local_path = fs_local_path,
+    .commits_as = true,
     .defer_sync = fs_defer_sync,
     .sync = fs_sync,
     .close = fs_close,
