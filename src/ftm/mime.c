@@ -246,7 +246,35 @@ void lh__magic_close(lh__magic *m) {
   free(m);
 }
 
+/* Signatures libmagic answers only after trying hundreds of stronger rules (0.15 ms for a
+ * gzip file, the commonest type of a system tree): told here at once, with libmagic's answer
+ * (tests/unit/test_archive.c compares both on real files). */
+static const struct {
+  const char *magic;
+  size_t len;
+  const char *mime;
+} SIGNATURES[] = {
+    {"\x1f\x8b\x08", 3, "application/gzip"},
+    {"%PDF-", 5, "application/pdf"},
+    {"\x89PNG\r\n\x1a\n", 8, "image/png"},
+    {"GIF87a", 6, "image/gif"},
+    {"GIF89a", 6, "image/gif"},
+    {"\xff\xd8\xff", 3, "image/jpeg"},
+};
+
+const char *lh__mime_signature(const void *head, size_t n) {
+  for (size_t i = 0; i < sizeof SIGNATURES / sizeof *SIGNATURES; i++)
+    if (n >= SIGNATURES[i].len && memcmp(head, SIGNATURES[i].magic, SIGNATURES[i].len) == 0)
+      return SIGNATURES[i].mime;
+  return NULL;
+}
+
 const char *lh__magic_detect(lh__magic *m, const void *head, size_t n, char out[LH_MIME_SIZE]) {
+  const char *sig = lh__mime_signature(head, n);
+  if (sig) {
+    snprintf(out, LH_MIME_SIZE, "%s", sig);
+    return out;
+  }
   const char *t = m ? magic_buffer(m->cookie, head, n) : NULL;
   if (!t)
     return NULL;

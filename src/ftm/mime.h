@@ -21,6 +21,9 @@ void lh__magic_close(lh__magic *m);
  * LH_MAGIC_HEAD of them are enough), written into out; NULL when libmagic cannot tell. */
 const char *lh__magic_detect(lh__magic *m, const void *head, size_t n, char out[LH_MIME_SIZE]);
 #define LH_MAGIC_HEAD ((size_t)256 << 10)
+/* The type of a few common unambiguous signatures (gzip, PDF, PNG, GIF, JPEG) as libmagic
+ * names it, or NULL: lh__magic_detect asks this first. */
+const char *lh__mime_signature(const void *head, size_t n);
 
 /* The archive's choice between the type of the content and the guess from the file name:
  * the content's, unless it is missing, LH_MIME_DEFAULT or inode/x-empty, or only text/plain
