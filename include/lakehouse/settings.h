@@ -24,6 +24,8 @@ typedef struct lh_settings {
                                       for this long is taken over */
   int append_writers;               /* LAKEHOUSE_APPEND_WRITERS, 0: one Parquet writer per core
                                       (at most 4) for large appends */
+  int crawl_workers;                /* LAKEHOUSE_CRAWL_WORKERS, 0: one per core (at most 8):
+                                      threads reading, hashing and copying files for a crawl */
   int64_t export_slice_rows;        /* LAKEHOUSE_EXPORT_SLICE_ROWS, 250000: rows sorted at a time
                                       by the statements.csv export (bounds its memory) */
   char *duckdb_memory_limit;        /* LAKEHOUSE_DUCKDB_MEMORY_LIMIT, "8GB": the process's DuckDB,

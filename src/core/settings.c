@@ -91,6 +91,7 @@ int lh_settings_load(lh_settings *s, lh_error *err) {
       (rc = env_int("LAKEHOUSE_LOCK_STALE_SECONDS", 300, 1, 86400 * 7, &s->lock_stale_seconds,
                     err)) ||
       (rc = env_int("LAKEHOUSE_APPEND_WRITERS", 0, 0, 64, &s->append_writers, err)) ||
+      (rc = env_int("LAKEHOUSE_CRAWL_WORKERS", 0, 0, 64, &s->crawl_workers, err)) ||
       (rc = env_int("LAKEHOUSE_DUCKDB_THREADS", 0, 0, 4096, &s->duckdb_threads, err)) ||
       (rc = env_int64("LAKEHOUSE_EXPORT_SLICE_ROWS", 250000, 1, INT64_MAX / 2,
                       &s->export_slice_rows, err)) ||
@@ -151,15 +152,16 @@ static json_t *str_or_null(const char *s) {
 int lh_settings_to_json(const lh_settings *s, lh_buf *out) {
   char *journal = lh_settings_journal_uri(s);
   json_t *o = json_pack(
-      "{s:o, s:o, s:o, s:i, s:I, s:i, s:i, s:i, s:I, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:o,"
+      "{s:o, s:o, s:o, s:i, s:I, s:i, s:i, s:i, s:i, s:I, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:b, "
+      "s:o,"
       " s:i, s:i, s:I, s:i, s:o, s:s, s:b}",
       "uri", str_or_null(s->uri), "journal_uri", str_or_null(s->journal_uri),
       "resolved_journal_uri", str_or_null(journal), "grace_period_days", s->grace_period_days,
       "max_buffer_rows", (json_int_t)s->max_buffer_rows, "lock_max_retries", s->lock_max_retries,
       "lock_stale_seconds", s->lock_stale_seconds, "append_writers", s->append_writers,
-      "export_slice_rows", (json_int_t)s->export_slice_rows, "duckdb_memory_limit",
-      s->duckdb_memory_limit, "duckdb_threads", s->duckdb_threads, "duckdb_temp_directory",
-      str_or_null(s->duckdb_temp_directory), "duckdb_extension_directory",
+      "crawl_workers", s->crawl_workers, "export_slice_rows", (json_int_t)s->export_slice_rows,
+      "duckdb_memory_limit", s->duckdb_memory_limit, "duckdb_threads", s->duckdb_threads,
+      "duckdb_temp_directory", str_or_null(s->duckdb_temp_directory), "duckdb_extension_directory",
       str_or_null(s->duckdb_extension_directory), "public_url_prefix",
       str_or_null(s->public_url_prefix), "api_key", s->api_key ? json_string("***") : json_null(),
       "api_secret", s->api_secret ? json_string("***") : json_null(), "on_zfs", s->on_zfs,

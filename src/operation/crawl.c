@@ -1,13 +1,17 @@
 /* The crawl operation (inventory §9.2): every file of a folder into the archive, with its
  * Folder and file entities. Bad files are logged and counted, never fatal; the archive's
  * batches (repository/archive_internal.h) make a killed crawl resumable. */
+#include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -39,13 +43,20 @@ const char *lh_crawl_existing_name(lh_crawl_existing e) {
   return (unsigned)e < 3 ? EXISTING[e] : "?";
 }
 
+#define LOOKAHEAD 32  /* files read ahead of the one being archived */
+#define WORKERS_MAX 8 /* threads reading them */
+
+typedef struct readahead readahead;
+
 typedef struct crawl {
   lh__op *op;
   const lh_crawl_opts *o;
   lh_store *src;
   lh__archive *a;
+  readahead *ra;
   lh_entity_writer *w; /* make_entities */
   const lh_model *model;
+  bool copy_first; /* copy while hashing: nothing to skip, or overwrite */
   uint64_t files, skipped;
   int64_t bytes;
   lh_error *err; /* a failure that stops the crawl */
@@ -92,22 +103,159 @@ static int archived(crawl *c, const char *key, const lh__content *content, lh_er
   return exists && (c->o->existing == LH_EXISTING_SKIP_CHECKSUM || found);
 }
 
-static int crawl_file(crawl *c, const char *key) {
+/* What a worker found for a file: its content and staged copy, or why it could not. */
+typedef struct slot {
+  char *key;
+  const char *bad; /* refused by name before reading */
+  bool ready;      /* guarded by readahead.mu */
+  int rc;
+  bool src_failed;
+  lh__staged staged;
+  lh_error err;
+} slot;
+
+/* The files of a crawl are read, hashed and copied (staged) by worker threads up to
+ * LOOKAHEAD files ahead, and archived in walk order on the crawl's thread. */
+struct readahead {
+  pthread_mutex_t mu;
+  pthread_cond_t work, ready;
+  slot slots[LOOKAHEAD];
+  uint64_t head, next, tail; /* done < head <= next (taken by a worker) <= tail (queued) */
+  bool stop;
+  int nthreads;
+  pthread_t threads[WORKERS_MAX];
+  lh__stager *stagers[WORKERS_MAX];
+  crawl *c;
+};
+
+/* Why a name is not archived, or NULL. */
+static const char *bad_name(const char *key) {
   size_t n = strlen(key);
   if (lh__utf8_check(key, n) != n)
-    return bad_file(c, key, "the name is not valid UTF-8");
+    return "the name is not valid UTF-8";
+  if (lh_store_validate_key(key, NULL))
+    return "the name holds a control character (a line break?)";
+  return NULL;
+}
+
+static void stage(crawl *c, lh__stager *st, slot *s) {
+  lh_archive_source src = lh_archive_source_key(c->src, s->key);
+  lh_archive_store_opts so = {.key = s->key, .origin = LH_ORIGIN_CRAWL};
+  s->rc = lh__stager_stage(st, &src, &so, c->copy_first, &s->staged, &s->err);
+  s->src_failed = s->rc && lh__stager_source_failed(st);
+}
+
+typedef struct worker_arg {
+  readahead *ra;
+  lh__stager *st;
+} worker_arg;
+
+static void *worker(void *arg) {
+  readahead *ra = ((worker_arg *)arg)->ra;
+  lh__stager *st = ((worker_arg *)arg)->st;
+  free(arg);
+  pthread_mutex_lock(&ra->mu);
+  for (;;) {
+    while (!ra->stop && ra->next == ra->tail)
+      pthread_cond_wait(&ra->work, &ra->mu);
+    if (ra->stop)
+      break;
+    slot *s = &ra->slots[ra->next++ % LOOKAHEAD];
+    pthread_mutex_unlock(&ra->mu);
+    if (!s->bad)
+      stage(ra->c, st, s);
+    pthread_mutex_lock(&ra->mu);
+    s->ready = true;
+    pthread_cond_broadcast(&ra->ready);
+  }
+  pthread_mutex_unlock(&ra->mu);
+  return NULL;
+}
+
+static int readahead_start(crawl *c, lh_error *err) {
+  readahead *ra = calloc(1, sizeof *ra);
+  if (!ra)
+    return lh_error_nomem(err);
+  pthread_mutex_init(&ra->mu, NULL);
+  pthread_cond_init(&ra->work, NULL);
+  pthread_cond_init(&ra->ready, NULL);
+  ra->c = c;
+  c->ra = ra;
+  const lh_settings *set = c->op->ds->settings;
+  long n = set && set->crawl_workers > 0 ? set->crawl_workers : sysconf(_SC_NPROCESSORS_ONLN);
+  n = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
+  for (int i = 0; i < n; i++) {
+    worker_arg *arg = malloc(sizeof *arg);
+    int rc = arg ? lh__stager_new(c->a, &ra->stagers[i], err) : lh_error_nomem(err);
+    if (!rc) {
+      *arg = (worker_arg){ra, ra->stagers[i]};
+      if (pthread_create(&ra->threads[i], NULL, worker, arg) != 0)
+        rc = lh_error_set(err, LH_EIO, "crawl: cannot start a worker thread");
+    }
+    if (rc) {
+      free(arg);
+      lh__stager_free(ra->stagers[i]);
+      ra->stagers[i] = NULL;
+      if (i == 0)
+        return rc; /* no worker at all */
+      lh_error_clear(err);
+      break;
+    }
+    ra->nthreads++;
+  }
+  return 0;
+}
+
+/* Wait for the oldest queued file. A batch is not kept open across a slow file (a large one
+ * being copied): gc and maintenance wait for batches. */
+static int wait_head(crawl *c, slot *s) {
+  readahead *ra = c->ra;
+  pthread_mutex_lock(&ra->mu);
+  bool ended = false;
+  int rc = 0;
+  while (!s->ready) {
+    if (ended || !lh__archive_in_batch(c->a)) {
+      pthread_cond_wait(&ra->ready, &ra->mu);
+      continue;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 50 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&ra->ready, &ra->mu, &until) == ETIMEDOUT && !s->ready) {
+      pthread_mutex_unlock(&ra->mu);
+      rc = lh__archive_finish(c->a, c->err); /* on failure: still waits for the slot */
+      pthread_mutex_lock(&ra->mu);
+      ended = true;
+    }
+  }
+  pthread_mutex_unlock(&ra->mu);
+  return rc;
+}
+
+/* The rest of a file's crawl once it was read: the existing policy, the blob and metadata,
+ * the entities. */
+static int archive_file(crawl *c, slot *s) {
+  const char *key = s->key;
+  if (s->bad)
+    return bad_file(c, key, s->bad);
+  if (s->rc) {
+    if (s->src_failed)
+      return bad_file(c, key, s->err.message[0] ? s->err.message : lh_strerror(s->rc));
+    lh_error_copy(c->err, &s->err);
+    return s->rc;
+  }
+  const lh__content *content = &s->staged.content;
+  c->bytes += content->size;
   lh_error e = {0};
-  if (lh_store_validate_key(key, &e))
-    return bad_file(c, key, "the name holds a control character (a line break?)");
-  lh_archive_source src = lh_archive_source_key(c->src, key);
-  lh__content content;
-  int rc = lh__archive_hash(c->a, &src, key, &content, &e);
-  if (rc)
-    return failed(c, key, rc, &e);
-  c->bytes += content.size;
-  if (content.size == 0)
+  int skip = content->size == 0 ? 0 : archived(c, key, content, &e);
+  if (content->size == 0 || skip)
+    lh__staged_drop(&s->staged);
+  if (content->size == 0)
     return bad_file(c, key, "the file is empty");
-  int skip = archived(c, key, &content, &e);
   if (skip < 0) {
     lh_error_copy(c->err, &e);
     return skip;
@@ -118,8 +266,10 @@ static int crawl_file(crawl *c, const char *key) {
     return 0;
   }
   lh_archive_store_opts so = {.key = key, .origin = LH_ORIGIN_CRAWL};
+  lh_archive_source src = lh_archive_source_key(c->src, key);
   lh_file *f;
-  if ((rc = lh__archive_add(c->a, &src, &so, &content, false, &f, &e)) != 0)
+  int rc = lh__archive_add(c->a, &src, &so, &s->staged, false, &f, &e);
+  if (rc)
     return failed(c, key, rc, &e);
   if (c->w)
     rc = lh_file_entities(f, c->model, add_entity, c, c->err);
@@ -131,19 +281,22 @@ static int crawl_file(crawl *c, const char *key) {
   return 0;
 }
 
-static int visit(const char *key, void *ctx) {
-  crawl *c = ctx;
-  const lh_crawl_opts *o = c->o;
-  if (o->exclude_prefix && *o->exclude_prefix &&
-      strncmp(key, o->exclude_prefix, strlen(o->exclude_prefix)) == 0)
-    return 0;
-  if (o->exclude_glob && *o->exclude_glob && fnmatch(o->exclude_glob, key, FNM_NOESCAPE) == 0)
-    return 0;
+/* Archive the oldest queued file. */
+static int take_head(crawl *c) {
+  readahead *ra = c->ra;
+  slot *s = &ra->slots[ra->head % LOOKAHEAD];
+  int rc = wait_head(c, s);
+  rc = rc ? rc : archive_file(c, s);
+  lh__staged_drop(&s->staged); /* left by a failure */
+  free(s->key);
+  memset(s, 0, sizeof *s);
+  pthread_mutex_lock(&ra->mu);
+  ra->head++;
+  pthread_mutex_unlock(&ra->mu);
   lh_job *job = &c->op->job;
-  job->pending++;
-  int rc = crawl_file(c, key);
   job->pending--;
   c->files++;
+  const lh_crawl_opts *o = c->o;
   if (o->progress)
     o->progress(o->progress_ctx, c->files, (uint64_t)c->bytes);
   if (!rc && c->files % SAVE_EVERY == 0) {
@@ -152,6 +305,80 @@ static int visit(const char *key, void *ctx) {
     rc = lh_job_save(c->op->ds->store, job, c->err);
   }
   return rc;
+}
+
+/* Queue a file for the workers, archiving the oldest first when the queue is full. */
+static int queue_file(crawl *c, const char *key) {
+  readahead *ra = c->ra;
+  int rc = 0;
+  while (!rc && ra->tail - ra->head == LOOKAHEAD)
+    rc = take_head(c);
+  if (rc)
+    return rc;
+  slot *s = &ra->slots[ra->tail % LOOKAHEAD];
+  if (!(s->key = strdup(key)))
+    return lh_error_nomem(c->err);
+  s->bad = bad_name(key);
+  c->op->job.pending++;
+  pthread_mutex_lock(&ra->mu);
+  ra->tail++;
+  pthread_cond_signal(&ra->work);
+  pthread_mutex_unlock(&ra->mu);
+  return 0;
+}
+
+/* After the walk: archive what is queued (drain), or drop it (after a failure). */
+static int readahead_end(crawl *c, bool drain) {
+  readahead *ra = c->ra;
+  if (!ra)
+    return 0;
+  int rc = 0;
+  while (drain && !rc && ra->head < ra->tail)
+    rc = take_head(c);
+  pthread_mutex_lock(&ra->mu);
+  ra->stop = true;
+  pthread_cond_broadcast(&ra->work);
+  pthread_mutex_unlock(&ra->mu);
+  for (int i = 0; i < ra->nthreads; i++)
+    pthread_join(ra->threads[i], NULL);
+  for (uint64_t i = ra->head; i < ra->tail; i++) { /* not archived: nothing of it stays */
+    slot *s = &ra->slots[i % LOOKAHEAD];
+    lh__staged_drop(&s->staged);
+    free(s->key);
+    c->op->job.pending--;
+  }
+  for (int i = 0; i < WORKERS_MAX; i++)
+    lh__stager_free(ra->stagers[i]);
+  pthread_cond_destroy(&ra->work);
+  pthread_cond_destroy(&ra->ready);
+  pthread_mutex_destroy(&ra->mu);
+  free(ra);
+  c->ra = NULL;
+  return rc;
+}
+
+static int visit(const char *key, void *ctx) {
+  crawl *c = ctx;
+  const lh_crawl_opts *o = c->o;
+  if (o->exclude_prefix && *o->exclude_prefix &&
+      strncmp(key, o->exclude_prefix, strlen(o->exclude_prefix)) == 0)
+    return 0;
+  if (o->exclude_glob && *o->exclude_glob && fnmatch(o->exclude_glob, key, FNM_NOESCAPE) == 0)
+    return 0;
+  return queue_file(c, key);
+}
+
+static int stop_at_first(const char *key, void *ctx) {
+  (void)key;
+  *(bool *)ctx = false;
+  return 1;
+}
+
+/* Whether the archive holds no file yet (no folder under archive/). */
+static int archive_empty(lh_dataset *ds, bool *empty, lh_error *err) {
+  *empty = true;
+  int rc = lh_store_children(ds->store, LH_PATH_ARCHIVE, stop_at_first, empty, err);
+  return rc == 1 ? 0 : rc;
 }
 
 static int crawl_handle(lh__op *op, bool force, lh_error *err) {
@@ -167,11 +394,19 @@ static int crawl_handle(lh__op *op, bool force, lh_error *err) {
     if (!rc) /* a file's entities reach the journal before its metadata is written */
       lh__archive_on_batch(c->a, flush_writer, c);
   }
+  /* Into an empty archive every file is copied: read it once, copying while hashing. Else
+   * a file is hashed first and copied only when it is not archived already. */
+  bool empty = false;
+  rc = rc ? rc : archive_empty(ds, &empty, err);
+  c->copy_first = empty || c->o->existing == LH_EXISTING_OVERWRITE;
   if (!rc) {
     lh_log_info("%s: crawling %s ...", ds->name, lh_store_uri(c->src));
     const char *prefix = c->o->prefix && *c->o->prefix ? c->o->prefix : NULL;
     const char *glob = c->o->glob && *c->o->glob ? c->o->glob : NULL;
-    rc = lh_store_iterate(c->src, prefix, glob, visit, c, err);
+    rc = readahead_start(c, err);
+    rc = rc ? rc : lh_store_iterate(c->src, prefix, glob, visit, c, err);
+    int end = readahead_end(c, !rc);
+    rc = rc ? rc : end;
   }
   /* what was archived before a failure is kept: its metadata and entities are written */
   lh_error scratch = {0};

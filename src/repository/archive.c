@@ -20,16 +20,26 @@
 #define CHUNK LH_MAGIC_HEAD /* the copy buffer; its first fill is the head libmagic sees */
 
 typedef struct pending {
-  char *key; /* archive/.../{file_id}.json */
-  char *json;
+  char *key;      /* archive/.../{file_id}.json */
+  char *json;     /* written at the end of the batch, or ... */
+  lh_writer *tmp; /* ... written already into a temp file, moved into place then */
 } pending;
 
-struct lh__archive {
-  lh_dataset *ds;
-  lh_store *out;      /* the dataset's store, flushed to disk once per batch */
+/* What reading a source takes: the session's own (its thread may end a batch), or a
+ * worker's (lh__stager_new). */
+struct lh__stager {
+  lh__archive *a;
   unsigned char *buf; /* CHUNK bytes */
   lh__magic *magic;   /* opened on first use */
   bool magic_failed;
+  bool src_failed; /* the last failure was the source's */
+  bool session;    /* the session's own: a large copy ends the batch */
+};
+
+struct lh__archive {
+  lh_dataset *ds;
+  lh_store *out; /* the dataset's store, flushed to disk once per batch */
+  lh__stager st;
   lh_fence_opts fo;
   lh_fence *lease; /* the shared side of the write fence, while a batch is open */
   lh_time lease_since;
@@ -37,21 +47,22 @@ struct lh__archive {
   size_t npend, pend_cap;
   int (*on_batch)(void *ctx, lh_error *err);
   void *on_batch_ctx;
-  bool src_failed;
 };
 
 int lh__archive_open(lh_dataset *ds, lh__archive **out, lh_error *err) {
   *out = NULL;
   lh__archive *a = calloc(1, sizeof *a);
-  if (!a || !(a->buf = malloc(CHUNK))) {
+  if (!a || !(a->st.buf = malloc(CHUNK))) {
     free(a);
     return lh_error_nomem(err);
   }
+  a->st.a = a;
+  a->st.session = true;
   a->ds = ds;
   lh_fence_opts_from_settings(&a->fo, ds->settings, "archive");
   int rc = lh_store_open(lh_store_uri(ds->store), &a->out, err);
   if (rc) {
-    free(a->buf);
+    free(a->st.buf);
     free(a);
     return rc;
   }
@@ -66,13 +77,33 @@ void lh__archive_on_batch(lh__archive *a, int (*fn)(void *ctx, lh_error *err), v
 }
 
 bool lh__archive_source_failed(const lh__archive *a) {
-  return a->src_failed;
+  return a->st.src_failed;
+}
+
+int lh__stager_new(lh__archive *a, lh__stager **out, lh_error *err) {
+  lh__stager *st = calloc(1, sizeof *st);
+  if (!st || !(st->buf = malloc(CHUNK))) {
+    free(st);
+    return lh_error_nomem(err);
+  }
+  st->a = a;
+  *out = st;
+  return 0;
+}
+
+void lh__stager_free(lh__stager *st) {
+  if (!st)
+    return;
+  lh__magic_close(st->magic);
+  free(st->buf);
+  free(st);
 }
 
 static void drop_pending(lh__archive *a) {
   for (size_t i = 0; i < a->npend; i++) {
     free(a->pend[i].key);
     free(a->pend[i].json);
+    lh_writer_abort(a->pend[i].tmp);
   }
   a->npend = 0;
 }
@@ -89,8 +120,8 @@ void lh__archive_close(lh__archive *a) {
   free(a->pend);
   release_lease(a);
   lh_store_close(a->out);
-  lh__magic_close(a->magic);
-  free(a->buf);
+  lh__magic_close(a->st.magic);
+  free(a->st.buf);
   free(a);
 }
 
@@ -116,8 +147,13 @@ static int end_batch(lh__archive *a, lh_error *err) {
     rc = a->on_batch(a->on_batch_ctx, err);
   rc = rc ? rc : lh_store_sync(a->out, err);
   for (size_t i = 0; i < a->npend && !rc; i++) {
-    const pending *p = &a->pend[i];
-    rc = lh_store_put(a->out, p->key, p->json, strlen(p->json), err);
+    pending *p = &a->pend[i];
+    if (p->tmp) {
+      rc = lh_writer_commit(p->tmp, err);
+      p->tmp = NULL;
+    } else {
+      rc = lh_store_put(a->out, p->key, p->json, strlen(p->json), err);
+    }
   }
   if (!rc && a->npend)
     rc = lh_store_sync(a->out, err);
@@ -130,6 +166,10 @@ static int end_batch(lh__archive *a, lh_error *err) {
 
 int lh__archive_finish(lh__archive *a, lh_error *err) {
   return end_batch(a, err);
+}
+
+bool lh__archive_in_batch(const lh__archive *a) {
+  return a->lease != NULL;
 }
 
 static int batch_due(lh__archive *a, lh_error *err) {
@@ -191,17 +231,18 @@ static int src_fill(src_in *in, unsigned char *buf, size_t cap, size_t *got, lh_
   return 0;
 }
 
-static void detect_mime(lh__archive *a, const void *head, size_t n, const char *name,
+static void detect_mime(lh__stager *st, const void *head, size_t n, const char *name,
                         char out[LH_MIME_SIZE]) {
-  if (!a->magic && !a->magic_failed) {
+  if (!st->magic && !st->magic_failed) {
     lh_error e = {0};
-    if (lh__magic_open(&a->magic, &e)) {
-      a->magic_failed = true;
-      lh_log_warning("%s: MIME types guessed from file names only", e.message);
+    if (lh__magic_open(&st->magic, &e)) {
+      st->magic_failed = true;
+      if (st->session)
+        lh_log_warning("%s: MIME types guessed from file names only", e.message);
     }
   }
   char det[LH_MIME_SIZE];
-  const char *d = a->magic && n ? lh__magic_detect(a->magic, head, n, det) : NULL;
+  const char *d = n ? lh__magic_detect(st->magic, head, n, det) : NULL;
   const char *m = lh__mime_choose(d, name ? name : "", out);
   if (m != out)
     snprintf(out, LH_MIME_SIZE, "%s", m);
@@ -209,30 +250,35 @@ static void detect_mime(lh__archive *a, const void *head, size_t n, const char *
 
 /* Read src from its start: SHA-256, size, the MIME type of the head (detect), and the bytes
  * into w when not NULL. Read failures mark the source as the culprit. */
-static int read_pass(lh__archive *a, const lh_archive_source *src, lh_writer *w, bool detect,
+static int read_pass(lh__stager *st, const lh_archive_source *src, lh_writer *w, bool detect,
                      const char *name, lh__content *c, lh_error *err) {
   memset(c, 0, sizeof *c);
   src_in in;
   int rc = src_open(&in, src, err);
   if (rc) {
-    a->src_failed = true;
+    st->src_failed = true;
     return rc;
   }
+  lh__archive *a = st->a;
   lh_hasher *h = NULL;
   rc = lh_hasher_new(LH_HASH_SHA256, &h, err);
   for (bool first = true; !rc; first = false) {
     size_t n;
-    if ((rc = src_fill(&in, a->buf, CHUNK, &n, err)) != 0) {
-      a->src_failed = true;
+    if ((rc = src_fill(&in, st->buf, CHUNK, &n, err)) != 0) {
+      st->src_failed = true;
       break;
     }
     if (first && detect)
-      detect_mime(a, a->buf, n, name, c->mimetype);
+      detect_mime(st, st->buf, n, name, c->mimetype);
     if (n == 0)
       break;
-    lh_hasher_update(h, a->buf, n);
+    lh_hasher_update(h, st->buf, n);
     c->size += (int64_t)n;
-    if (w && (rc = lh_writer_write(w, a->buf, n, err)) != 0)
+    if (w && (rc = lh_writer_write(w, st->buf, n, err)) != 0)
+      break;
+    /* a large copy never runs inside a lease: gc and maintenance would wait for it */
+    if (w && st->session && a->lease && c->size > LH_ARCHIVE_LEASE_COPY_MAX &&
+        (rc = end_batch(a, err)) != 0)
       break;
   }
   if (!rc)
@@ -240,12 +286,6 @@ static int read_pass(lh__archive *a, const lh_archive_source *src, lh_writer *w,
   lh_hasher_free(h);
   src_close(&in);
   return rc;
-}
-
-int lh__archive_hash(lh__archive *a, const lh_archive_source *src, const char *name,
-                     lh__content *out, lh_error *err) {
-  a->src_failed = false;
-  return read_pass(a, src, NULL, true, name, out, err);
 }
 
 /* ---- publishing a blob -------------------------------------------------------------------- */
@@ -259,9 +299,9 @@ static int copy_blob(lh__archive *a, const lh_archive_source *src, const char *b
   if (rc)
     return rc;
   lh__content got;
-  rc = read_pass(a, src, w, !c->mimetype[0], name, &got, err);
+  rc = read_pass(&a->st, src, w, !c->mimetype[0], name, &got, err);
   if (!rc && strcmp(got.checksum, c->checksum) != 0) {
-    a->src_failed = true;
+    a->st.src_failed = true;
     rc = lh_error_set(err, LH_ECONFLICT,
                       "'%s' changed while archiving: its SHA-256 is now %s, expected %s", name,
                       got.checksum, c->checksum);
@@ -284,10 +324,12 @@ static bool read_once(const lh_archive_source *src) {
 /* The blob of c->checksum exists when this returns 0, and stays while the lease is held:
  * copied if it was missing (outside the lease when large), published under the lease. */
 static int publish_blob(lh__archive *a, const lh_archive_source *src, const char *name,
-                        lh__content *c, lh_error *err) {
+                        lh__content *c, lh_writer *staged, lh_error *err) {
   char *blob = lh_path_archive_blob(c->checksum, err);
-  if (!blob)
+  if (!blob) {
+    lh_writer_abort(staged);
     return lh_error_code(err, LH_ENOMEM);
+  }
   lh_store *s = a->ds->store;
   int rc = 0;
   for (int attempt = 0;; attempt++) {
@@ -297,7 +339,10 @@ static int publish_blob(lh__archive *a, const lh_archive_source *src, const char
       rc = exists;
       break;
     }
-    if (!exists) {
+    if (!exists && staged) { /* copied while hashing: only its name is missing */
+      w = staged;
+      staged = NULL;
+    } else if (!exists) {
       /* a large copy never runs inside a lease: gc and maintenance would wait for it */
       if (a->lease && (c->size < 0 || c->size > LH_ARCHIVE_LEASE_COPY_MAX) &&
           (rc = end_batch(a, err)) != 0)
@@ -314,8 +359,9 @@ static int publish_blob(lh__archive *a, const lh_archive_source *src, const char
     if (exists < 0 || w) {
       if (exists != 0)
         lh_writer_abort(w); /* an error, or published meanwhile by someone else: same bytes */
-      else
-        rc = lh_writer_commit(w, err);
+      else                  /* a copy_blob writer was opened at the blob's key: the same rename */
+        rc = lh_store_commits_as(a->out) ? lh_writer_commit_as(w, blob, err)
+                                         : lh_writer_commit(w, err);
       rc = exists < 0 ? exists : rc;
       break;
     }
@@ -329,6 +375,7 @@ static int publish_blob(lh__archive *a, const lh_archive_source *src, const char
       break;
     }
   }
+  lh_writer_abort(staged); /* the blob was there already */
   free(blob);
   return rc;
 }
@@ -378,15 +425,16 @@ static int blob_mime(lh__archive *a, const char *checksum, const char *name, cha
   lh_archive_source s = lh_archive_source_reader(r);
   in.src = &s;
   size_t n;
-  rc = src_fill(&in, a->buf, CHUNK, &n, err);
+  rc = src_fill(&in, a->st.buf, CHUNK, &n, err);
   lh_reader_close(r);
   if (!rc)
-    detect_mime(a, a->buf, n, name, out);
+    detect_mime(&a->st, a->st.buf, n, name, out);
   return rc;
 }
 
 static int make_file(lh__archive *a, const lh_archive_source *src, const lh_archive_store_opts *o,
                      lh__content *c, lh_file **out, lh_error *err) {
+  *out = NULL;
   lh_file *f;
   int rc = lh_file_new(o->key, c->checksum, &f, err);
   if (rc)
@@ -414,19 +462,46 @@ static int make_file(lh__archive *a, const lh_archive_source *src, const lh_arch
   return 0;
 }
 
-static int queue_metadata(lh__archive *a, const lh_file *f, lh_error *err) {
+/* The metadata of f, to be written at the end of the batch: tmp, its JSON written already
+ * (taken over), or the JSON made here. */
+static int queue_metadata(lh__archive *a, const lh_file *f, lh_writer *tmp, lh_error *err) {
   char *key = lh_path_archive_meta(f->checksum, f->id, err); /* both checked before */
-  if (!key)
-    return lh_error_code(err, LH_ENOMEM);
   lh_buf json = LH_BUF_INIT;
-  if (lh_file_write_json(f, &json) || LH_ARRAY_RESERVE(a->pend, a->pend_cap, a->npend + 1, 64)) {
+  if (!key || (!tmp && lh_file_write_json(f, &json)) ||
+      LH_ARRAY_RESERVE(a->pend, a->pend_cap, a->npend + 1, 64)) {
     free(key);
     lh_buf_free(&json);
-    return lh_error_nomem(err);
+    lh_writer_abort(tmp);
+    return key ? lh_error_nomem(err) : lh_error_code(err, LH_ENOMEM);
   }
   a->pend[a->npend].key = key;
-  a->pend[a->npend++].json = lh_buf_steal(&json);
+  a->pend[a->npend].tmp = tmp;
+  a->pend[a->npend++].json = tmp ? NULL : lh_buf_steal(&json);
   return 0;
+}
+
+/* A worker's metadata of a staged file: f as lh__archive_add makes it, its JSON in a temp
+ * file beside the blob (made by lh_writer_prepare_as). */
+static int stage_metadata(lh__stager *st, const lh_archive_source *src,
+                          const lh_archive_store_opts *o, lh__staged *sf, lh_error *err) {
+  int rc = make_file(st->a, src, o, &sf->content, &sf->file, err);
+  char *key = rc ? NULL : lh_path_archive_meta(sf->file->checksum, sf->file->id, err);
+  lh_buf json = LH_BUF_INIT;
+  if (!rc && (!key || lh_file_write_json(sf->file, &json)))
+    rc = key ? lh_error_nomem(err) : lh_error_code(err, LH_ENOMEM);
+  rc = rc ? rc : lh_store_open_write(st->a->out, key, &sf->meta, err);
+  rc = rc ? rc : lh_writer_write(sf->meta, json.data, json.len, err);
+  lh_buf_free(&json);
+  free(key);
+  return rc;
+}
+
+void lh__staged_drop(lh__staged *sf) {
+  lh_writer_abort(sf->blob);
+  lh_writer_abort(sf->meta);
+  lh_file_free(sf->file);
+  sf->blob = sf->meta = NULL;
+  sf->file = NULL;
 }
 
 static int check_opts(const lh_archive_store_opts *o, bool blob_only, lh_error *err) {
@@ -446,33 +521,75 @@ static int check_opts(const lh_archive_store_opts *o, bool blob_only, lh_error *
   return 0;
 }
 
+int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_archive_store_opts *o,
+                     bool copy, lh__staged *out, lh_error *err) {
+  st->src_failed = false;
+  memset(out, 0, sizeof *out);
+  lh_store *store = st->a->out;
+  const char *name = o->key ? o->key : src->key ? src->key : "blob";
+  int rc = check_opts(o, false, err);
+  /* the temp file sits in archive/ until its checksum names its place */
+  if (!rc && copy && lh_store_commits_as(store))
+    rc = lh_store_open_write(store, LH_PATH_ARCHIVE "/blob", &out->blob, err);
+  rc = rc ? rc : read_pass(st, src, out->blob, true, name, &out->content, err);
+  if (!rc && out->blob && out->content.size > 0) {
+    /* the blob's folder and the metadata, made here rather than on the session's thread */
+    char *blob = lh_path_archive_blob(out->content.checksum, err);
+    rc = blob ? lh_writer_prepare_as(out->blob, blob, err) : lh_error_code(err, LH_ENOMEM);
+    free(blob);
+    rc = rc ? rc : stage_metadata(st, src, o, out, err);
+  }
+  if (rc)
+    lh__staged_drop(out);
+  return rc;
+}
+
+bool lh__stager_source_failed(const lh__stager *st) {
+  return st->src_failed;
+}
+
+int lh__archive_stage(lh__archive *a, const lh_archive_source *src, const lh_archive_store_opts *o,
+                      bool copy, lh__staged *out, lh_error *err) {
+  return lh__stager_stage(&a->st, src, o, copy, out, err);
+}
+
 int lh__archive_add(lh__archive *a, const lh_archive_source *src, const lh_archive_store_opts *o,
-                    const lh__content *known, bool blob_only, lh_file **out, lh_error *err) {
-  a->src_failed = false;
+                    lh__staged *sf, bool blob_only, lh_file **out, lh_error *err) {
+  a->st.src_failed = false;
   if (out)
     *out = NULL;
   const char *name = o->key ? o->key : src->key ? src->key : "blob";
   int rc = check_opts(o, blob_only, err);
   rc = rc ? rc : batch_due(a, err);
+  lh__staged none = {{{0}, -1, {0}}, NULL, NULL, NULL};
+  if (!sf || rc || blob_only) { /* what was staged goes with the file it was staged for */
+    if (sf)
+      lh__staged_drop(sf);
+    sf = &none;
+  }
   if (rc)
     return rc;
   lh__content c = {{0}, -1, {0}};
-  if (known) {
-    c = *known;
+  if (sf != &none) {
+    c = sf->content;
   } else if (o->checksum) {
     memcpy(c.checksum, o->checksum, sizeof c.checksum);
   } else if (read_once(src)) {
     return lh_error_set(err, LH_EINVAL, "archive: '%s': a reader is read once: give the checksum",
                         name);
-  } else if ((rc = read_pass(a, src, NULL, !blob_only && !o->mimetype, name, &c, err)) != 0) {
+  } else if ((rc = read_pass(&a->st, src, NULL, !blob_only && !o->mimetype, name, &c, err)) != 0) {
     return lh_error_prefix(err, rc, "'%s'", name);
   }
   char mbuf[LH_MIME_SIZE];
   if (blob_only || o->mimetype) /* nothing to detect while copying */
     snprintf(c.mimetype, sizeof c.mimetype, "%s",
              blob_only ? LH_MIME_DEFAULT : lh_mime_normalize(o->mimetype, mbuf));
-  if ((rc = publish_blob(a, src, name, &c, err)) != 0)
-    return a->src_failed ? lh_error_prefix(err, rc, "'%s'", name) : rc;
+  lh_writer *blob_tmp = sf->blob;
+  sf->blob = NULL;
+  if ((rc = publish_blob(a, src, name, &c, blob_tmp, err)) != 0) {
+    lh__staged_drop(sf);
+    return a->st.src_failed ? lh_error_prefix(err, rc, "'%s'", name) : rc;
+  }
   if (c.size < 0) { /* not copied here: the blob's */
     char *blob = lh_path_archive_blob(c.checksum, err);
     lh_store_info info;
@@ -485,10 +602,16 @@ int lh__archive_add(lh__archive *a, const lh_archive_source *src, const lh_archi
   lh_file *f = NULL;
   if (blob_only) {
     rc = lh_file_new(c.checksum, c.checksum, &f, err); /* only to hand out checksum and size */
+  } else if (sf->file && sf->meta) {                   /* made by the stager */
+    f = sf->file;
+    sf->file = NULL;
+    rc = queue_metadata(a, f, sf->meta, err);
+    sf->meta = NULL;
   } else {
     rc = make_file(a, src, o, &c, &f, err);
-    rc = rc ? rc : queue_metadata(a, f, err);
+    rc = rc ? rc : queue_metadata(a, f, NULL, err);
   }
+  lh__staged_drop(sf);
   if (!rc)
     f->size = c.size;
   if (!rc && out)

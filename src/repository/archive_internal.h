@@ -39,15 +39,44 @@ typedef struct lh__content {
 int lh__archive_open(lh_dataset *ds, lh__archive **out, lh_error *err);
 /* Run fn before each batch's metadata is written (an error fails the batch). */
 void lh__archive_on_batch(lh__archive *a, int (*fn)(void *ctx, lh_error *err), void *ctx);
-/* Read src once: its SHA-256, size and MIME type (libmagic on its head, then the name). */
-int lh__archive_hash(lh__archive *a, const lh_archive_source *src, const char *name,
-                     lh__content *out, lh_error *err);
-/* Store a file: its blob is published at once, its metadata at the end of the batch. known:
- * what lh__archive_hash found (NULL: opts->checksum, or a first read). blob_only: no
- * metadata (lh_archive_put_blob). out (may be NULL): the metadata. */
+/* What reading a file for the archive found and prepared, ahead of lh__archive_add. */
+typedef struct lh__staged {
+  lh__content content;
+  lh_writer *blob; /* its copy in a temp file, published under its checksum by add */
+  lh_file *file;   /* its metadata as add makes it ... */
+  lh_writer *meta; /* ... in a temp file beside the blob, moved into place at the batch end */
+} lh__staged;
+/* Abort and free what is staged. */
+void lh__staged_drop(lh__staged *sf);
+
+/* Read src once for the file o describes: its SHA-256, size and MIME type (libmagic on its
+ * head, then the name). copy: also copy it into out->blob, and write its metadata into
+ * out->meta (stores that cannot rename: blob and meta stay NULL, add copies). A caller that
+ * does not add calls lh__staged_drop. */
+int lh__archive_stage(lh__archive *a, const lh_archive_source *src, const lh_archive_store_opts *o,
+                      bool copy, lh__staged *out, lh_error *err);
+/* A worker's side of lh__archive_stage, for reading sources on other threads than the
+ * session's (a crawl's workers): its own buffer and libmagic cookie; what it stages is
+ * handed to lh__archive_add on the session's thread. A large copy here does not end the
+ * session's batch: the session's thread does that while it waits for it. */
+typedef struct lh__stager lh__stager;
+int lh__stager_new(lh__archive *a, lh__stager **out, lh_error *err);
+void lh__stager_free(lh__stager *st);
+int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_archive_store_opts *o,
+                     bool copy, lh__staged *out, lh_error *err);
+/* Whether the last failure of lh__stager_stage came from the source. */
+bool lh__stager_source_failed(const lh__stager *st);
+/* Whether a batch is open (the session holds a lease): lh__archive_finish ends it, which a
+ * session's thread does before it waits for something slow. */
+bool lh__archive_in_batch(const lh__archive *a);
+
+/* Store a file: its blob is published at once, its metadata at the end of the batch. sf:
+ * what lh__archive_stage found and prepared, taken over (NULL: opts->checksum, or a first
+ * read here). blob_only: no metadata (lh_archive_put_blob). out (may be NULL): the
+ * metadata. */
 int lh__archive_add(lh__archive *a, const lh_archive_source *src, const lh_archive_store_opts *o,
-                    const lh__content *known, bool blob_only, lh_file **out, lh_error *err);
-/* Whether the last failure of hash or add came from the source (unreadable, vanished,
+                    lh__staged *sf, bool blob_only, lh_file **out, lh_error *err);
+/* Whether the last failure of stage or add came from the source (unreadable, vanished,
  * changed while archiving) rather than from the archive. */
 bool lh__archive_source_failed(const lh__archive *a);
 /* End the batch. Required for the metadata of the files added since the last batch end. */
