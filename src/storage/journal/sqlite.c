@@ -304,6 +304,9 @@ static void sq_unlock(lh_journal *j) {
   }
 }
 
+#define INSERT_CACHE "-65536" /* KiB of page cache for inserts */
+#define SCAN_CACHE "-8192"    /* ... and while a scan reads */
+
 /* columns of LH_ROW_COLUMNS read specially */
 enum { VALUE_COLUMN = 10, ORIGINAL_VALUE_COLUMN = 11, EXTERNAL_COLUMN = 13 };
 
@@ -334,6 +337,10 @@ static int sq_scan(lh_journal *j, const char *table, const char *entity_id, bool
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   sc->s = s;
+  /* a scan reads each page once: the inserts' large page cache would only fill up (and
+   * bounds the ORDER BY's sorter, which spills beyond it) */
+  if (!s->memory)
+    sqlite3_exec(s->db, "PRAGMA cache_size=" SCAN_CACHE, NULL, NULL, NULL);
   lh__row_batch_init(&sc->bufs[0], LH__JOURNAL_READ_BATCH);
   lh__row_batch_init(&sc->bufs[1], LH__JOURNAL_READ_BATCH);
   sc->batch = &sc->bufs[0];
@@ -394,6 +401,8 @@ static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
 
 static void sq_scan_close(lh__journal_scan *sc) {
   sqlite3_finalize(sc->st);
+  if (!sc->s->memory)
+    sqlite3_exec(sc->s->db, "PRAGMA cache_size=" INSERT_CACHE, NULL, NULL, NULL);
   lh__row_batch_free(&sc->bufs[0]);
   lh__row_batch_free(&sc->bufs[1]);
   free(sc->table);
@@ -606,7 +615,7 @@ static int sqlite_connect(lh_journal *j, const char *path, lh_error *err) {
    * (dropping a drained segment wrote the whole segment again); the rows live on in the
    * lake, so there is nothing to scrub */
   if (!rc)
-    rc = sq_exec(s, "PRAGMA cache_size=-65536; PRAGMA secure_delete=OFF", err);
+    rc = sq_exec(s, "PRAGMA cache_size=" INSERT_CACHE "; PRAGMA secure_delete=OFF", err);
   if (rc) {
     sq_close(j);
     j->ops = NULL;
