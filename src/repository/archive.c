@@ -521,6 +521,43 @@ static int check_opts(const lh_archive_store_opts *o, bool blob_only, lh_error *
   return 0;
 }
 
+/* A source that fits the buffer, read whole (*whole): hashed, typed and written into a temp
+ * file in its blob's folder, so that publishing it is a rename within one folder (a rename
+ * across folders is serialised filesystem-wide). A larger one is left to be read again. */
+static int stage_small(lh__stager *st, const lh_archive_source *src, const char *name,
+                       lh__staged *out, bool *whole, lh_error *err) {
+  *whole = false;
+  src_in in;
+  int rc = src_open(&in, src, err);
+  size_t n = 0;
+  rc = rc ? rc : src_fill(&in, st->buf, CHUNK, &n, err);
+  src_close(&in);
+  if (rc) {
+    st->src_failed = true;
+    return rc;
+  }
+  if (n == CHUNK)
+    return 0;
+  *whole = true;
+  lh__content *c = &out->content;
+  detect_mime(st, st->buf, n, name, c->mimetype);
+  c->size = (int64_t)n;
+  lh_hasher *h = NULL;
+  if ((rc = lh_hasher_new(LH_HASH_SHA256, &h, err)) != 0)
+    return rc;
+  lh_hasher_update(h, st->buf, n);
+  lh_hasher_final_hex(h, c->checksum);
+  lh_hasher_free(h);
+  if (n == 0) /* nothing to copy */
+    return 0;
+  char *blob = lh_path_archive_blob(c->checksum, err);
+  rc =
+      blob ? lh_store_open_write(st->a->out, blob, &out->blob, err) : lh_error_code(err, LH_ENOMEM);
+  rc = rc ? rc : lh_writer_write(out->blob, st->buf, n, err);
+  free(blob);
+  return rc;
+}
+
 int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_archive_store_opts *o,
                      bool copy, lh__staged *out, lh_error *err) {
   st->src_failed = false;
@@ -528,6 +565,16 @@ int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_arch
   lh_store *store = st->a->out;
   const char *name = o->key ? o->key : src->key ? src->key : "blob";
   int rc = check_opts(o, false, err);
+  bool whole = false;
+  if (!rc && copy && lh_store_commits_as(store) && !read_once(src))
+    rc = stage_small(st, src, name, out, &whole, err);
+  if (whole) { /* read into the buffer, written into a temp file beside its blob */
+    if (!rc && out->content.size > 0)
+      rc = stage_metadata(st, src, o, out, err);
+    if (rc)
+      lh__staged_drop(out);
+    return rc;
+  }
   /* the temp file sits in archive/ until its checksum names its place */
   if (!rc && copy && lh_store_commits_as(store))
     rc = lh_store_open_write(store, LH_PATH_ARCHIVE "/blob", &out->blob, err);
