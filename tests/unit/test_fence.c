@@ -86,7 +86,11 @@ static void test_waits_with_retries(void **state) {
   pid_t child = fork();
   if (child == 0) { /* a maintenance process holding the lock for half a second */
     lh_fence *ex;
-    if (lh_fence_exclusive(f->store, &f->o, &ex, NULL))
+    /* it waits out the parent's marker: the parent sees .LOCK, puts its marker, sees .LOCK
+     * again and removes it; with no retries the child gave up if it looked just then */
+    lh_fence_opts co = f->o;
+    co.max_retries = 20;
+    if (lh_fence_exclusive(f->store, &co, &ex, NULL))
       _exit(1);
     usleep(500000);
     /* the marker goes before the release: whoever gets in after it sees it */
