@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -420,6 +421,9 @@ static int crawl_handle(lh__op *op, bool force, lh_error *err) {
   }
   rc = rc ? rc : end;
   if (!rc && c->o->make_entities) {
+#ifdef __GLIBC__
+    malloc_trim(0); /* what the workers' malloc arenas kept: the flush needs its own */
+#endif
     lh_flush_result fr;
     rc = lh_entities_flush(ds, &fr, err);
   }
