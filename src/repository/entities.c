@@ -504,6 +504,7 @@ static int prop_filter_kind(const lh_model *model, const char *name, const char 
 typedef struct compiler {
   const lh_model *model;
   const char *dataset;
+  const char *from; /* the view the conditions read: statement, or statement_slice */
   lh_buf *w;
   lh_error *err;
 } compiler;
@@ -639,8 +640,8 @@ static int compile_leaf(compiler *c, const lh_qnode *n) {
   if (!rc && n->cmp == LH_QC_NULL && !cond.len)
     rc = lh_buf_printf(&cond, "%s IS NOT NULL", col);
   rc = rc ||
-       lh_buf_printf(w, "entity_id %sIN (SELECT entity_id FROM statement WHERE ",
-                     negate ? "NOT " : "") ||
+       lh_buf_printf(w, "entity_id %sIN (SELECT entity_id FROM %s WHERE ", negate ? "NOT " : "",
+                     c->from) ||
        lh_buf_append(w, cond.data, cond.len) || lh_buf_putc(w, ')');
   lh_buf_free(&cond);
   return rc ? lh_error_set(c->err, LH_ENOMEM, "out of memory") : 0;
@@ -674,7 +675,8 @@ static int compile_node(compiler *c, const lh_qnode *n, int depth) {
 }
 
 /* The WHERE condition of a query (NULL text when it has no filters). */
-static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w, lh_error *err) {
+static int query_where(const lh_entity_query *q, const char *dataset, const char *from, lh_buf *w,
+                       lh_error *err) {
   if (!q)
     return 0;
   const lh_model *model = lh_model_default(err);
@@ -693,11 +695,12 @@ static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w,
       if (!lh_model_schema(model, q->schema[i]))
         return lh_error_set(err, LH_EINVAL, "query: unknown schema '%s'", q->schema[i]);
     rc = AND() ||
-         lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE schema IN (") ||
+         lh_buf_printf(w, "entity_id IN (SELECT entity_id FROM %s WHERE schema IN (", from) ||
          put_list(w, q->schema, q->nschema) || lh_buf_puts(w, "))");
   }
   if (!rc && q->nschemata) {
-    rc = AND() || lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE schema IN (");
+    rc =
+        AND() || lh_buf_printf(w, "entity_id IN (SELECT entity_id FROM %s WHERE schema IN (", from);
     bool first = true;
     for (size_t i = 0; !rc && i < q->nschemata; i++) {
       const lh_schema *s = lh_model_schema(model, q->schemata[i]);
@@ -730,7 +733,7 @@ static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w,
                           f->prop);
     }
     /* a type group ("countries") matches by prop_type, anything else by property name */
-    rc = AND() || lh_buf_puts(w, "entity_id IN (SELECT entity_id FROM statement WHERE ") ||
+    rc = AND() || lh_buf_printf(w, "entity_id IN (SELECT entity_id FROM %s WHERE ", from) ||
          lh_buf_puts(w, type ? "prop_type = " : "prop = ") ||
          lh__sql_quote(w, type ? type : f->prop) || lh_buf_puts(w, " AND value IN (");
     size_t k = i;
@@ -742,7 +745,7 @@ static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w,
   free(order);
   if (!rc && q->filter) {
     rc = AND();
-    compiler c = {model, dataset, w, err};
+    compiler c = {model, dataset, from, w, err};
     int crc = rc ? 0 : compile_node(&c, q->filter, 0);
     if (crc)
       return crc == LH_ENOMEM ? lh_error_set(err, LH_ENOMEM, "out of memory") : crc;
@@ -751,20 +754,21 @@ static int query_where(const lh_entity_query *q, const char *dataset, lh_buf *w,
   return rc ? lh_error_set(err, LH_ENOMEM, "out of memory") : 0;
 }
 
-/* The SELECT of a query's statement rows (the 18 columns), entities in order (by id, or by
- * the sort property: its smallest value, or largest when descending, entities without one
- * last), limit and offset counting entities. */
-static int query_select(const lh_entity_query *q, const char *dataset, lh_buf *sql, lh_error *err) {
+/* The SELECT of a query's statement rows (the 18 columns) from the view `from`, entities in
+ * order (by id, or by the sort property: its smallest value, or largest when descending,
+ * entities without one last), at most `limit` entities (< 0: all) after the first `offset`. */
+static int query_select(const lh_entity_query *q, const char *dataset, const char *from,
+                        int64_t limit, int64_t offset, lh_buf *sql, lh_error *err) {
   const lh_model *model = lh_model_default(err);
   if (!model)
     return err ? err->code : LH_EINTERNAL;
   lh_buf where = LH_BUF_INIT;
-  int rc = query_where(q, dataset, &where, err);
+  int rc = query_where(q, dataset, from, &where, err);
   if (rc) {
     lh_buf_free(&where);
     return rc;
   }
-  bool sliced = q && (q->limit >= 0 || q->offset > 0);
+  bool sliced = limit >= 0 || offset > 0;
   const char *sort = q ? q->sort : NULL;
   const char *sort_type = NULL;
   if (sort && !prop_filter_kind(model, sort, &sort_type)) {
@@ -774,37 +778,38 @@ static int query_select(const lh_entity_query *q, const char *dataset, lh_buf *s
   rc = lh_buf_puts(sql, "SELECT ");
   for (int c = 0; !rc && c < LH_ROW_NCOLUMNS; c++)
     rc = lh_buf_printf(sql, "%s%s%s", c ? ", " : "", sort ? "s." : "", LH_ROW_COLUMNS[c]);
-  char limit[96] = "";
-  if (q && q->limit >= 0)
-    snprintf(limit, sizeof limit, " LIMIT %lld", (long long)q->limit);
-  if (q && q->offset > 0)
-    snprintf(limit + strlen(limit), sizeof limit - strlen(limit), " OFFSET %lld",
-             (long long)q->offset);
+  char range[96] = "";
+  if (limit >= 0)
+    snprintf(range, sizeof range, " LIMIT %lld", (long long)limit);
+  if (offset > 0)
+    snprintf(range + strlen(range), sizeof range - strlen(range), " OFFSET %lld",
+             (long long)offset);
   if (rc) {
   } else if (sort) {
     /* the entities' sort keys first, sliced; then their statements in that order */
     const char *w = where.len ? where.data : "true";
     rc = lh_buf_printf(sql,
-                       " FROM statement s JOIN (SELECT i.entity_id, k.lh_key FROM (SELECT "
-                       "entity_id FROM statement WHERE %s GROUP BY entity_id) i LEFT JOIN (SELECT "
-                       "entity_id, %s(value) AS lh_key FROM statement WHERE %s = ",
-                       w, q->sort_desc ? "max" : "min", sort_type ? "prop_type" : "prop") ||
+                       " FROM %s s JOIN (SELECT i.entity_id, k.lh_key FROM (SELECT "
+                       "entity_id FROM %s WHERE %s GROUP BY entity_id) i LEFT JOIN (SELECT "
+                       "entity_id, %s(value) AS lh_key FROM %s WHERE %s = ",
+                       from, from, w, q->sort_desc ? "max" : "min", from,
+                       sort_type ? "prop_type" : "prop") ||
          lh__sql_quote(sql, sort_type ? sort_type : sort) ||
          lh_buf_printf(sql,
                        " GROUP BY entity_id) k USING (entity_id) ORDER BY k.lh_key %s NULLS LAST, "
                        "i.entity_id%s) keys USING (entity_id) WHERE %s ORDER BY keys.lh_key %s "
                        "NULLS LAST, s.entity_id, s.prop, s.id",
-                       q->sort_desc ? "DESC" : "ASC", limit, w, q->sort_desc ? "DESC" : "ASC");
+                       q->sort_desc ? "DESC" : "ASC", range, w, q->sort_desc ? "DESC" : "ASC");
   } else {
-    rc = lh_buf_puts(sql, " FROM statement");
+    rc = lh_buf_printf(sql, " FROM %s", from);
     if (!rc && where.len)
       rc = lh_buf_printf(sql, " WHERE %s", where.data);
     if (!rc && sliced)
       rc = lh_buf_printf(sql,
-                         "%s entity_id IN (SELECT entity_id FROM statement%s%s GROUP BY "
+                         "%s entity_id IN (SELECT entity_id FROM %s%s%s GROUP BY "
                          "entity_id ORDER BY entity_id%s)",
-                         where.len ? " AND" : " WHERE", where.len ? " WHERE " : "",
-                         where.len ? where.data : "", limit);
+                         where.len ? " AND" : " WHERE", from, where.len ? " WHERE " : "",
+                         where.len ? where.data : "", range);
     rc = rc || lh_buf_puts(sql, " ORDER BY entity_id, prop, id");
   }
   lh_buf_free(&where);
@@ -847,6 +852,52 @@ static int agg_row(void *ctx, const lh_row *r, lh_error *err) {
   return rc;
 }
 
+/* ---- reads: entity-id slices, or one sorted query ------------------------------------------ */
+
+/* The SQL of each slice of a sliced read: the query over statement_slice, at most the
+ * entities still wanted (the consumer counts offset and limit across slices). */
+typedef struct slice_sql {
+  const lh_entity_query *q;
+  const char *dataset;
+  const int64_t *skip, *left;
+} slice_sql;
+
+static int build_slice_sql(void *ctx, lh_buf *out, lh_error *err) {
+  slice_sql *s = ctx;
+  int64_t limit = *s->left < 0 ? -1 : *s->left + *s->skip;
+  lh_buf_reset(out);
+  return query_select(s->q, s->dataset, "statement_slice", limit, 0, out, err);
+}
+
+/* Read the rows of a query in entity-id order: in slices (memory bounded by a slice), or,
+ * for a query sorted by a property, as one query that DuckDB sorts within its memory limit
+ * (spilling to its temp directory). A query for some entity ids reads one slice from the
+ * smallest to the largest id, over only the files that may hold them. skip / left: the
+ * consumer's offset and limit counters in entities, which a sliced read leaves to it. */
+static int read_query(lh_dataset *ds, lh_statement_store *st, const lh_entity_query *q,
+                      lh_row_fn fn, void *ctx, int64_t *skip, int64_t *left, lh_error *err) {
+  lh_buf sql = LH_BUF_INIT;
+  int rc;
+  if (q && q->sort) {
+    rc = query_select(q, ds->name, "statement", q->limit, q->offset, &sql, err);
+    rc = rc ? rc : lh_statement_store_select(st, sql.data, fn, ctx, err);
+    lh_buf_free(&sql);
+    return rc;
+  }
+  *skip = q && q->offset > 0 ? q->offset : 0;
+  *left = q ? q->limit : -1;
+  slice_sql ss = {q, ds->name, skip, left};
+  lh_sliced_read r = {.sql = build_slice_sql, .sql_ctx = &ss, .fn = fn, .ctx = ctx};
+  for (size_t i = 0; q && i < q->nentity_ids; i++) {
+    const char *id = q->entity_ids[i];
+    if (!r.lo || strcmp(id, r.lo) < 0)
+      r.lo = id;
+    if (!r.hi || strcmp(id, r.hi) > 0)
+      r.hi = id;
+  }
+  return lh_statement_store_read_sliced(st, &r, err);
+}
+
 int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
                       lh_error *err) {
   lh_statement_store *st;
@@ -856,14 +907,11 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
   const lh_model *model = lh_model_default(err);
   if (!model)
     return lh_error_code(err, LH_EINVAL);
-  lh_buf sql = LH_BUF_INIT;
-  rc = query_select(q, ds->name, &sql, err);
-  /* limit and offset are applied in SQL */
+  /* a sorted query applies limit and offset in SQL, a sliced one here */
   agg_ctx a = {.skip = 0, .left = -1, .fn = fn, .ctx = ctx};
-  if (!rc)
-    rc = lh_aggregator_new(model, agg_entity, &a, &a.agg, err);
+  rc = lh_aggregator_new(model, agg_entity, &a, &a.agg, err);
   if (!rc) {
-    rc = lh_statement_store_select(st, sql.data, agg_row, &a, err);
+    rc = read_query(ds, st, q, agg_row, &a, &a.skip, &a.left, err);
     if (!rc)
       rc = lh_aggregator_finish(a.agg, err);
     if (rc == LIMIT_REACHED) {
@@ -874,7 +922,41 @@ int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn,
       rc = a.stop;
   }
   lh_aggregator_free(a.agg);
-  lh_buf_free(&sql);
+  return rc;
+}
+
+/* The rows of a sliced read with offset and limit counted in entities. */
+typedef struct rows_ctx {
+  int64_t skip, left;
+  lh_buf last; /* the entity id of the previous row */
+  bool dropping;
+  lh_row_fn fn;
+  void *ctx;
+  int stop;
+} rows_ctx;
+
+static int count_row(void *ctx, const lh_row *r, lh_error *err) {
+  rows_ctx *c = ctx;
+  if (!c->last.data || strcmp(c->last.data, r->entity_id) != 0) {
+    if (c->skip > 0) {
+      c->skip--;
+      c->dropping = true;
+    } else if (c->left == 0) {
+      return LIMIT_REACHED;
+    } else {
+      if (c->left > 0)
+        c->left--;
+      c->dropping = false;
+    }
+    lh_buf_reset(&c->last);
+    if (lh_buf_puts(&c->last, r->entity_id))
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
+  if (c->dropping)
+    return 0;
+  int rc = c->fn(c->ctx, r, err);
+  if (rc)
+    c->stop = rc;
   return rc;
 }
 
@@ -884,11 +966,13 @@ int lh_entities_query_statements(lh_dataset *ds, const lh_entity_query *q, lh_ro
   int rc = readable_store(ds, &st, err);
   if (rc <= 0)
     return rc;
-  lh_buf sql = LH_BUF_INIT;
-  rc = query_select(q, ds->name, &sql, err);
-  if (!rc)
-    rc = lh_statement_store_select(st, sql.data, fn, ctx, err);
-  lh_buf_free(&sql);
+  rows_ctx c = {.skip = 0, .left = -1, .last = LH_BUF_INIT, .fn = fn, .ctx = ctx};
+  rc = read_query(ds, st, q, count_row, &c, &c.skip, &c.left, err);
+  if (rc == LIMIT_REACHED && !c.stop) {
+    lh_error_clear(err);
+    rc = 0;
+  }
+  lh_buf_free(&c.last);
   return rc;
 }
 

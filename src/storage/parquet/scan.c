@@ -148,6 +148,30 @@ int lh_statement_store_rows(lh_statement_store *st, bool raw, const char *where,
   return lh__explain_io_error(st, rc, err);
 }
 
+int lh_statement_store_read_sliced(lh_statement_store *st, const lh_sliced_read *r, lh_error *err) {
+  lh_fence *lease;
+  lh__slice_plan *plan = NULL;
+  lh_buf sql = LH_BUF_INIT;
+  bool one = r->lo || r->hi;
+  int rc = lh__read_begin(st, true, &lease, err);
+  /* one range: DuckDB's own pruning by the footers' statistics is all it takes */
+  if (rc == 0 && !one)
+    rc = lh__slice_plan_new(st, (uint64_t)st->export_slice_rows, &plan, err);
+  size_t n = rc ? 0 : one ? 1 : lh__slice_plan_count(plan);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const char *lo = r->lo, *hi = r->hi;
+    if (!one)
+      lh__slice_plan_range(plan, i, &lo, &hi);
+    rc = lh__slice_views(st, plan, lo, hi, one, err);
+    rc = rc ? rc : r->sql(r->sql_ctx, &sql, err);
+    rc = rc ? rc : run_select(st, sql.data, r->fn, r->ctx, err);
+  }
+  lh_buf_free(&sql);
+  lh__slice_plan_free(plan);
+  lh__read_end(lease);
+  return rc > 0 ? rc : lh__explain_io_error(st, rc, err);
+}
+
 /* ---- slicing by entity id ------------------------------------------------------------------ */
 
 typedef struct sample {

@@ -122,6 +122,21 @@ int lh__merge_stream(lh_statement_store *st, const lh__part *p, const char *dir,
  * of similar size, from a reservoir sample (see lh_slice_bounds). */
 int lh__slice_bounds(lh_statement_store *st, const char *source, int64_t slices, char ***bounds,
                      size_t *nbounds, lh_error *err);
+/* A plan of entity-id slices over the current snapshot (slices.c): the inner bounds and each
+ * file's entity-id range, from the files' Parquet footers. */
+typedef struct lh__slice_plan lh__slice_plan;
+/* Slices of about `per` rows (UINT64_MAX: one slice, the file ranges only). Needs the views. */
+int lh__slice_plan_new(lh_statement_store *st, uint64_t per, lh__slice_plan **out, lh_error *err);
+void lh__slice_plan_free(lh__slice_plan *p);
+size_t lh__slice_plan_count(const lh__slice_plan *p);
+/* The range of slice i: [lo, hi), NULL meaning unbounded. */
+void lh__slice_plan_range(const lh__slice_plan *p, size_t i, const char **lo, const char **hi);
+/* (Re)create the view statement_slice: the live rows with entity ids in [lo, hi) (or
+ * [lo, hi] with hi_incl), over the files of the plan that meet the range (p may be NULL:
+ * every file). */
+int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char *lo, const char *hi,
+                    bool hi_incl, lh_error *err);
+
 /* lh__duck_row_fn adding the first column (a count) to *(uint64_t *)ctx. */
 int lh__count_rows(void *ctx, size_t ncols, const char *const *names, const char *const *v,
                    lh_error *err);

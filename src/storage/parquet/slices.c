@@ -1,0 +1,369 @@
+/* Sliced reads: the live statements read in entity-id ranges of about
+ * LAKEHOUSE_EXPORT_SLICE_ROWS rows, each range by its own query over only the files whose
+ * entity ids can fall in it, so that what a read holds in memory is one slice, whatever the
+ * size of the dataset.
+ *
+ * The bounds come from the Parquet footers (the entity_id min / max / row count of every
+ * row group, read with parquet_metadata), not from a scan: our files are sorted by entity_id,
+ * so their row groups cover narrow ranges and a plan costs a few milliseconds. When the
+ * footers cannot give a balanced plan (files without statistics, or row groups spanning
+ * wide ranges, as in tables written unsorted by other engines), the bounds come from a
+ * reservoir sample of the entity ids instead. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/array.h"
+#include "core/sort.h"
+#include "core/sql.h"
+#include "core/strmap.h"
+#include "lakehouse/log.h"
+#include "logic/merge.h"
+#include "storage/parquet/store_internal.h"
+
+/* A plan with a slice that may hold more than this many times the target (or the largest
+ * row group, when larger) is replaced by a sampled one. */
+#define PLAN_SKEW_MAX 4
+
+/* One row group's entity-id range. */
+typedef struct group {
+  char *min, *max; /* NULL when the footer has no statistics */
+  uint64_t rows;
+  size_t file; /* index into snap.files */
+} group;
+
+typedef struct file_range {
+  char *min, *max; /* borrowed from the groups; NULL: unknown (always read) */
+  bool known;
+} file_range;
+
+struct lh__slice_plan {
+  char **bounds; /* inner bounds: slices [NULL, b0), [b0, b1), ..., [bn-1, NULL) */
+  size_t nbounds;
+  group *groups;
+  size_t ngroups, cap;
+  file_range *files; /* per snapshot file */
+  size_t nfiles;
+};
+
+void lh__slice_plan_free(lh__slice_plan *p) {
+  if (!p)
+    return;
+  for (size_t i = 0; i < p->nbounds; i++)
+    free(p->bounds[i]);
+  free(p->bounds);
+  for (size_t i = 0; i < p->ngroups; i++) {
+    free(p->groups[i].min);
+    free(p->groups[i].max);
+  }
+  free(p->groups);
+  free(p->files);
+  free(p);
+}
+
+size_t lh__slice_plan_count(const lh__slice_plan *p) {
+  return p->nbounds + 1;
+}
+
+static int nomem(lh_error *err) {
+  return lh_error_set(err, LH_ENOMEM, "out of memory");
+}
+
+/* The row groups of every file of the snapshot, from their footers. */
+static int read_groups(lh_statement_store *st, lh__slice_plan *p, lh_error *err) {
+  const lh__delta_snapshot *snap = &st->snap;
+  if (snap->nfiles == 0)
+    return 0;
+  lh__strmap by_path;
+  lh__strmap_init(&by_path);
+  lh_buf sql = LH_BUF_INIT, path = LH_BUF_INIT;
+  char **paths = calloc(snap->nfiles, sizeof *paths);
+  int rc = paths ? lh_buf_puts(&sql, "SELECT file_name, row_group_num_rows, stats_min_value, "
+                                     "stats_max_value FROM parquet_metadata([")
+                 : LH_ENOMEM;
+  for (size_t i = 0; i < snap->nfiles && !rc; i++) {
+    lh_buf_reset(&path);
+    rc = lh__tio_read_path(st->io, snap->files[i].file, &path);
+    rc = rc ? rc : (i ? lh_buf_putc(&sql, ',') : 0);
+    rc = rc ? rc : lh__sql_quote(&sql, path.data);
+    if (!rc && !(paths[i] = strdup(path.data)))
+      rc = LH_ENOMEM;
+    if (!rc && lh__strmap_put(&by_path, paths[i], (uint32_t)i))
+      rc = LH_ENOMEM;
+  }
+  rc = rc ? rc : lh_buf_puts(&sql, "]) WHERE path_in_schema = 'entity_id'");
+  if (rc)
+    rc = nomem(err);
+  duckdb_result res;
+  if (!rc && (rc = lh__duck_query(&st->duck, sql.data, &res, err)) == 0) {
+    idx_t n = duckdb_row_count(&res);
+    if (LH_ARRAY_RESERVE(p->groups, p->cap, (size_t)n, 16))
+      rc = nomem(err);
+    for (idx_t r = 0; r < n && !rc; r++) {
+      char *name = duckdb_value_varchar(&res, 0, r);
+      uint32_t file;
+      bool known = name && lh__strmap_get(&by_path, name, &file);
+      duckdb_free(name);
+      if (!known) /* a name we did not ask for: never expected, the plan falls back */
+        continue;
+      group *g = &p->groups[p->ngroups++];
+      memset(g, 0, sizeof *g);
+      g->file = file;
+      g->rows = duckdb_value_uint64(&res, 1, r);
+      char *mn = duckdb_value_is_null(&res, 2, r) ? NULL : duckdb_value_varchar(&res, 2, r);
+      char *mx = duckdb_value_is_null(&res, 3, r) ? NULL : duckdb_value_varchar(&res, 3, r);
+      if (mn && mx) {
+        g->min = strdup(mn);
+        g->max = strdup(mx);
+        if (!g->min || !g->max)
+          rc = nomem(err);
+      }
+      duckdb_free(mn);
+      duckdb_free(mx);
+    }
+    duckdb_destroy_result(&res);
+  }
+  for (size_t i = 0; paths && i < snap->nfiles; i++)
+    free(paths[i]);
+  free(paths);
+  lh__strmap_free(&by_path);
+  lh_buf_free(&sql);
+  lh_buf_free(&path);
+  return rc;
+}
+
+/* Each file's entity-id range from its row groups (unknown when one of them has none). */
+static int file_ranges(const lh_statement_store *st, lh__slice_plan *p, lh_error *err) {
+  p->nfiles = st->snap.nfiles;
+  if (p->nfiles && !(p->files = calloc(p->nfiles, sizeof *p->files)))
+    return nomem(err);
+  size_t *seen = p->nfiles ? calloc(p->nfiles, sizeof *seen) : NULL;
+  if (p->nfiles && !seen)
+    return nomem(err);
+  for (size_t i = 0; i < p->ngroups; i++) {
+    group *g = &p->groups[i];
+    file_range *f = &p->files[g->file];
+    if (seen[g->file]++ == 0)
+      f->known = true;
+    if (!g->min) {
+      f->known = false;
+      continue;
+    }
+    if (!f->min || strcmp(g->min, f->min) < 0)
+      f->min = g->min;
+    if (!f->max || strcmp(g->max, f->max) > 0)
+      f->max = g->max;
+  }
+  for (size_t i = 0; i < p->nfiles; i++)
+    if (!seen[i] || !p->files[i].min) /* no footer row for it, or only empty groups */
+      p->files[i].known = false;
+  free(seen);
+  return 0;
+}
+
+static int cmp_group_min(const void *a, const void *b) {
+  return strcmp(((const group *)a)->min, ((const group *)b)->min);
+}
+
+/* Bounds from the row groups: walk them by their smallest id and start a slice where the
+ * rows seen reach the next multiple of `per`. false when the footers cannot plan well. */
+static int footer_bounds(lh__slice_plan *p, uint64_t per, bool *ok, lh_error *err) {
+  *ok = false;
+  uint64_t total = 0;
+  for (size_t i = 0; i < p->ngroups; i++) {
+    if (!p->groups[i].min)
+      return 0;
+    total += p->groups[i].rows;
+  }
+  if (total <= per) {
+    *ok = true;
+    return 0;
+  }
+  group *sorted = malloc(p->ngroups * sizeof *sorted);
+  if (!sorted)
+    return nomem(err);
+  memcpy(sorted, p->groups, p->ngroups * sizeof *sorted);
+  qsort(sorted, p->ngroups, sizeof *sorted, cmp_group_min);
+  size_t cap = 0;
+  uint64_t seen = 0, next = per;
+  int rc = 0;
+  for (size_t i = 0; i < p->ngroups && !rc; i++) {
+    if (seen >= next && i > 0) {
+      const char *b = sorted[i].min;
+      if (p->nbounds == 0 || strcmp(p->bounds[p->nbounds - 1], b) < 0) {
+        if (LH_ARRAY_RESERVE(p->bounds, cap, p->nbounds + 1, 64) ||
+            !(p->bounds[p->nbounds] = strdup(b)))
+          rc = nomem(err);
+        else
+          p->nbounds++;
+      }
+      while (next <= seen)
+        next += per;
+    }
+    seen += sorted[i].rows;
+  }
+  free(sorted);
+  if (rc)
+    return rc;
+  /* the rows a slice may hold: every group that meets it. A slice is never smaller than a
+   * row group, so the allowance is relative to the larger of the two. */
+  uint64_t unit = per;
+  for (size_t i = 0; i < p->ngroups; i++)
+    if (p->groups[i].rows > unit)
+      unit = p->groups[i].rows;
+  for (size_t s = 0; s <= p->nbounds; s++) {
+    const char *lo = s ? p->bounds[s - 1] : NULL, *hi = s < p->nbounds ? p->bounds[s] : NULL;
+    uint64_t rows = 0;
+    for (size_t i = 0; i < p->ngroups; i++) {
+      const group *g = &p->groups[i];
+      if ((!hi || strcmp(g->min, hi) < 0) && (!lo || strcmp(g->max, lo) >= 0))
+        rows += g->rows;
+    }
+    if (rows > PLAN_SKEW_MAX * unit)
+      return 0; /* *ok stays false */
+  }
+  *ok = true;
+  return 0;
+}
+
+/* A partition written since its last merge is deduplicated while it is read, by the merge
+ * rules' window functions, which hold about twice the memory per row of a plain sorted read:
+ * such snapshots get slices of half the size. */
+static int halve_if_dirty(lh_statement_store *st, uint64_t *per, lh_error *err) {
+  if (*per == UINT64_MAX || *per < 2)
+    return 0;
+  lh__part *parts;
+  size_t n;
+  int rc = lh__collect_parts(st, &parts, &n, err);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    int dirty = lh__part_dirty(st, &parts[i], err);
+    if (dirty) {
+      rc = dirty < 0 ? dirty : 0;
+      *per /= dirty > 0 ? 2 : 1;
+      break;
+    }
+  }
+  lh__parts_free(parts, n);
+  return rc;
+}
+
+int lh__slice_plan_new(lh_statement_store *st, uint64_t per, lh__slice_plan **out, lh_error *err) {
+  *out = NULL;
+  lh__slice_plan *p = calloc(1, sizeof *p);
+  if (!p)
+    return nomem(err);
+  bool ok = false;
+  int rc = halve_if_dirty(st, &per, err);
+  rc = rc ? rc : read_groups(st, p, err);
+  rc = rc ? rc : file_ranges(st, p, err);
+  rc = rc ? rc : footer_bounds(p, per ? per : 1, &ok, err);
+  if (!rc && !ok) {
+    for (size_t i = 0; i < p->nbounds; i++)
+      free(p->bounds[i]);
+    free(p->bounds);
+    p->bounds = NULL;
+    p->nbounds = 0;
+    uint64_t total = 0;
+    rc = lh__duck_each_row(&st->duck, "SELECT count(*) FROM statement_raw", lh__count_rows, &total,
+                           err);
+    int64_t slices = (int64_t)((total + per - 1) / (per ? per : 1));
+    if (!rc && slices > 1)
+      rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices, &p->bounds,
+                            &p->nbounds, err);
+  }
+  if (rc) {
+    lh__slice_plan_free(p);
+    return rc;
+  }
+  lh_log_debug("%s: read in %zu slice(s) of about %llu rows, planned from %s", st->name,
+               p->nbounds + 1, (unsigned long long)per, ok ? "the Parquet footers" : "a sample");
+  *out = p;
+  return 0;
+}
+
+/* Does file i hold ids in [lo, hi) (hi exclusive) or [lo, hi] (hi_incl)? */
+static bool file_meets(const lh__slice_plan *p, size_t i, const char *lo, const char *hi,
+                       bool hi_incl) {
+  if (!p || i >= p->nfiles || !p->files[i].known)
+    return true;
+  const file_range *f = &p->files[i];
+  if (lo && strcmp(f->max, lo) < 0)
+    return false;
+  if (hi && (hi_incl ? strcmp(f->min, hi) > 0 : strcmp(f->min, hi) >= 0))
+    return false;
+  return true;
+}
+
+int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char *lo, const char *hi,
+                    bool hi_incl, lh_error *err) {
+  lh__part *parts;
+  size_t nparts;
+  int rc = lh__collect_parts(st, &parts, &nparts, err);
+  if (rc)
+    return rc;
+  lh_buf live = LH_BUF_INIT, src = LH_BUF_INIT, range = LH_BUF_INIT;
+  size_t *files = NULL;
+  lh_time cutoff = lh__grace_cutoff(st, lh_time_now());
+  /* the range condition, applied to each partition's rows before the merge rules (the rows
+   * of one statement id share their entity id, so a slice deduplicates on its own) */
+  rc = lh_buf_puts(&range, "true");
+  if (!rc && lo)
+    rc = lh_buf_puts(&range, " AND entity_id >= ") || lh__sql_quote(&range, lo);
+  if (!rc && hi)
+    rc = lh_buf_puts(&range, hi_incl ? " AND entity_id <= " : " AND entity_id < ") ||
+         lh__sql_quote(&range, hi);
+  rc = rc ? rc
+          : lh_buf_puts(&live, "CREATE OR REPLACE TEMP VIEW statement_slice AS SELECT *, "
+                               "entity_id AS canonical_id FROM (");
+  size_t used = 0;
+  for (size_t i = 0; i < nparts && !rc; i++) {
+    size_t n = 0;
+    free(files);
+    if (!(files = malloc((parts[i].nfiles ? parts[i].nfiles : 1) * sizeof *files))) {
+      rc = LH_ENOMEM;
+      break;
+    }
+    for (size_t k = 0; k < parts[i].nfiles; k++)
+      if (file_meets(p, parts[i].files[k], lo, hi, hi_incl))
+        files[n++] = parts[i].files[k];
+    if (n == 0)
+      continue;
+    int dirty = lh__part_dirty(st, &parts[i], err);
+    if (dirty < 0) {
+      rc = dirty;
+      break;
+    }
+    lh_buf_reset(&src);
+    rc = lh__files_source(st, &parts[i], files, n, &src);
+    if (!rc && used++)
+      rc = lh_buf_puts(&live, " UNION ALL ");
+    if (rc)
+      break;
+    if (dirty) { /* the merge rules over the slice's rows (its upper bound is exclusive) */
+      rc = lh_buf_puts(&live, "SELECT * FROM (");
+      rc = rc ? rc : lh_merge_sql(&live, src.data, lo, hi_incl ? NULL : hi, cutoff, true);
+      rc = rc ? rc : lh_buf_printf(&live, ") WHERE %s", range.data);
+    } else {
+      rc = lh_buf_printf(&live, "SELECT * FROM (%s) WHERE %s", src.data, range.data);
+    }
+  }
+  free(files);
+  if (!rc && used == 0) {
+    rc = lh_buf_puts(&live, "SELECT * FROM statement_raw WHERE false");
+  }
+  rc = rc ? rc : lh_buf_puts(&live, ") WHERE deleted_at IS NULL");
+  if (rc == LH_ENOMEM || rc > 0)
+    rc = nomem(err);
+  rc = rc ? rc : lh__duck_exec(&st->duck, live.data, err);
+  lh_buf_free(&live);
+  lh_buf_free(&src);
+  lh_buf_free(&range);
+  lh__parts_free(parts, nparts);
+  return rc;
+}
+
+void lh__slice_plan_range(const lh__slice_plan *p, size_t i, const char **lo, const char **hi) {
+  *lo = i ? p->bounds[i - 1] : NULL;
+  *hi = i < p->nbounds ? p->bounds[i] : NULL;
+}
