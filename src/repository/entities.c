@@ -887,7 +887,8 @@ static int read_query(lh_dataset *ds, lh_statement_store *st, const lh_entity_qu
   *skip = q && q->offset > 0 ? q->offset : 0;
   *left = q ? q->limit : -1;
   slice_sql ss = {q, ds->name, skip, left};
-  lh_sliced_read r = {.sql = build_slice_sql, .sql_ctx = &ss, .fn = fn, .ctx = ctx};
+  lh_sliced_read r = {
+      .sql = build_slice_sql, .sql_ctx = &ss, .fn = fn, .ctx = ctx, .stops_early = *left >= 0};
   for (size_t i = 0; q && i < q->nentity_ids; i++) {
     const char *id = q->entity_ids[i];
     if (!r.lo || strcmp(id, r.lo) < 0)

@@ -17,7 +17,7 @@ static const char *const CSV_SELECT =
     "SELECT id, entity_id, canonical_id, prop, prop_type, schema, value, original_value, "
     "dataset, origin, lang, external, strftime(first_seen, '%Y-%m-%d %H:%M:%S.%fZ') AS "
     "first_seen, strftime(last_seen, '%Y-%m-%d %H:%M:%S.%fZ') AS last_seen, fragment "
-    "FROM statement";
+    "FROM statement_slice";
 static const char *const CSV_ORDER = "ORDER BY entity_id, prop, id";
 
 /* The reading end of the pipe DuckDB writes the CSV into: hands the bytes on, in order. */
@@ -54,18 +54,10 @@ static void *read_pipe(void *arg) {
 
 static int export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_t *rows,
                       lh_error *err) {
-  int rc = 0;
-  uint64_t total = 0;
-  if ((rc = lh__duck_each_row(&st->duck, "SELECT count(*) FROM statement_raw", lh__count_rows,
-                              &total, err)) != 0)
-    return lh__explain_io_error(st, rc, err);
-  /* globally sorted without a global sort: entity-id ranges, each sorted on its own */
-  char **bounds = NULL;
-  size_t nbounds = 0;
-  uint64_t per = (uint64_t)st->export_slice_rows;
-  int64_t slices = (int64_t)((total + per - 1) / per);
-  if (slices > 1 && (rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices,
-                                           &bounds, &nbounds, err)) != 0)
+  /* globally sorted without a global sort: entity-id slices, each sorted on its own */
+  lh__slice_plan *plan = NULL;
+  int rc = lh__slice_plan_new(st, (uint64_t)st->export_slice_rows, true, &plan, err);
+  if (rc)
     return lh__explain_io_error(st, rc, err);
   /* DuckDB's parallel CSV writer writes into a pipe that a thread of ours drains: no
    * temporary file, and fn (compression) runs beside DuckDB */
@@ -86,19 +78,16 @@ static int export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_
   char target[64];
   snprintf(target, sizeof target, "/dev/fd/%d", fds[1]);
   lh_buf sql = LH_BUF_INIT;
-  for (size_t i = 0; i <= nbounds && !rc; i++) {
-    const char *lo = i ? bounds[i - 1] : NULL, *hi = i < nbounds ? bounds[i] : NULL;
+  size_t nslices = lh__slice_plan_count(plan);
+  for (size_t i = 0; i < nslices && !rc; i++) {
+    const char *lo, *hi;
+    lh__slice_plan_range(plan, i, &lo, &hi);
+    if ((rc = lh__slice_views(st, plan, lo, hi, false, err)) != 0) {
+      rc = lh__explain_io_error(st, rc, err);
+      break;
+    }
     lh_buf_reset(&sql);
-    rc = lh_buf_printf(&sql, "COPY (%s", CSV_SELECT);
-    if (!rc && lo) {
-      rc = lh_buf_puts(&sql, " WHERE entity_id >= ");
-      rc = rc ? rc : lh__sql_quote(&sql, lo);
-    }
-    if (!rc && hi) {
-      rc = lh_buf_puts(&sql, lo ? " AND entity_id < " : " WHERE entity_id < ");
-      rc = rc ? rc : lh__sql_quote(&sql, hi);
-    }
-    rc = rc ? rc : lh_buf_printf(&sql, " %s) TO '%s'", CSV_ORDER, target);
+    rc = lh_buf_printf(&sql, "COPY (%s %s) TO '%s'", CSV_SELECT, CSV_ORDER, target);
     rc = rc ? rc
             : lh_buf_puts(&sql, " (FORMAT csv, HEADER false, USE_TMP_FILE false, FORCE_QUOTE (id, "
                                 "entity_id, canonical_id, prop, prop_type, schema, value, "
@@ -128,9 +117,7 @@ static int export_csv(lh_statement_store *st, lh_bytes_fn fn, void *ctx, uint64_
       *err = reader.err;
   }
 done:
-  for (size_t i = 0; i < nbounds; i++)
-    free(bounds[i]);
-  free(bounds);
+  lh__slice_plan_free(plan);
   return rc;
 }
 

@@ -156,7 +156,7 @@ int lh_statement_store_read_sliced(lh_statement_store *st, const lh_sliced_read 
   int rc = lh__read_begin(st, true, &lease, err);
   /* one range: DuckDB's own pruning by the footers' statistics is all it takes */
   if (rc == 0 && !one)
-    rc = lh__slice_plan_new(st, (uint64_t)st->export_slice_rows, &plan, err);
+    rc = lh__slice_plan_new(st, (uint64_t)st->export_slice_rows, !r->stops_early, &plan, err);
   size_t n = rc ? 0 : one ? 1 : lh__slice_plan_count(plan);
   for (size_t i = 0; i < n && rc == 0; i++) {
     const char *lo = r->lo, *hi = r->hi;

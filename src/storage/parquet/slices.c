@@ -3,12 +3,13 @@
  * entity ids can fall in it, so that what a read holds in memory is one slice, whatever the
  * size of the dataset.
  *
- * The bounds come from the Parquet footers (the entity_id min / max / row count of every
- * row group, read with parquet_metadata), not from a scan: our files are sorted by entity_id,
- * so their row groups cover narrow ranges and a plan costs a few milliseconds. When the
- * footers cannot give a balanced plan (files without statistics, or row groups spanning
- * wide ranges, as in tables written unsorted by other engines), the bounds come from a
- * reservoir sample of the entity ids instead. */
+ * Every file's entity-id range comes from its Parquet footer (the entity_id min / max of its
+ * row groups, read with parquet_metadata): a slice's query names only the files that meet
+ * its range. The bounds of a full read come from a reservoir sample of the entity ids (one
+ * scan of that column), which makes slices of even size however the partitions' files
+ * overlap. A read expected to stop early (a limit) takes its bounds from the row groups'
+ * smallest ids instead, costing no scan: the slices may be uneven, but such a read holds
+ * only the entities it returns. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,6 @@
 #include "lakehouse/log.h"
 #include "logic/merge.h"
 #include "storage/parquet/store_internal.h"
-
-/* A plan with a slice that may hold more than this many times the target (or the largest
- * row group, when larger) is replaced by a sampled one. */
-#define PLAN_SKEW_MAX 4
 
 /* One row group's entity-id range. */
 typedef struct group {
@@ -165,7 +162,7 @@ static int cmp_group_min(const void *a, const void *b) {
 }
 
 /* Bounds from the row groups: walk them by their smallest id and start a slice where the
- * rows seen reach the next multiple of `per`. false when the footers cannot plan well. */
+ * rows seen reach the next multiple of `per`. *ok false when a group has no statistics. */
 static int footer_bounds(lh__slice_plan *p, uint64_t per, bool *ok, lh_error *err) {
   *ok = false;
   uint64_t total = 0;
@@ -174,10 +171,9 @@ static int footer_bounds(lh__slice_plan *p, uint64_t per, bool *ok, lh_error *er
       return 0;
     total += p->groups[i].rows;
   }
-  if (total <= per) {
-    *ok = true;
+  *ok = true;
+  if (total <= per)
     return 0;
-  }
   group *sorted = malloc(p->ngroups * sizeof *sorted);
   if (!sorted)
     return nomem(err);
@@ -202,27 +198,7 @@ static int footer_bounds(lh__slice_plan *p, uint64_t per, bool *ok, lh_error *er
     seen += sorted[i].rows;
   }
   free(sorted);
-  if (rc)
-    return rc;
-  /* the rows a slice may hold: every group that meets it. A slice is never smaller than a
-   * row group, so the allowance is relative to the larger of the two. */
-  uint64_t unit = per;
-  for (size_t i = 0; i < p->ngroups; i++)
-    if (p->groups[i].rows > unit)
-      unit = p->groups[i].rows;
-  for (size_t s = 0; s <= p->nbounds; s++) {
-    const char *lo = s ? p->bounds[s - 1] : NULL, *hi = s < p->nbounds ? p->bounds[s] : NULL;
-    uint64_t rows = 0;
-    for (size_t i = 0; i < p->ngroups; i++) {
-      const group *g = &p->groups[i];
-      if ((!hi || strcmp(g->min, hi) < 0) && (!lo || strcmp(g->max, lo) >= 0))
-        rows += g->rows;
-    }
-    if (rows > PLAN_SKEW_MAX * unit)
-      return 0; /* *ok stays false */
-  }
-  *ok = true;
-  return 0;
+  return rc;
 }
 
 /* A partition written since its last merge is deduplicated while it is read, by the merge
@@ -248,7 +224,8 @@ static int halve_if_dirty(lh_statement_store *st, uint64_t *per, lh_error *err) 
   return rc;
 }
 
-int lh__slice_plan_new(lh_statement_store *st, uint64_t per, lh__slice_plan **out, lh_error *err) {
+int lh__slice_plan_new(lh_statement_store *st, uint64_t per, bool strict, lh__slice_plan **out,
+                       lh_error *err) {
   *out = NULL;
   lh__slice_plan *p = calloc(1, sizeof *p);
   if (!p)
@@ -257,7 +234,8 @@ int lh__slice_plan_new(lh_statement_store *st, uint64_t per, lh__slice_plan **ou
   int rc = halve_if_dirty(st, &per, err);
   rc = rc ? rc : read_groups(st, p, err);
   rc = rc ? rc : file_ranges(st, p, err);
-  rc = rc ? rc : footer_bounds(p, per ? per : 1, &ok, err);
+  if (!rc && !strict)
+    rc = footer_bounds(p, per ? per : 1, &ok, err);
   if (!rc && !ok) {
     for (size_t i = 0; i < p->nbounds; i++)
       free(p->bounds[i]);

@@ -132,6 +132,9 @@ typedef struct lh_sliced_read {
   void *ctx;
   /* when set: only entity ids in [lo, hi] are wanted, read as one slice */
   const char *lo, *hi;
+  /* the read is expected to end early (a limit): the slices are planned from the Parquet
+   * footers alone, even where that makes them uneven */
+  bool stops_early;
 } lh_sliced_read;
 int lh_statement_store_read_sliced(lh_statement_store *st, const lh_sliced_read *r, lh_error *err);
 

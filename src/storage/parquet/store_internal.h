@@ -125,8 +125,10 @@ int lh__slice_bounds(lh_statement_store *st, const char *source, int64_t slices,
 /* A plan of entity-id slices over the current snapshot (slices.c): the inner bounds and each
  * file's entity-id range, from the files' Parquet footers. */
 typedef struct lh__slice_plan lh__slice_plan;
-/* Slices of about `per` rows (UINT64_MAX: one slice, the file ranges only). Needs the views. */
-int lh__slice_plan_new(lh_statement_store *st, uint64_t per, lh__slice_plan **out, lh_error *err);
+/* Slices of about `per` rows. strict: bounds from a sample, slices of even size; else from the
+ * row groups' smallest ids, cheap but uneven (for a read that stops early). Needs the views. */
+int lh__slice_plan_new(lh_statement_store *st, uint64_t per, bool strict, lh__slice_plan **out,
+                       lh_error *err);
 void lh__slice_plan_free(lh__slice_plan *p);
 size_t lh__slice_plan_count(const lh__slice_plan *p);
 /* The range of slice i: [lo, hi), NULL meaning unbounded. */
