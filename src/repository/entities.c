@@ -864,6 +864,8 @@ typedef struct slice_sql {
 
 static int build_slice_sql(void *ctx, lh_buf *out, lh_error *err) {
   slice_sql *s = ctx;
+  if (*s->left == 0) /* every entity wanted was read: the remaining slices are not */
+    return LIMIT_REACHED;
   int64_t limit = *s->left < 0 ? -1 : *s->left + *s->skip;
   lh_buf_reset(out);
   return query_select(s->q, s->dataset, "statement_slice", limit, 0, out, err);

@@ -35,10 +35,6 @@
 #define MAX_STREAMS 8                  /* partition files open at once */
 #define QUEUE_RUNS 2                   /* runs waiting for a stream */
 #define CHUNK_ROWS 2048                /* rows per lh_rows() call */
-/* Rows per Parquet row group of an appended file: DuckDB's writer holds a row group in
- * memory per stream (its default, 122,880, took a flush of 187k statements to 262 MB peak
- * RSS; 16,384: 190 MB). Merged files (optimize) keep the default. */
-#define APPEND_ROW_GROUP "16384"
 
 /* ---- batches ------------------------------------------------------------------------------ */
 
@@ -583,7 +579,7 @@ static int stream_copy(stream *s) {
   rc = rc ? rc : lh__sql_quote(&sql, target.data);
   rc = rc ? rc
           : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
-                              "ROW_GROUP_SIZE " APPEND_ROW_GROUP ", RETURN_STATS true)");
+                              "ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS ", RETURN_STATS true)");
   if (rc)
     rc = lh_error_set(&s->err, LH_ENOMEM, "out of memory");
   else if ((rc = lh__duck_each_row_on(d, s->con, sql.data, &s->src, stream_written, s, &s->err)) !=

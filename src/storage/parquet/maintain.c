@@ -96,7 +96,10 @@ static int merge_part(lh_statement_store *st, const lh__part *p, const lh_merge_
     rc = rc ? rc : lh_buf_printf(&target, "%s/part-%s.parquet", dir, id);
     rc = rc ? rc : lh__sql_quote(&sql, target.data);
     lh_buf_free(&target);
-    rc = rc ? rc : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)");
+    rc = rc ? rc
+            : lh_buf_puts(&sql,
+                          " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS
+                          ", RETURN_STATS true)");
     if (rc) {
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
       break;
@@ -328,7 +331,10 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
       rc = rc ? rc : lh_buf_puts(&sql, "], union_by_name = true)) TO ");
       rc = rc ? rc : lh_buf_printf(&path, "%s/part-%s.parquet", dir, id);
       rc = rc ? rc : lh__sql_quote(&sql, path.data);
-      rc = rc ? rc : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)");
+      rc = rc ? rc
+              : lh_buf_puts(&sql,
+                            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS
+                            ", RETURN_STATS true)");
       lh_buf_free(&path);
       free(dir);
       if (rc) {

@@ -289,7 +289,10 @@ static int write_slice(mwriter *wr, lh_error *err) {
   rc = lh_buf_printf(&sql, "COPY (SELECT %s FROM lh_rows(%d)) TO ", LH__DATA_COLUMNS, wr->src.slot);
   rc = rc ? rc : lh_buf_printf(&target, "%s/part-%s.parquet", pl->dir, id);
   rc = rc ? rc : lh__sql_quote(&sql, target.data);
-  rc = rc ? rc : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)");
+  rc = rc ? rc
+          : lh_buf_puts(&sql,
+                        " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS
+                        ", RETURN_STATS true)");
   if (rc)
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   else

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/array.h"
+#include "lakehouse/log.h"
 #include "logic/merge.h"
 #include "storage/parquet/store_internal.h"
 
@@ -158,7 +159,8 @@ int lh_statement_store_read_sliced(lh_statement_store *st, const lh_sliced_read 
   if (rc == 0 && !one)
     rc = lh__slice_plan_new(st, (uint64_t)st->export_slice_rows, !r->stops_early, &plan, err);
   size_t n = rc ? 0 : one ? 1 : lh__slice_plan_count(plan);
-  for (size_t i = 0; i < n && rc == 0; i++) {
+  size_t i = 0;
+  for (; i < n && rc == 0; i++) {
     const char *lo = r->lo, *hi = r->hi;
     if (!one)
       lh__slice_plan_range(plan, i, &lo, &hi);
@@ -166,6 +168,8 @@ int lh_statement_store_read_sliced(lh_statement_store *st, const lh_sliced_read 
     rc = rc ? rc : r->sql(r->sql_ctx, &sql, err);
     rc = rc ? rc : run_select(st, sql.data, r->fn, r->ctx, err);
   }
+  if (n > 1)
+    lh_log_debug("%s: read %zu of %zu slice(s)", st->name, i, n);
   lh_buf_free(&sql);
   lh__slice_plan_free(plan);
   lh__read_end(lease);
