@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lakehouse/lakehouse.h"
 
@@ -44,6 +45,38 @@ static inline void quote(lh_buf *out, const char *s) {
 }
 
 #ifdef DUCKDB_C_API
+/* An in-memory DuckDB configured as the lakehouse configures its own: memory limit from
+ * LAKEHOUSE_DUCKDB_MEMORY_LIMIT (default 8GB), spill folder, one thread per core, no
+ * extension auto-loading, TimeZone UTC. Exits on failure. */
+static inline void bench_duck_open(duckdb_database *db, duckdb_connection *con) {
+  lh_error err = {0};
+  lh_settings settings;
+  if (lh_settings_load(&settings, &err))
+    die("settings", &err);
+  char threads[32];
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  snprintf(threads, sizeof threads, "%ld", cores > 0 ? cores : 1);
+  duckdb_config cfg;
+  char *open_err = NULL;
+  if (duckdb_create_config(&cfg) == DuckDBError ||
+      duckdb_set_config(cfg, "autoinstall_known_extensions", "false") == DuckDBError ||
+      duckdb_set_config(cfg, "autoload_known_extensions", "false") == DuckDBError ||
+      duckdb_set_config(cfg, "threads", threads) == DuckDBError ||
+      duckdb_set_config(cfg, "memory_limit", settings.duckdb_memory_limit) == DuckDBError ||
+      (settings.duckdb_temp_directory &&
+       duckdb_set_config(cfg, "temp_directory", settings.duckdb_temp_directory) == DuckDBError))
+    die("cannot configure DuckDB", NULL);
+  if (duckdb_open_ext(NULL, db, cfg, &open_err) == DuckDBError ||
+      duckdb_connect(*db, con) == DuckDBError)
+    die(open_err ? open_err : "cannot open DuckDB", NULL);
+  duckdb_destroy_config(&cfg);
+  lh_settings_free(&settings);
+  duckdb_result r;
+  if (duckdb_query(*con, "SET TimeZone = 'UTC'", &r) == DuckDBError)
+    die("SET TimeZone", NULL);
+  duckdb_destroy_result(&r);
+}
+
 /* Run SQL or exit with DuckDB's message; the result goes to *keep when asked for. */
 static inline void duck_exec(duckdb_connection con, const char *sql, duckdb_result *keep) {
   duckdb_result r;

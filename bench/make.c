@@ -129,33 +129,15 @@ static const char *path_in(lh_buf *q, const char *dir, const char *name) {
 static int cmd_baseline(const char *dataset_dir, const char *out) {
   lh_error err = {0};
   const lh_model *model = lh_model_default(&err);
-  lh_settings settings;
-  if (!model || lh_settings_load(&settings, &err))
-    die("setup", &err);
+  if (!model)
+    die("model", &err);
   if (mkdir(out, 0777) && errno != EEXIST) {
     fprintf(stderr, "bench_make: %s: %s\n", out, strerror(errno));
     return 1;
   }
-  char threads[32];
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  snprintf(threads, sizeof threads, "%ld", cores > 0 ? cores : 1);
-  duckdb_config cfg;
   duckdb_database db;
   duckdb_connection con;
-  char *open_err = NULL;
-  if (duckdb_create_config(&cfg) == DuckDBError ||
-      duckdb_set_config(cfg, "autoinstall_known_extensions", "false") == DuckDBError ||
-      duckdb_set_config(cfg, "autoload_known_extensions", "false") == DuckDBError ||
-      duckdb_set_config(cfg, "threads", threads) == DuckDBError ||
-      duckdb_set_config(cfg, "memory_limit", settings.duckdb_memory_limit) == DuckDBError ||
-      (settings.duckdb_temp_directory &&
-       duckdb_set_config(cfg, "temp_directory", settings.duckdb_temp_directory) == DuckDBError))
-    die("cannot configure DuckDB", NULL);
-  if (duckdb_open_ext(NULL, &db, cfg, &open_err) == DuckDBError ||
-      duckdb_connect(db, &con) == DuckDBError)
-    die(open_err ? open_err : "cannot open DuckDB", NULL);
-  duckdb_destroy_config(&cfg);
-  duck_exec(con, "SET TimeZone = 'UTC'", NULL);
+  bench_duck_open(&db, &con);
 
   lh_buf sql = LH_BUF_INIT, glob = LH_BUF_INIT, qglob = LH_BUF_INIT, things = LH_BUF_INIT,
          intervals = LH_BUF_INIT;
@@ -202,7 +184,6 @@ static int cmd_baseline(const char *dataset_dir, const char *out) {
   lh_buf_free(&intervals);
   duckdb_disconnect(&con);
   duckdb_close(&db);
-  lh_settings_free(&settings);
   return 0;
 }
 

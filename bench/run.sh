@@ -387,3 +387,9 @@ echo
 echo "== bench/crawl: crawl a real tree of this machine's files, against sha256sum + cp -r"
 "$ROOT/bench/crawl.sh" "$BUILD" "$OUT"
 fi
+
+if want scale; then
+echo
+echo "== bench/scale: the pipeline at ${SCALE_SIZES:-1000000 10000000 30000000} statements (SCALE_MAX ${SCALE_MAX:-30000000})"
+"$ROOT/bench/scale.sh" "$BUILD" "$OUT"
+fi
