@@ -3,12 +3,12 @@
  * folders with hive_partitioning: after optimize and vacuum its files are exactly the live
  * ones; rows with deleted_at are skipped).
  *
- *   bench_scale read DATASET_DIR entities|statements|limit|lookup [ID]
+ *   bench_scale read DATASET_DIR entities|statements|limit [SCHEMA]|lookup ID
  *       entities    one row per entity, aggregated in SQL (properties as sorted value lists),
  *                   ordered by id: what `entities iterate` returns
  *       statements  every statement ordered by (entity_id, prop, id): `statements iterate`
- *       limit       the statements of the first 100 Company entities by id:
- *                   `entities iterate -q 'filter:schema=Company&limit=100'`
+ *       limit [SCHEMA]  the statements of the first 100 entities of SCHEMA (Company) by id:
+ *                   `entities iterate -q 'filter:schema=SCHEMA&limit=100'`
  *       lookup ID   the statements of one entity: `entities iterate -q filter:id=ID`
  *     The result is streamed (fetched chunk by chunk and counted, never materialised).
  *     Prints {"rows": N, "seconds": S}.
@@ -34,9 +34,11 @@ static const char ENTITIES_SQL[] =
 
 static const char STATEMENTS_SQL[] = "SELECT * FROM statement ORDER BY entity_id, prop, id";
 
-static const char LIMIT_SQL[] =
-    "SELECT * FROM statement WHERE entity_id IN (SELECT entity_id FROM statement WHERE schema = "
-    "'Company' GROUP BY entity_id ORDER BY entity_id LIMIT 100) ORDER BY entity_id, prop, id";
+/* the schema goes between the two halves, quoted */
+static const char LIMIT_SQL_HEAD[] =
+    "SELECT * FROM statement WHERE entity_id IN (SELECT entity_id FROM statement WHERE schema = ";
+static const char LIMIT_SQL_TAIL[] =
+    " GROUP BY entity_id ORDER BY entity_id LIMIT 100) ORDER BY entity_id, prop, id";
 
 static const char MERGE_SQL[] =
     "COPY (SELECT * FROM statement_all QUALIFY row_number() OVER (PARTITION BY id ORDER BY "
@@ -87,17 +89,20 @@ static long long stream_count(duckdb_connection con, const char *sql) {
   return rows;
 }
 
-static int cmd_read(const char *dir, const char *what, const char *id) {
+/* arg: the entity id of lookup, the schema of limit (NULL: Company) */
+static int cmd_read(const char *dir, const char *what, const char *arg) {
   lh_buf sql = LH_BUF_INIT;
   if (strcmp(what, "entities") == 0) {
     oom(lh_buf_puts(&sql, ENTITIES_SQL));
   } else if (strcmp(what, "statements") == 0) {
     oom(lh_buf_puts(&sql, STATEMENTS_SQL));
   } else if (strcmp(what, "limit") == 0) {
-    oom(lh_buf_puts(&sql, LIMIT_SQL));
-  } else if (strcmp(what, "lookup") == 0 && id) {
+    oom(lh_buf_puts(&sql, LIMIT_SQL_HEAD));
+    quote(&sql, arg ? arg : "Company");
+    oom(lh_buf_puts(&sql, LIMIT_SQL_TAIL));
+  } else if (strcmp(what, "lookup") == 0 && arg) {
     oom(lh_buf_puts(&sql, "SELECT * FROM statement WHERE entity_id = "));
-    quote(&sql, id);
+    quote(&sql, arg);
     oom(lh_buf_puts(&sql, " ORDER BY prop, id"));
   } else {
     fprintf(stderr, "bench_scale: read: unknown query '%s'\n", what);
@@ -141,7 +146,9 @@ int main(int argc, char **argv) {
     return cmd_read(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
   if (argc == 4 && strcmp(argv[1], "merge") == 0)
     return cmd_merge(argv[2], argv[3]);
-  fprintf(stderr, "usage: bench_scale read DATASET_DIR entities|statements|limit|lookup [ID]\n"
+  fprintf(stderr, "usage: bench_scale read DATASET_DIR entities|statements\n"
+                  "       bench_scale read DATASET_DIR limit [SCHEMA]\n"
+                  "       bench_scale read DATASET_DIR lookup ID\n"
                   "       bench_scale merge DATASET_DIR OUT_DIR\n");
   return 2;
 }
