@@ -49,7 +49,6 @@ static int open_database(duckdb_database *db, const char *memory_limit, int thre
     rc = set_config(cfg, "memory_limit", memory_limit, err);
   if (!rc && threads > 0)
     rc = set_config(cfg, "threads", nthreads, err);
-
   if (!rc && temp_directory)
     rc = set_config(cfg, "temp_directory", temp_directory, err);
   if (!rc && extension_directory)

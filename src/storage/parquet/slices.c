@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "core/array.h"
-#include "core/sort.h"
 #include "core/sql.h"
 #include "core/strmap.h"
 #include "lakehouse/log.h"
@@ -40,6 +39,11 @@ struct lh__slice_plan {
   size_t ngroups, cap;
   file_range *files; /* per snapshot file */
   size_t nfiles;
+  /* per partition (lh__collect_parts order): written since its last merge. Decided once for
+   * the whole read, so a merge committing meanwhile cannot change how the later slices of
+   * this snapshot are read. */
+  bool *dirty;
+  size_t nparts;
 };
 
 void lh__slice_plan_free(lh__slice_plan *p) {
@@ -54,6 +58,7 @@ void lh__slice_plan_free(lh__slice_plan *p) {
   }
   free(p->groups);
   free(p->files);
+  free(p->dirty);
   free(p);
 }
 
@@ -100,7 +105,7 @@ static int read_groups(lh_statement_store *st, lh__slice_plan *p, lh_error *err)
       uint32_t file;
       bool known = name && lh__strmap_get(&by_path, name, &file);
       duckdb_free(name);
-      if (!known) /* a name we did not ask for: never expected, the plan falls back */
+      if (!known) /* a name we did not ask for (never expected): the file stays unknown */
         continue;
       group *g = &p->groups[p->ngroups++];
       memset(g, 0, sizeof *g);
@@ -201,26 +206,23 @@ static int footer_bounds(lh__slice_plan *p, uint64_t per, bool *ok, lh_error *er
   return rc;
 }
 
-/* A partition written since its last merge is deduplicated while it is read, by the merge
- * rules' window functions, which hold about twice the memory per row of a plain sorted read:
- * such snapshots get slices of half the size. */
-static int halve_if_dirty(lh_statement_store *st, uint64_t *per, lh_error *err) {
-  if (*per == UINT64_MAX || *per < 2)
-    return 0;
+/* Which partitions were written since their last merge; *any: at least one. */
+static int part_states(lh_statement_store *st, lh__slice_plan *p, bool *any, lh_error *err) {
+  *any = false;
   lh__part *parts;
-  size_t n;
-  int rc = lh__collect_parts(st, &parts, &n, err);
+  int rc = lh__collect_parts(st, &parts, &p->nparts, err);
   if (rc)
     return rc;
-  for (size_t i = 0; i < n; i++) {
+  if (p->nparts && !(p->dirty = calloc(p->nparts, sizeof *p->dirty)))
+    rc = nomem(err);
+  for (size_t i = 0; i < p->nparts && !rc; i++) {
     int dirty = lh__part_dirty(st, &parts[i], err);
-    if (dirty) {
-      rc = dirty < 0 ? dirty : 0;
-      *per /= dirty > 0 ? 2 : 1;
-      break;
-    }
+    if (dirty < 0)
+      rc = dirty;
+    p->dirty[i] = dirty > 0;
+    *any = *any || dirty > 0;
   }
-  lh__parts_free(parts, n);
+  lh__parts_free(parts, p->nparts);
   return rc;
 }
 
@@ -230,12 +232,18 @@ int lh__slice_plan_new(lh_statement_store *st, uint64_t per, bool strict, lh__sl
   lh__slice_plan *p = calloc(1, sizeof *p);
   if (!p)
     return nomem(err);
-  bool ok = false;
-  int rc = halve_if_dirty(st, &per, err);
+  bool ok = false, any_dirty = false;
+  if (per == 0)
+    per = 1;
+  int rc = part_states(st, p, &any_dirty, err);
+  /* an unmerged partition is deduplicated while it is read, by the merge rules' window
+   * functions, which hold about twice the memory per row of a plain sorted read */
+  if (any_dirty && per > 1)
+    per /= 2;
   rc = rc ? rc : read_groups(st, p, err);
   rc = rc ? rc : file_ranges(st, p, err);
   if (!rc && !strict)
-    rc = footer_bounds(p, per ? per : 1, &ok, err);
+    rc = footer_bounds(p, per, &ok, err);
   if (!rc && !ok) {
     for (size_t i = 0; i < p->nbounds; i++)
       free(p->bounds[i]);
@@ -245,7 +253,7 @@ int lh__slice_plan_new(lh_statement_store *st, uint64_t per, bool strict, lh__sl
     uint64_t total = 0;
     rc = lh__duck_each_row(&st->duck, "SELECT count(*) FROM statement_raw", lh__count_rows, &total,
                            err);
-    int64_t slices = (int64_t)((total + per - 1) / (per ? per : 1));
+    int64_t slices = (int64_t)((total + per - 1) / per);
     if (!rc && slices > 1)
       rc = lh__slice_bounds(st, "SELECT entity_id FROM statement_raw", slices, &p->bounds,
                             &p->nbounds, err);
@@ -307,7 +315,7 @@ int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char 
         files[n++] = parts[i].files[k];
     if (n == 0)
       continue;
-    int dirty = lh__part_dirty(st, &parts[i], err);
+    int dirty = p && i < p->nparts ? p->dirty[i] : lh__part_dirty(st, &parts[i], err);
     if (dirty < 0) {
       rc = dirty;
       break;

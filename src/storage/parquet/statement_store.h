@@ -119,12 +119,13 @@ int lh_statement_store_select(lh_statement_store *st, const char *sql, lh_row_fn
 /* ---- sliced reads: memory bounded by a slice, whatever the dataset's size ------------------ */
 
 /* A read of the live statements in entity-id order, slice by slice: the rows are cut into
- * entity-id ranges of about LAKEHOUSE_EXPORT_SLICE_ROWS statements (bounds planned from the
- * Parquet footers), and for each range, in order, the view `statement_slice` is made to hold
- * exactly the live rows of that range (the `statement` view's columns, read from only the
- * files whose entity ids meet it) and sql() gives the query to run over it: a SELECT of the
- * 18 columns (LH_ROW_COLUMNS order), our own SQL, never a user's. An entity never spans two
- * slices. fn returning a positive value ends the read early; that value is returned. */
+ * entity-id ranges of about LAKEHOUSE_EXPORT_SLICE_ROWS statements (bounds from a sample of
+ * the entity ids, or from the Parquet footers with stops_early), and for each range, in order, the
+ * view `statement_slice` is made to hold exactly the live rows of that range (the `statement`
+ * view's columns, read from only the files whose entity ids meet it) and sql() gives the query to
+ * run over it: a SELECT of the 18 columns (LH_ROW_COLUMNS order), our own SQL, never a user's. An
+ * entity never spans two slices. fn returning a positive value ends the read early; that value is
+ * returned. */
 typedef struct lh_sliced_read {
   int (*sql)(void *ctx, lh_buf *out, lh_error *err);
   void *sql_ctx;

@@ -141,8 +141,8 @@ size_t lh__slice_plan_count(const lh__slice_plan *p);
 /* The range of slice i: [lo, hi), NULL meaning unbounded. */
 void lh__slice_plan_range(const lh__slice_plan *p, size_t i, const char **lo, const char **hi);
 /* (Re)create the view statement_slice: the live rows with entity ids in [lo, hi) (or
- * [lo, hi] with hi_incl), over the files of the plan that meet the range (p may be NULL:
- * every file). */
+ * [lo, hi] with hi_incl), over the files of the plan that meet the range, unmerged
+ * partitions as the plan found them (p may be NULL: every file, merge state read now). */
 int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char *lo, const char *hi,
                     bool hi_incl, lh_error *err);
 
