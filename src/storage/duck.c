@@ -53,6 +53,12 @@ static int open_database(duckdb_database *db, const char *memory_limit, int thre
     rc = set_config(cfg, "temp_directory", temp_directory, err);
   if (!rc && extension_directory)
     rc = set_config(cfg, "extension_directory", extension_directory, err);
+  /* DuckDB keeps the bytes it read from Parquet files in its buffer pool, up to the memory
+   * limit, for a later read of the same file. A sliced read touches every byte once, so the
+   * cache only grew with the dataset (entities iterate of 10M statements: 240 MB peak RSS
+   * with it, 180 MB without, and no slower); the OS page cache does this job for local files. */
+  if (!rc)
+    rc = set_config(cfg, "enable_external_file_cache", "false", err);
   if (rc) {
     duckdb_destroy_config(&cfg);
     return lh_error_prefix(err, rc, "LAKEHOUSE_DUCKDB_*");
