@@ -659,6 +659,138 @@ static void test_compact_and_vacuum(void **state) {
   rows_free(&rs);
 }
 
+/* ---- files in entity-id order: whole entity_id stats, sorted compaction, pruned lookups ------ */
+
+typedef struct lookup_sql {
+  const char *id;
+} lookup_sql;
+
+static int lookup_sql_of(void *ctx, lh_buf *out, lh_error *err) {
+  (void)err;
+  lookup_sql *l = ctx;
+  lh_buf_reset(out);
+  lh_buf_puts(out, "SELECT ");
+  for (int c = 0; c < LH_ROW_NCOLUMNS; c++)
+    lh_buf_printf(out, "%s%s", c ? ", " : "", LH_ROW_COLUMNS[c]);
+  lh_buf_puts(out, " FROM statement_slice WHERE entity_id = ");
+  lh__sql_quote(out, l->id);
+  return lh_buf_puts(out, " ORDER BY entity_id, prop, id");
+}
+
+static int count_row(void *ctx, const lh_row *r, lh_error *err) {
+  (void)r;
+  (void)err;
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
+/* Rows of entity id: a read of that one id (one range, files pruned by the Delta log). */
+static int lookup(fx *f, const char *id, size_t *n, lh_error *err) {
+  lookup_sql l = {id};
+  *n = 0;
+  lh_sliced_read r = {
+      .sql = lookup_sql_of, .sql_ctx = &l, .fn = count_row, .ctx = n, .lo = id, .hi = id};
+  return lh_statement_store_read_sliced(f->st, &r, err);
+}
+
+/* A query's first string value, unquoted (the values here need no JSON escapes). */
+static void qs(fx *f, const char *sql, char *out, size_t size) {
+  const char *v = q(f, sql);
+  size_t n = strlen(v);
+  assert_true(n >= 2 && v[0] == '"' && v[n - 1] == '"' && n - 2 < size);
+  memcpy(out, v + 1, n - 2);
+  out[n - 2] = '\0';
+}
+
+static void test_id_ordered_files(void **state) {
+  fx *f = *state;
+  rows rs = {0};
+  load_rows(&rs, "data/wd_persons/entities.ftm.json", 0, NULL, T("2024-06-01"));
+  /* ids longer than the 32 characters Delta stats usually keep of a string */
+  const char *prefix = "lakehouse-test-entity-ids-longer-than-32-";
+  char id[512];
+  for (size_t i = 0; i < rs.n; i++) {
+    snprintf(id, sizeof id, "%s%s", prefix, rs.r[i].entity_id);
+    rs.r[i].entity_id = own(&rs, id, strlen(id));
+  }
+  lh_append_result res;
+  append(f, &rs, &res);
+  append(f, &rs, &res);
+  lh_buf log = LH_BUF_INIT;
+  assert_int_equal(
+      lh_store_get(f->ds, "statements/_delta_log/00000000000000000001.json", &log, NULL), 0);
+  /* the whole entity id is the file's maximum (a 32-character prefix could not be one) */
+  const char *max = strstr(log.data, "maxValues\\\":{");
+  assert_non_null(max);
+  const char *max_id = strstr(max, "entity_id\\\":\\\"lakehouse-test-entity-ids-longer-than-32-");
+  assert_non_null(max_id);
+  assert_true(max_id < strstr(max, "nullCount"));
+  lh_buf_free(&log);
+
+  /* a merge in many slices writes many files; compaction into a target that holds about a
+   * third of a partition concatenates neighbours in id order */
+  lh_error err = {0};
+  lh_merge_result mr;
+  lh_merge_opts forced = {true, LH_TIME_NULL, 1000000000000LL, LH_MERGE_ENGINE_C};
+  assert_int_equal(lh_statement_store_merge(f->st, &forced, &mr, &err), 0);
+  assert_true(mr.slices > 8);
+  lh_vacuum_result vr;
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/statements/shard=0/bucket=thing/origin=bulk", f->dir);
+  int merged = count_files(dir, ".parquet");
+  assert_true(merged > 8);
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "du -cb '%s'/*.parquet | tail -1", dir);
+  long long bytes = tu_shell_number(cmd);
+  lh_compact_result cr;
+  assert_int_equal(lh_statement_store_compact(f->st, bytes / 3, &cr, &err), 0);
+  assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
+  int compacted = count_files(dir, ".parquet");
+  assert_true(compacted >= 2 && compacted < merged);
+  char sql[8400];
+  /* within each file the rows are in entity-id order, and no two files' ranges overlap */
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM (SELECT entity_id < lag(entity_id) OVER (PARTITION BY filename "
+           "ORDER BY file_row_number) AS back FROM read_parquet('%s/*.parquet', filename = true, "
+           "file_row_number = true)) WHERE back",
+           dir);
+  assert_int_equal(qn(f, sql), 0);
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM (SELECT lo < lag(hi) OVER (ORDER BY lo) AS overlap FROM (SELECT "
+           "min(entity_id) AS lo, max(entity_id) AS hi FROM read_parquet('%s/*.parquet', filename "
+           "= true) GROUP BY filename)) WHERE overlap",
+           dir);
+  assert_int_equal(qn(f, sql), 0);
+  /* a lookup opens only the files whose range can hold its id: with the first file gone
+   * (by hand: never do this), the last entity is still found, the first one is not */
+  snprintf(sql, sizeof sql,
+           "SELECT filename FROM read_parquet('%s/*.parquet', filename = true) ORDER BY entity_id "
+           "LIMIT 1",
+           dir);
+  char first_file[4400];
+  qs(f, sql, first_file, sizeof first_file);
+  snprintf(sql, sizeof sql, "SELECT min(entity_id) FROM read_parquet('%s/*.parquet')", dir);
+  char first_id[512];
+  qs(f, sql, first_id, sizeof first_id);
+  snprintf(sql, sizeof sql, "SELECT max(entity_id) FROM read_parquet('%s/*.parquet')", dir);
+  char last_id[512];
+  qs(f, sql, last_id, sizeof last_id);
+  size_t n = 0;
+  assert_int_equal(lookup(f, last_id, &n, &err), 0);
+  assert_true(n > 0);
+  size_t before = n;
+  assert_int_equal(lookup(f, first_id, &n, &err), 0);
+  assert_true(n > 0);
+  assert_int_equal(unlink(first_file), 0);
+  reopen(f, 0); /* no Parquet footer cached */
+  assert_int_equal(lookup(f, last_id, &n, &err), 0);
+  assert_int_equal(n, before);
+  assert_int_not_equal(lookup(f, first_id, &n, &err), 0);
+  assert_non_null(strstr(err.message, "missing"));
+  rows_free(&rs);
+}
+
 static void test_checkpoints(void **state) {
   fx *f = *state;
   rows rs = {0};
@@ -939,6 +1071,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
       cmocka_unit_test_setup_teardown(test_awkward_origins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compact_and_vacuum, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_id_ordered_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_vacuum_respects_readers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broken_logs, setup, teardown),

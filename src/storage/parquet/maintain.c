@@ -263,6 +263,47 @@ static int file_order(const void *x, const void *y, void *ctx) {
   return strcmp(a->path, b->path);
 }
 
+typedef struct id_ranged {
+  size_t file;
+  char *min, *max;
+} id_ranged;
+
+static int by_min_id(const void *x, const void *y) {
+  return strcmp(((const id_ranged *)x)->min, ((const id_ranged *)y)->min);
+}
+
+/* When the Delta log gives every file of p an entity-id range and, in order of their smallest
+ * ids, each file ends at or before the next begins (the files of a merge: one per slice),
+ * put p->files in that order and return 1: bins of neighbouring files then concatenate into
+ * files that are sorted and disjoint again, which keeps a lookup to one file per partition
+ * and one row group in it. 0 otherwise (p->files unchanged), LH_ENOMEM. */
+static int order_by_id(const lh_statement_store *st, lh__part *p) {
+  if (p->nfiles < 2)
+    return 0;
+  id_ranged *r = calloc(p->nfiles, sizeof *r);
+  if (!r)
+    return LH_ENOMEM;
+  int rc = 1;
+  for (size_t i = 0; i < p->nfiles && rc == 1; i++) {
+    r[i].file = p->files[i];
+    rc = lh__file_id_range(&st->snap.files[p->files[i]], &r[i].min, &r[i].max);
+  }
+  if (rc == 1) {
+    qsort(r, p->nfiles, sizeof *r, by_min_id);
+    for (size_t i = 0; i + 1 < p->nfiles && rc == 1; i++)
+      if (strcmp(r[i].max, r[i + 1].min) > 0)
+        rc = 0;
+  }
+  for (size_t i = 0; i < p->nfiles; i++) {
+    if (rc == 1)
+      p->files[i] = r[i].file;
+    free(r[i].min);
+    free(r[i].max);
+  }
+  free(r);
+  return rc;
+}
+
 int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compact_result *res,
                                lh_error *err) {
   lh_compact_result local;
@@ -294,7 +335,13 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
   }
   for (size_t i = 0; i < n && !rc; i++) {
     lh__part *p = &parts[i];
-    qsort_r(p->files, p->nfiles, sizeof *p->files, file_order, &st->snap);
+    int sorted = order_by_id(st, p);
+    if (sorted < 0) {
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+      break;
+    }
+    if (!sorted)
+      qsort_r(p->files, p->nfiles, sizeof *p->files, file_order, &st->snap);
     /* contiguous runs of small files, each bin at most the target size */
     size_t k = 0;
     while (k < p->nfiles && !rc) {
@@ -332,9 +379,10 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
       rc = rc ? rc : lh_buf_printf(&path, "%s/part-%s.parquet", dir, id);
       rc = rc ? rc : lh__sql_quote(&sql, path.data);
       rc = rc ? rc
-              : lh_buf_puts(&sql,
-                            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS
-                            ", RETURN_STATS true)");
+              : lh_buf_puts(
+                    &sql,
+                    " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " LH__COMPACT_ROW_GROUP_ROWS
+                    ", RETURN_STATS true)");
       lh_buf_free(&path);
       free(dir);
       if (rc) {
@@ -342,11 +390,20 @@ int lh_statement_store_compact(lh_statement_store *st, int64_t target, lh_compac
         break;
       }
       w.fixed = p;
-      /* rows may leave in any order (compaction keeps the rows, not their order): DuckDB then
-       * streams the bin instead of buffering it, which halves the peak memory */
-      rc = lh__duck_exec(&st->duck, "SET SESSION preserve_insertion_order = false", err);
+      /* Files in id order are concatenated in that order, by one thread: with more, DuckDB
+       * buffers the batches that finish early to write them in order, which doubled the
+       * peak memory (optimize of 30M statements: 1.74 GB against 0.84 GB). Otherwise rows
+       * may leave in any order (compaction keeps the rows, not their order): DuckDB then
+       * streams the bin instead of buffering it, which halves the peak memory. */
+      bool serial = false;
+      if (sorted)
+        serial = (rc = lh__duck_serial_begin(&st->duck, err)) == 0;
+      else
+        rc = lh__duck_exec(&st->duck, "SET SESSION preserve_insertion_order = false", err);
       rc = rc ? rc : lh__duck_each_row(&st->duck, sql.data, lh__on_written, &w, err);
       int reset = lh__duck_exec(&st->duck, "RESET SESSION preserve_insertion_order", NULL);
+      if (serial)
+        lh__duck_serial_end(&st->duck);
       rc = rc ? rc : reset;
       if (rc)
         break;

@@ -154,8 +154,10 @@ int lh_statement_store_read_sliced(lh_statement_store *st, const lh_sliced_read 
   lh__slice_plan *plan = NULL;
   lh_buf sql = LH_BUF_INIT;
   bool one = r->lo || r->hi;
-  int rc = lh__read_begin(st, true, &lease, err);
-  /* one range: DuckDB's own pruning by the footers' statistics is all it takes */
+  /* one range needs no views over every file (binding them parses every footer): its
+   * slice view names only the files whose ranges in the Delta log meet it, and DuckDB's
+   * pruning by the footers' statistics does the rest */
+  int rc = lh__read_begin(st, !one, &lease, err);
   if (rc == 0 && !one)
     rc = lh__slice_plan_new(st, (uint64_t)st->export_slice_rows, !r->stops_early, &plan, err);
   size_t n = rc ? 0 : one ? 1 : lh__slice_plan_count(plan);

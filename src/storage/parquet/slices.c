@@ -28,8 +28,8 @@ typedef struct group {
 } group;
 
 typedef struct file_range {
-  char *min, *max; /* borrowed from the groups; NULL: unknown (always read) */
-  bool known;
+  char *min, *max; /* owned; meaningful when known */
+  bool known;      /* false: the file is read by every slice */
 } file_range;
 
 struct lh__slice_plan {
@@ -46,6 +46,8 @@ struct lh__slice_plan {
   size_t nparts;
 };
 
+static void ranges_free(file_range *r, size_t n);
+
 void lh__slice_plan_free(lh__slice_plan *p) {
   if (!p)
     return;
@@ -57,7 +59,7 @@ void lh__slice_plan_free(lh__slice_plan *p) {
     free(p->groups[i].max);
   }
   free(p->groups);
-  free(p->files);
+  ranges_free(p->files, p->nfiles);
   free(p->dirty);
   free(p);
 }
@@ -70,8 +72,10 @@ static int nomem(lh_error *err) {
   return lh_error_set(err, LH_ENOMEM, "out of memory");
 }
 
-/* The row groups of every file of the snapshot, from their footers. */
-static int read_groups(lh_statement_store *st, lh__slice_plan *p, lh_error *err) {
+/* The row groups of the snapshot's files from their footers: every file, or (unknown_only)
+ * only those whose range the Delta log did not give. */
+static int read_groups(lh_statement_store *st, lh__slice_plan *p, bool unknown_only,
+                       lh_error *err) {
   const lh__delta_snapshot *snap = &st->snap;
   if (snap->nfiles == 0)
     return 0;
@@ -82,10 +86,13 @@ static int read_groups(lh_statement_store *st, lh__slice_plan *p, lh_error *err)
   int rc = paths ? lh_buf_puts(&sql, "SELECT file_name, row_group_num_rows, stats_min_value, "
                                      "stats_max_value FROM parquet_metadata([")
                  : LH_ENOMEM;
+  size_t listed = 0;
   for (size_t i = 0; i < snap->nfiles && !rc; i++) {
+    if (unknown_only && i < p->nfiles && p->files[i].known)
+      continue;
     lh_buf_reset(&path);
     rc = lh__tio_read_path(st->io, snap->files[i].file, &path);
-    rc = rc ? rc : (i ? lh_buf_putc(&sql, ',') : 0);
+    rc = rc ? rc : (listed++ ? lh_buf_putc(&sql, ',') : 0);
     rc = rc ? rc : lh__sql_quote(&sql, path.data);
     if (!rc && !(paths[i] = strdup(path.data)))
       rc = LH_ENOMEM;
@@ -133,33 +140,106 @@ static int read_groups(lh_statement_store *st, lh__slice_plan *p, lh_error *err)
   return rc;
 }
 
-/* Each file's entity-id range from its row groups (unknown when one of them has none). */
-static int file_ranges(const lh_statement_store *st, lh__slice_plan *p, lh_error *err) {
-  p->nfiles = st->snap.nfiles;
-  if (p->nfiles && !(p->files = calloc(p->nfiles, sizeof *p->files)))
+int lh__file_id_range(const lh__delta_file *f, char **min, char **max) {
+  *min = *max = NULL;
+  if (!f->stats)
+    return 0;
+  /* (a maximum cut to a prefix is left out by our writer, see delta_stats) */
+  json_t *stats = json_loads(f->stats, 0, NULL);
+  const char *mn =
+      json_string_value(json_object_get(json_object_get(stats, "minValues"), "entity_id"));
+  const char *mx =
+      json_string_value(json_object_get(json_object_get(stats, "maxValues"), "entity_id"));
+  int rc = 0;
+  if (mn && mx) {
+    *min = strdup(mn);
+    *max = strdup(mx);
+    rc = *min && *max ? 1 : LH_ENOMEM;
+    if (rc < 0) {
+      free(*min);
+      free(*max);
+      *min = *max = NULL;
+    }
+  }
+  json_decref(stats);
+  return rc;
+}
+
+static int log_range(const lh__delta_file *f, file_range *r) {
+  int rc = lh__file_id_range(f, &r->min, &r->max);
+  r->known = rc == 1;
+  return rc < 0 ? rc : 0;
+}
+
+static void ranges_free(file_range *r, size_t n) {
+  for (size_t i = 0; r && i < n; i++) {
+    free(r[i].min);
+    free(r[i].max);
+  }
+  free(r);
+}
+
+/* Every file's entity-id range from the Delta log; *all: none is unknown. */
+static int log_ranges(const lh_statement_store *st, file_range **out, bool *all, lh_error *err) {
+  size_t n = st->snap.nfiles;
+  *all = true;
+  *out = NULL;
+  if (n == 0)
+    return 0;
+  file_range *r = calloc(n, sizeof *r);
+  if (!r)
     return nomem(err);
+  for (size_t i = 0; i < n; i++) {
+    if (log_range(&st->snap.files[i], &r[i])) {
+      ranges_free(r, n);
+      return nomem(err);
+    }
+    *all = *all && r[i].known;
+  }
+  *out = r;
+  return 0;
+}
+
+/* The range of each file the log left unknown, from its row groups (unknown when one of
+ * them has no statistics). */
+static int file_ranges(lh__slice_plan *p, lh_error *err) {
   size_t *seen = p->nfiles ? calloc(p->nfiles, sizeof *seen) : NULL;
   if (p->nfiles && !seen)
     return nomem(err);
-  for (size_t i = 0; i < p->ngroups; i++) {
+  bool *from_log = p->nfiles ? calloc(p->nfiles, sizeof *from_log) : NULL;
+  if (p->nfiles && !from_log) {
+    free(seen);
+    return nomem(err);
+  }
+  for (size_t i = 0; i < p->nfiles; i++)
+    from_log[i] = p->files[i].known;
+  int rc = 0;
+  for (size_t i = 0; i < p->ngroups && !rc; i++) {
     group *g = &p->groups[i];
     file_range *f = &p->files[g->file];
+    if (from_log[g->file])
+      continue;
     if (seen[g->file]++ == 0)
       f->known = true;
     if (!g->min) {
       f->known = false;
       continue;
     }
-    if (!f->min || strcmp(g->min, f->min) < 0)
-      f->min = g->min;
-    if (!f->max || strcmp(g->max, f->max) > 0)
-      f->max = g->max;
+    if (!f->min || strcmp(g->min, f->min) < 0) {
+      free(f->min);
+      rc = (f->min = strdup(g->min)) ? rc : LH_ENOMEM;
+    }
+    if (!f->max || strcmp(g->max, f->max) > 0) {
+      free(f->max);
+      rc = (f->max = strdup(g->max)) ? rc : LH_ENOMEM;
+    }
   }
   for (size_t i = 0; i < p->nfiles; i++)
-    if (!seen[i] || !p->files[i].min) /* no footer row for it, or only empty groups */
-      p->files[i].known = false;
+    if (!from_log[i] && (!seen[i] || !p->files[i].min || !p->files[i].max))
+      p->files[i].known = false; /* no footer row for it, or only empty groups */
   free(seen);
-  return 0;
+  free(from_log);
+  return rc ? nomem(err) : 0;
 }
 
 static int cmp_group_min(const void *a, const void *b) {
@@ -240,8 +320,14 @@ int lh__slice_plan_new(lh_statement_store *st, uint64_t per, bool strict, lh__sl
    * functions, which hold about twice the memory per row of a plain sorted read */
   if (any_dirty && per > 1)
     per /= 2;
-  rc = rc ? rc : read_groups(st, p, err);
-  rc = rc ? rc : file_ranges(st, p, err);
+  /* file ranges from the log where it has them; the footers for the rest, and for every
+   * file when the bounds come from the row groups */
+  bool all_known = false;
+  rc = rc ? rc : log_ranges(st, &p->files, &all_known, err);
+  p->nfiles = p->files ? st->snap.nfiles : 0;
+  if (!rc && (!strict || !all_known))
+    rc = read_groups(st, p, strict, err);
+  rc = rc ? rc : file_ranges(p, err);
   if (!rc && !strict)
     rc = footer_bounds(p, per, &ok, err);
   if (!rc && !ok) {
@@ -268,12 +354,12 @@ int lh__slice_plan_new(lh_statement_store *st, uint64_t per, bool strict, lh__sl
   return 0;
 }
 
-/* Does file i hold ids in [lo, hi) (hi exclusive) or [lo, hi] (hi_incl)? */
-static bool file_meets(const lh__slice_plan *p, size_t i, const char *lo, const char *hi,
+/* Can file i hold ids in [lo, hi) (hi exclusive) or [lo, hi] (hi_incl)? */
+static bool file_meets(const file_range *ranges, size_t n, size_t i, const char *lo, const char *hi,
                        bool hi_incl) {
-  if (!p || i >= p->nfiles || !p->files[i].known)
+  if (!ranges || i >= n || !ranges[i].known)
     return true;
-  const file_range *f = &p->files[i];
+  const file_range *f = &ranges[i];
   if (lo && strcmp(f->max, lo) < 0)
     return false;
   if (hi && (hi_incl ? strcmp(f->min, hi) > 0 : strcmp(f->min, hi) >= 0))
@@ -290,6 +376,20 @@ int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char 
     return rc;
   lh_buf live = LH_BUF_INIT, src = LH_BUF_INIT, range = LH_BUF_INIT;
   size_t *files = NULL;
+  /* without a plan (a read of some entity ids) the files' ranges come from the Delta log,
+   * so that a lookup opens only the files that can hold its ids */
+  file_range *ranges = p ? p->files : NULL;
+  size_t nranges = p ? p->nfiles : 0;
+  file_range *own = NULL;
+  bool all_known;
+  if (!p && (lo || hi) && (rc = log_ranges(st, &own, &all_known, err)) != 0) {
+    lh__parts_free(parts, nparts);
+    return rc;
+  }
+  if (own) {
+    ranges = own;
+    nranges = st->snap.nfiles;
+  }
   lh_time cutoff = lh__grace_cutoff(st, lh_time_now());
   /* the range condition, applied to each partition's rows before the merge rules (the rows
    * of one statement id share their entity id, so a slice deduplicates on its own) */
@@ -311,7 +411,7 @@ int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char 
       break;
     }
     for (size_t k = 0; k < parts[i].nfiles; k++)
-      if (file_meets(p, parts[i].files[k], lo, hi, hi_incl))
+      if (file_meets(ranges, nranges, parts[i].files[k], lo, hi, hi_incl))
         files[n++] = parts[i].files[k];
     if (n == 0)
       continue;
@@ -335,8 +435,9 @@ int lh__slice_views(lh_statement_store *st, const lh__slice_plan *p, const char 
     }
   }
   free(files);
+  ranges_free(own, own ? st->snap.nfiles : 0);
   if (!rc && used == 0) {
-    rc = lh_buf_puts(&live, "SELECT * FROM statement_raw WHERE false");
+    rc = lh_buf_puts(&live, lh__empty_source);
   }
   rc = rc ? rc : lh_buf_puts(&live, ") WHERE deleted_at IS NULL");
   if (rc == LH_ENOMEM || rc > 0)

@@ -23,6 +23,9 @@
 #include "storage/tags.h"
 
 #define STATS_STRING_MAX 32 /* code points kept in string stats (Spark's prefix length) */
+/* entity_id stats are kept whole (entity ids are at most LH_ENTITY_ID_MAX): a read of some
+ * entity ids skips every file whose range cannot hold them without opening it (slices.c) */
+#define STATS_ENTITY_ID_MAX 256
 
 /* The Delta schema of the 18 columns (timestamps as Delta `timestamp`). */
 static const char *const SCHEMA_STRING =
@@ -393,7 +396,7 @@ int lh__files_source(lh_statement_store *st, const lh__part *p, const size_t *fi
   return rc ? rc : lh_buf_puts(out, "], union_by_name = true)");
 }
 
-static const char *const EMPTY_SOURCE =
+const char *const lh__empty_source =
     "SELECT NULL::VARCHAR AS shard, NULL::VARCHAR AS id, NULL::VARCHAR AS entity_id, "
     "NULL::VARCHAR AS dataset, NULL::VARCHAR AS bucket, NULL::VARCHAR AS origin, NULL::VARCHAR AS "
     "source, NULL::VARCHAR AS schema, NULL::VARCHAR AS prop, NULL::VARCHAR AS prop_type, "
@@ -419,8 +422,8 @@ int lh__store_view_sql(lh_statement_store *st, lh_buf *raw, lh_buf *live, lh_err
           : lh_buf_puts(live, "CREATE OR REPLACE TEMP VIEW statement AS SELECT *, entity_id AS "
                               "canonical_id FROM (");
   if (!rc && n == 0) {
-    rc = lh_buf_puts(raw, EMPTY_SOURCE);
-    rc = rc ? rc : lh_buf_puts(live, EMPTY_SOURCE);
+    rc = lh_buf_puts(raw, lh__empty_source);
+    rc = rc ? rc : lh_buf_puts(live, lh__empty_source);
   }
   for (size_t i = 0; i < n && !rc; i++) {
     lh_buf_reset(&src);
@@ -638,12 +641,13 @@ static char *delta_stats(json_t *colstats, json_int_t count) {
         json_object_set_new(maxs, col, json_boolean(strcmp(mx, "true") == 0));
     } else {
       bool cut;
+      size_t keep = strcmp(col, "entity_id") == 0 ? STATS_ENTITY_ID_MAX : STATS_STRING_MAX;
       if (mn) {
-        size_t k = utf8_prefix(mn, strlen(mn), STATS_STRING_MAX, &cut);
+        size_t k = utf8_prefix(mn, strlen(mn), keep, &cut);
         json_object_set_new(mins, col, json_stringn(mn, k)); /* a prefix is a valid minimum */
       }
       if (mx) {
-        utf8_prefix(mx, strlen(mx), STATS_STRING_MAX, &cut);
+        utf8_prefix(mx, strlen(mx), keep, &cut);
         if (!cut) /* a cut maximum would be too small: leave it unknown */
           json_object_set_new(maxs, col, json_string(mx));
       }
