@@ -15,7 +15,8 @@
 #   limit      entities iterate -q 'filter:schema=Company&limit=100' (the most common schema
 #              when the input has fewer than 100 companies)
 # At the largest size, the DuckDB-SQL equivalent of each step runs beside it on the same
-# files (bench_import baseline, bench_scale merge / read, bench_make baseline).
+# files (bench_import baseline, bench_scale merge / read, bench_make baseline);
+# SCALE_BASELINES=0 leaves them out (at 100 M they add ~20 min, and most run out of memory).
 # Figures: OUT/scale.json (JSON lines), OUT/scale.md (the tables). A failed step of ours
 # stops the run (exit 1); a failed baseline is reported in the tables.
 #   bench/scale.sh BUILD OUT
@@ -26,6 +27,7 @@ BIN="$BUILD/ftm-lakehouse"
 SIZES=${SCALE_SIZES:-1000000 10000000 30000000}
 MAX=${SCALE_MAX:-30000000}
 RUNS=${SCALE_RUNS:-3}
+BASELINES=${SCALE_BASELINES:-1}
 # Disk a size needs at its peak, per statement (measured at 0.3 M): the made lake ~430 bytes
 # (statements.csv ~270, entities.ftm.json and diffs ~60 each, the store ~37); before it the
 # input (~66) beside the unmerged store and the baseline's copy (~33 each); plus a margin
@@ -85,6 +87,7 @@ step() {
 baseline() {
   local size=$1 name=$2 s
   shift 2
+  [ "$BASELINES" != 0 ] || return 0
   sync
   if ! /usr/bin/time -v -o "$WORK/btime.$name" "$@" >"$WORK/base.$name" 2>"$WORK/berr.$name"; then
     BASELINE_FAILED=$((BASELINE_FAILED + 1))
