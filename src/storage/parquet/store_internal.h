@@ -21,13 +21,14 @@
   "id, entity_id, dataset, source, schema, prop, prop_type, value, original_value, lang, "         \
   "external, first_seen, last_seen, fragment, deleted_at"
 
-/* Rows per Parquet row group of every file we write (appends, merges, compaction). DuckDB's
+/* Rows per Parquet row group of the files appends and merges write. DuckDB's
  * writer holds a row group in memory per open file (its default, 122,880, took a flush of
  * 187k statements to 262 MB peak RSS; 16,384: 190 MB), and a read decodes whole row groups:
  * a point lookup or an entity-id slice touches at most a group's worth of rows beyond what it
  * needs in each partition. */
 #define LH__ROW_GROUP_ROWS "16384"
-/* Compaction writes one file at a time from one thread, so its row groups can be larger:
+/* Compaction writes one file at a time (not one per writer thread or partition), so its row
+ * groups can be larger:
  * every read parses the footers of the files it opens, and a footer's size follows its row
  * groups. At 30M statements, 65,536 rows against 16,384: a point lookup 0.20 -> 0.16 s, a
  * limited query 0.60 -> 0.34 s, entities iterate 39 -> 36 s, optimize's peak RSS unchanged. */
