@@ -113,8 +113,8 @@ static int next_item_into(importer *im, lh_entity_buffer *buf, lh_error *err) {
  * form a ring: the parser fills free slots, the store takes full ones in order and
  * releases them in the same order. */
 
-/* Slots of the ring: more than the store can hold at once (its batches of 131,072 rows,
- * at most 5 of them, keep at most 45 chunks of CHUNK_ROWS). */
+/* Slots of the ring: more than the store can hold at once (its batches of 65,536 rows,
+ * at most 5 of them, keep at most 25 chunks of CHUNK_ROWS). */
 #define NSLOTS 64
 /* Full slots the parser may have waiting for the store. */
 #define READ_AHEAD 2

@@ -481,7 +481,7 @@ static void test_engines_agree(void **state) {
                       live_before);
 }
 
-/* More rows than one sorted batch (131072), so that they pass through several batches and,
+/* More rows than one sorted batch (65536), so that they pass through several batches and,
  * with several writers, through several COPY statements at once: every row arrives once. */
 /* About 300,000 rows: the shared data, replicated with new ids and entity ids. */
 static void load_big(rows *big, rows *base) {

@@ -29,7 +29,7 @@
 #include "lakehouse/validate.h"
 #include "storage/parquet/store_internal.h"
 
-#define BATCH_ROWS 131072              /* rows sorted together (one sorted run per file) */
+#define BATCH_ROWS 65536               /* rows sorted together (one sorted run per file) */
 #define BATCH_BYTES ((size_t)64 << 20) /* ... or this much string data, whichever first */
 #define MAX_WRITERS 4                  /* streams of one partition */
 #define MAX_STREAMS 8                  /* partition files open at once */
