@@ -175,4 +175,21 @@ rm "$TMP/lake/wd/entities.ftm.json.gz"
 zstd -q -c "$TMP/e.json" >"$TMP/lake/wd/entities.ftm.json.zst"
 run "$BIN" "${L[@]}" -d wd entities stream
 expect_rc 0 "stream zst"; cmp -s "$TMP/e.json" "$TMP/out" || fail "stream zst bytes"
+# ---- a PostgreSQL journal (the fixture's server) -------------------------------------------
+# The binary does not link libpq: it loads it when a PostgreSQL journal is opened.
+[ -n "${LH_TEST_PG_URI_FILE:-}" ] && [ -s "$LH_TEST_PG_URI_FILE" ] || fail "no PostgreSQL fixture"
+PG_URI=$(cat "$LH_TEST_PG_URI_FILE")
+readelf -d "$BIN" | grep -q 'NEEDED.*libpq' && fail "the binary links libpq at start-up"
+run env LAKEHOUSE_JOURNAL_URI="$PG_URI" "$BIN" --uri "$TMP/pglake" -d pgwd entities import --journal \
+  -i "$D/wd_persons/entities.ftm.json"
+expect_rc 0 "import --journal into PostgreSQL"; expect_err "as 3179 statement rows into the journal"
+run env LAKEHOUSE_JOURNAL_URI="$PG_URI" "$BIN" --uri "$TMP/pglake" -d pgwd maintenance flush
+expect_rc 0 "flush from PostgreSQL"; expect_err "Flushed 3179 statements."
+run "$BIN" --uri "$TMP/pglake" -d pgwd entities iterate
+[ "$(lines)" = 281 ] || fail "PostgreSQL journal: $(lines) entities, want 281"
+# a server that is not there: a clear error, no crash
+run env LAKEHOUSE_JOURNAL_URI="postgresql://nobody@127.0.0.1:1/none?connect_timeout=2" "$BIN" \
+  --uri "$TMP/pglake" -d pgwd maintenance flush
+expect_rc 1 "flush from an absent server"; expect_err "127.0.0.1"
+
 finish

@@ -8,11 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
 #include <zlib.h>
 
 #include "lakehouse/log.h"
 #include "storage/journal/journal_internal.h"
+#include "storage/journal/pq.h"
 
 #define COPY_CHUNK (1 << 20)
 #define ROTATE_MAX_RETRIES 5
@@ -24,7 +24,7 @@ typedef struct pg {
 } pg;
 
 static int pg_fail(pg *p, lh_error *err, const char *what) {
-  const char *msg = PQerrorMessage(p->conn);
+  const char *msg = lh__pq.error_message(p->conn);
   size_t n = strlen(msg);
   while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
     n--;
@@ -33,10 +33,10 @@ static int pg_fail(pg *p, lh_error *err, const char *what) {
 
 /* Run a command; errors name `what`. */
 static int pg_exec(pg *p, const char *sql, const char *what, lh_error *err) {
-  PGresult *r = PQexec(p->conn, sql);
-  ExecStatusType st = PQresultStatus(r);
+  PGresult *r = lh__pq.exec(p->conn, sql);
+  ExecStatusType st = lh__pq.result_status(r);
   int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_fail(p, err, what);
-  PQclear(r);
+  lh__pq.clear(r);
   return rc;
 }
 
@@ -44,13 +44,14 @@ static int pg_exec(pg *p, const char *sql, const char *what, lh_error *err) {
 static int pg_value(pg *p, const char *sql, int nparams, const char *const *params, char **out,
                     lh_error *err) {
   *out = NULL;
-  PGresult *r = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  PGresult *r = lh__pq.exec_params(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
   int rc = 0;
-  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+  if (lh__pq.result_status(r) != PGRES_TUPLES_OK)
     rc = pg_fail(p, err, sql);
-  else if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) && !(*out = strdup(PQgetvalue(r, 0, 0))))
+  else if (lh__pq.ntuples(r) > 0 && !lh__pq.getisnull(r, 0, 0) &&
+           !(*out = strdup(lh__pq.getvalue(r, 0, 0))))
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  PQclear(r);
+  lh__pq.clear(r);
   return rc;
 }
 
@@ -119,13 +120,13 @@ static int put_row(lh_buf *b, const lh_row *r, lh__sql_ts_memo ts[3]) {
 
 static int copy_end(pg *p, const char *abort_msg, lh_error *err) {
   int rc = 0;
-  if (PQputCopyEnd(p->conn, abort_msg) != 1)
+  if (lh__pq.put_copy_end(p->conn, abort_msg) != 1)
     rc = pg_fail(p, err, "COPY end");
   PGresult *r;
-  while ((r = PQgetResult(p->conn))) {
-    if (!rc && !abort_msg && PQresultStatus(r) != PGRES_COMMAND_OK)
+  while ((r = lh__pq.get_result(p->conn))) {
+    if (!rc && !abort_msg && lh__pq.result_status(r) != PGRES_COMMAND_OK)
       rc = pg_fail(p, err, "COPY");
-    PQclear(r);
+    lh__pq.clear(r);
   }
   return rc;
 }
@@ -138,20 +139,21 @@ static int pg_insert(lh_journal *j, const lh_row *rows, size_t n, lh_error *err)
     lh_buf_free(&sql);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
-  PGresult *r = PQexec(p->conn, sql.data);
+  PGresult *r = lh__pq.exec(p->conn, sql.data);
   lh_buf_free(&sql);
-  if (PQresultStatus(r) != PGRES_COPY_IN) {
-    PQclear(r);
+  if (lh__pq.result_status(r) != PGRES_COPY_IN) {
+    lh__pq.clear(r);
     return pg_fail(p, err, "COPY FROM STDIN");
   }
-  PQclear(r);
+  lh__pq.clear(r);
   lh_buf b = LH_BUF_INIT;
   lh__sql_ts_memo ts[3] = {0}; /* the rows of one COPY mostly share their times */
   int rc = 0;
   for (size_t i = 0; !rc && i < n; i++) {
     if (put_row(&b, &rows[i], ts))
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-    else if ((b.len >= COPY_CHUNK || i + 1 == n) && PQputCopyData(p->conn, b.data, (int)b.len) != 1)
+    else if ((b.len >= COPY_CHUNK || i + 1 == n) &&
+             lh__pq.put_copy_data(p->conn, b.data, (int)b.len) != 1)
       rc = pg_fail(p, err, "COPY data");
     else if (b.len >= COPY_CHUNK || i + 1 == n)
       lh_buf_reset(&b);
@@ -185,25 +187,26 @@ static int pg_tables(lh_journal *j, const char *prefix, char ***names, size_t *n
   *names = NULL;
   *n = 0;
   const char *params[1] = {prefix};
-  PGresult *r = PQexecParams(p->conn,
-                             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                             "AND left(tablename, length($1)) = $1",
-                             1, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    PQclear(r);
+  PGresult *r =
+      lh__pq.exec_params(p->conn,
+                         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                         "AND left(tablename, length($1)) = $1",
+                         1, NULL, params, NULL, NULL, 0);
+  if (lh__pq.result_status(r) != PGRES_TUPLES_OK) {
+    lh__pq.clear(r);
     return pg_fail(p, err, "list tables");
   }
-  int rows = PQntuples(r);
+  int rows = lh__pq.ntuples(r);
   *names = calloc(rows ? (size_t)rows : 1, sizeof **names);
   for (int i = 0; *names && i < rows; i++) {
-    if (!((*names)[i] = strdup(PQgetvalue(r, i, 0)))) {
+    if (!((*names)[i] = strdup(lh__pq.getvalue(r, i, 0)))) {
       for (int k = 0; k < i; k++)
         free((*names)[k]);
       free(*names);
       *names = NULL;
     }
   }
-  PQclear(r);
+  lh__pq.clear(r);
   if (!*names)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   *n = (size_t)rows;
@@ -307,11 +310,11 @@ static int pg_scan(lh_journal *j, const char *table, const char *entity_id, bool
                ? LH_ENOMEM
                : 0;
   if (!rc && entity_id) {
-    char *lit = PQescapeLiteral(p->conn, entity_id, strlen(entity_id));
+    char *lit = lh__pq.escape_literal(p->conn, entity_id, strlen(entity_id));
     rc = !lit || lh_buf_printf(&sql, " WHERE entity_id = %s AND deleted_at IS NULL", lit)
              ? LH_ENOMEM
              : 0;
-    PQfreemem(lit);
+    lh__pq.freemem(lit);
   }
   if (!rc &&
       ((ordered && lh_buf_puts(&sql, " ORDER BY shard")) || lh_buf_puts(&sql, ") TO STDOUT")))
@@ -326,10 +329,10 @@ static int pg_scan(lh_journal *j, const char *table, const char *entity_id, bool
   lh__row_batch_init(&sc->bufs[0], LH__JOURNAL_READ_BATCH);
   lh__row_batch_init(&sc->bufs[1], LH__JOURNAL_READ_BATCH);
   sc->batch = &sc->bufs[0];
-  PGresult *r = PQexec(p->conn, sql.data);
+  PGresult *r = lh__pq.exec(p->conn, sql.data);
   lh_buf_free(&sql);
-  if (PQresultStatus(r) != PGRES_COPY_OUT) {
-    PQclear(r);
+  if (lh__pq.result_status(r) != PGRES_COPY_OUT) {
+    lh__pq.clear(r);
     rc = pg_fail(p, err, "read");
     lh__row_batch_free(&sc->bufs[0]);
     lh__row_batch_free(&sc->bufs[1]);
@@ -337,7 +340,7 @@ static int pg_scan(lh_journal *j, const char *table, const char *entity_id, bool
     free(sc);
     return rc;
   }
-  PQclear(r);
+  lh__pq.clear(r);
   *out = sc;
   return 0;
 }
@@ -409,15 +412,15 @@ static int pg_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
   *n = 0;
   while (!sc->done && sc->batch->n < LH__JOURNAL_READ_BATCH) {
     char *buf = NULL;
-    int len = PQgetCopyData(sc->p->conn, &buf, 0);
+    int len = lh__pq.get_copy_data(sc->p->conn, &buf, 0);
     if (len == -1) {
       sc->done = true;
       PGresult *r;
       int rc = 0;
-      while ((r = PQgetResult(sc->p->conn))) {
-        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+      while ((r = lh__pq.get_result(sc->p->conn))) {
+        if (!rc && lh__pq.result_status(r) != PGRES_COMMAND_OK)
           rc = pg_fail(sc->p, err, "read");
-        PQclear(r);
+        lh__pq.clear(r);
       }
       if (rc)
         return rc;
@@ -426,7 +429,7 @@ static int pg_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
     if (len < 0)
       return pg_fail(sc->p, err, "read");
     int rc = parse_copy_line(sc, buf, (size_t)len, err);
-    PQfreemem(buf);
+    lh__pq.freemem(buf);
     if (rc)
       return rc;
   }
@@ -439,13 +442,13 @@ static void pg_scan_close(lh__journal_scan *sc) {
   /* an unfinished COPY OUT: read it to the end so the connection is usable again */
   while (!sc->done) {
     char *buf = NULL;
-    int len = PQgetCopyData(sc->p->conn, &buf, 0);
+    int len = lh__pq.get_copy_data(sc->p->conn, &buf, 0);
     if (buf)
-      PQfreemem(buf);
+      lh__pq.freemem(buf);
     if (len < 0) {
       PGresult *r;
-      while ((r = PQgetResult(sc->p->conn)))
-        PQclear(r);
+      while ((r = lh__pq.get_result(sc->p->conn)))
+        lh__pq.clear(r);
       sc->done = true;
     }
   }
@@ -461,7 +464,7 @@ static void pg_close(lh_journal *j) {
     return;
   if (p->conn) {
     pg_unlock(j);
-    PQfinish(p->conn);
+    lh__pq.finish(p->conn);
   }
   free(p);
   j->impl = NULL;
@@ -480,14 +483,14 @@ static int pg_sql(lh_journal *j, const char *sql, int nparams, const char *const
     lh_buf_free(&q);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
-  PGresult *r = PQexecParams(p->conn, q.data, nparams, NULL, params, NULL, NULL, 0);
-  ExecStatusType st = PQresultStatus(r);
+  PGresult *r = lh__pq.exec_params(p->conn, q.data, nparams, NULL, params, NULL, NULL, 0);
+  ExecStatusType st = lh__pq.result_status(r);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
     rc = pg_fail(p, err, sql);
-  else if (out && st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) &&
-           !(*out = strdup(PQgetvalue(r, 0, 0))))
+  else if (out && st == PGRES_TUPLES_OK && lh__pq.ntuples(r) > 0 && !lh__pq.getisnull(r, 0, 0) &&
+           !(*out = strdup(lh__pq.getvalue(r, 0, 0))))
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  PQclear(r);
+  lh__pq.clear(r);
   lh_buf_free(&q);
   return rc;
 }
@@ -523,14 +526,16 @@ static const lh__journal_ops PG_OPS = {
 };
 
 static int pg_connect(lh_journal *j, const char *uri, lh_error *err) {
+  int rc = lh__pq_load(err);
+  if (rc)
+    return rc;
   pg *p = calloc(1, sizeof *p);
   if (!p)
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   j->ops = &PG_OPS;
   j->impl = p;
-  p->conn = PQconnectdb(uri);
-  int rc = 0;
-  if (!p->conn || PQstatus(p->conn) != CONNECTION_OK)
+  p->conn = lh__pq.connectdb(uri);
+  if (!p->conn || lh__pq.status(p->conn) != CONNECTION_OK)
     rc = p->conn ? pg_fail(p, err, "connect") : lh_error_set(err, LH_ENOMEM, "out of memory");
   else
     rc = pg_exec(p, "SET TIME ZONE 'UTC'; SET client_min_messages = warning", "session", err);
