@@ -186,34 +186,32 @@ static int apply_metadata(lh__delta_snapshot *s, json_t *md, const origin *o, lh
   return 0;
 }
 
-static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_error *err) {
-  const char *path = json_string_value(json_object_get(add, "path"));
-  if (!path || !*path)
-    return fail(err, LH_EPARSE, o, "add action without a path");
-  json_t *dv = json_object_get(add, "deletionVector");
-  if (dv && !json_is_null(dv))
-    return fail(err, LH_EUNSUPPORTED, o, "add '%s' carries a deletion vector (not supported)",
-                path);
-  json_t *pv = json_object_get(add, "partitionValues");
-  if (pv && !json_is_null(pv) && !json_is_object(pv))
-    return fail(err, LH_EPARSE, o, "add '%s': partitionValues is not an object", path);
-  json_t *size = json_object_get(add, "size");
-  if (!json_is_integer(size) || json_integer_value(size) < 0)
-    return fail(err, LH_EPARSE, o, "add '%s': size is missing or invalid", path);
+/* One add: the fields apply_add reads from its JSON, or the checkpoint reader from typed
+ * columns. values: the partition values (a new reference is taken); stats may be NULL. */
+typedef struct add_fields {
+  const char *path;
+  json_t *values;
+  int64_t size;
+  int64_t modified;
+  const char *stats;
+  size_t stats_len;
+} add_fields;
+
+static int add_file(lh__delta_snapshot *s, const add_fields *a, const origin *o, lh_error *err) {
+  const char *path = a->path;
   char *file = file_of(path);
   if (!file)
     return fail(err, LH_EPARSE, o, "add '%s': not a relative path inside the table", path);
-  json_t *stats = json_object_get(add, "stats");
   lh__delta_file f = {
       .path = strdup(path),
       .file = file,
-      .values = pv && json_is_object(pv) ? json_incref(pv) : json_object(),
-      .size = json_integer_value(size),
-      .modified = int_field(add, "modificationTime", 0),
+      .values = a->values ? json_incref(a->values) : json_object(),
+      .size = a->size,
+      .modified = a->modified,
       .version = o->version,
-      .stats = json_is_string(stats) ? strdup(json_string_value(stats)) : NULL,
+      .stats = a->stats ? strndup(a->stats, a->stats_len) : NULL,
   };
-  if (!f.path || !f.values || (json_is_string(stats) && !f.stats)) {
+  if (!f.path || !f.values || (a->stats && !f.stats)) {
     file_free(&f);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
@@ -239,6 +237,32 @@ static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_err
     json_object_del(s->removed_in, path);
   }
   return 0;
+}
+
+static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_error *err) {
+  const char *path = json_string_value(json_object_get(add, "path"));
+  if (!path || !*path)
+    return fail(err, LH_EPARSE, o, "add action without a path");
+  json_t *dv = json_object_get(add, "deletionVector");
+  if (dv && !json_is_null(dv))
+    return fail(err, LH_EUNSUPPORTED, o, "add '%s' carries a deletion vector (not supported)",
+                path);
+  json_t *pv = json_object_get(add, "partitionValues");
+  if (pv && !json_is_null(pv) && !json_is_object(pv))
+    return fail(err, LH_EPARSE, o, "add '%s': partitionValues is not an object", path);
+  json_t *size = json_object_get(add, "size");
+  if (!json_is_integer(size) || json_integer_value(size) < 0)
+    return fail(err, LH_EPARSE, o, "add '%s': size is missing or invalid", path);
+  json_t *stats = json_object_get(add, "stats");
+  add_fields a = {
+      .path = path,
+      .values = pv && json_is_object(pv) ? pv : NULL,
+      .size = json_integer_value(size),
+      .modified = int_field(add, "modificationTime", 0),
+      .stats = json_string_value(stats),
+      .stats_len = json_string_length(stats),
+  };
+  return add_file(s, &a, o, err);
 }
 
 static int apply_remove(lh__delta_snapshot *s, json_t *rm, const origin *o, lh_error *err) {
@@ -451,10 +475,121 @@ static int apply_cp_row(void *arg, const char *text, size_t n, lh_error *err) {
   return rc;
 }
 
+static bool row_valid(duckdb_vector vec, idx_t row) {
+  uint64_t *v = duckdb_vector_get_validity(vec);
+  return !v || duckdb_validity_row_is_valid(v, row);
+}
+
+/* The add rows of a checkpoint from typed columns (path, size, modificationTime, stats,
+ * partitionValues as JSON, has a deletion vector): no JSON text for the bulk of the
+ * checkpoint, and each stats string kept as it is. */
+static int apply_cp_adds(void *arg, duckdb_data_chunk chunk, lh_error *err) {
+  cp_ctx *c = arg;
+  duckdb_vector vp = duckdb_data_chunk_get_vector(chunk, 0),
+                vs = duckdb_data_chunk_get_vector(chunk, 1),
+                vm = duckdb_data_chunk_get_vector(chunk, 2),
+                vst = duckdb_data_chunk_get_vector(chunk, 3),
+                vpv = duckdb_data_chunk_get_vector(chunk, 4),
+                vdv = duckdb_data_chunk_get_vector(chunk, 5);
+  duckdb_string_t *path = duckdb_vector_get_data(vp), *stats = duckdb_vector_get_data(vst),
+                  *pv = duckdb_vector_get_data(vpv);
+  int64_t *size = duckdb_vector_get_data(vs), *modified = duckdb_vector_get_data(vm);
+  bool *dv = duckdb_vector_get_data(vdv);
+  idx_t n = duckdb_data_chunk_get_size(chunk);
+  int rc = 0;
+  for (idx_t r = 0; r < n && !rc; r++) {
+    if (!row_valid(vp, r) || duckdb_string_t_length(path[r]) == 0)
+      return fail(err, LH_EPARSE, &c->o, "add action without a path");
+    char *p = strndup(duckdb_string_t_data(&path[r]), duckdb_string_t_length(path[r]));
+    if (!p)
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+    json_t *values = NULL;
+    if (row_valid(vdv, r) && dv[r])
+      rc = fail(err, LH_EUNSUPPORTED, &c->o, "add '%s' carries a deletion vector (not supported)",
+                p);
+    else if (!row_valid(vs, r) || size[r] < 0)
+      rc = fail(err, LH_EPARSE, &c->o, "add '%s': size is missing or invalid", p);
+    else if (row_valid(vpv, r) &&
+             !json_is_object(values = json_loadb(duckdb_string_t_data(&pv[r]),
+                                                 duckdb_string_t_length(pv[r]), 0, NULL)))
+      rc = fail(err, LH_EPARSE, &c->o, "add '%s': partitionValues is not an object", p);
+    if (!rc) {
+      bool has_stats = row_valid(vst, r);
+      add_fields a = {
+          .path = p,
+          .values = values,
+          .size = size[r],
+          .modified = row_valid(vm, r) ? modified[r] : 0,
+          .stats = has_stats ? duckdb_string_t_data(&stats[r]) : NULL,
+          .stats_len = has_stats ? duckdb_string_t_length(stats[r]) : 0,
+      };
+      rc = add_file(c->s, &a, &c->o, err);
+    }
+    json_decref(values);
+    free(p);
+  }
+  return rc;
+}
+
+/* Which fields the checkpoint's add column has: *has_add false when it has none. */
+static int probe_add(lh__duck *d, const char *src, bool *has_add, bool *has_stats, bool *has_dv,
+                     lh_error *err) {
+  *has_add = *has_stats = *has_dv = false;
+  lh_buf sql = LH_BUF_INIT;
+  if (lh_buf_printf(&sql, "SELECT * FROM %s LIMIT 0", src))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  duckdb_result res;
+  int rc = lh__duck_query(d, sql.data, &res, err);
+  lh_buf_free(&sql);
+  if (rc)
+    return rc;
+  for (idx_t i = 0; i < duckdb_column_count(&res); i++) {
+    if (strcmp(duckdb_column_name(&res, i), "add") != 0)
+      continue;
+    duckdb_logical_type t = duckdb_column_logical_type(&res, i);
+    if (duckdb_get_type_id(t) == DUCKDB_TYPE_STRUCT) {
+      *has_add = true;
+      for (idx_t k = 0; k < duckdb_struct_type_child_count(t); k++) {
+        char *name = duckdb_struct_type_child_name(t, k);
+        *has_stats |= name && strcmp(name, "stats") == 0;
+        *has_dv |= name && strcmp(name, "deletionVector") == 0;
+        duckdb_free(name);
+      }
+    }
+    duckdb_destroy_logical_type(&t);
+  }
+  duckdb_destroy_result(&res);
+  return 0;
+}
+
+/* Every action of the checkpoint read as src: the few others as JSON first (the protocol is
+ * checked before any file is looked at), then the adds from typed columns. */
+static int read_checkpoint(lh__duck *d, const char *src, cp_ctx *c, lh_error *err) {
+  bool has_add, has_stats, has_dv;
+  int rc = probe_add(d, src, &has_add, &has_stats, &has_dv, err);
+  lh_buf sql = LH_BUF_INIT;
+  if (!rc && lh_buf_printf(&sql, "SELECT to_json(t)::VARCHAR FROM %s t%s", src,
+                           has_add ? " WHERE t.add IS NULL" : ""))
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  rc = rc ? rc : lh__duck_each_string(d, sql.data, apply_cp_row, c, err);
+  if (!rc && has_add) {
+    lh_buf_reset(&sql);
+    if (lh_buf_printf(&sql,
+                      "SELECT add.path::VARCHAR, add.size::BIGINT, add.modificationTime::BIGINT, "
+                      "%s, to_json(add.partitionValues)::VARCHAR, %s FROM %s WHERE add IS NOT NULL",
+                      has_stats ? "add.stats::VARCHAR" : "NULL::VARCHAR",
+                      has_dv ? "add.deletionVector IS NOT NULL" : "false", src))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    rc = rc ? rc : lh__duck_stream(d, NULL, sql.data, apply_cp_adds, c, err);
+  }
+  lh_buf_free(&sql);
+  return rc;
+}
+
 static int load_checkpoint(lh__table_io *io, lh__duck *d, lh__delta_snapshot *s, int64_t v,
                            int parts, lh_error *err) {
   lh_buf sql = LH_BUF_INIT, name = LH_BUF_INIT;
-  int rc = lh_buf_puts(&sql, "SELECT to_json(t)::VARCHAR FROM read_parquet([");
+  int rc = lh_buf_puts(&sql, "read_parquet([");
   for (int p = 1; p <= parts && !rc; p++) {
     lh_buf path = LH_BUF_INIT;
     char file[96];
@@ -471,7 +606,7 @@ static int load_checkpoint(lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
     lh_buf_free(&path);
   }
   if (!rc)
-    rc = lh_buf_puts(&sql, "], union_by_name = true) t");
+    rc = lh_buf_puts(&sql, "], union_by_name = true)");
   if (!rc)
     rc = lh_buf_printf(&name, LH__DELTA_LOG "/%020" PRId64 ".checkpoint%s.parquet", v,
                        parts > 1 ? ".*" : "");
@@ -479,7 +614,7 @@ static int load_checkpoint(lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   } else {
     cp_ctx c = {s, {name.data, v, 0}};
-    rc = lh__duck_each_string(d, sql.data, apply_cp_row, &c, err);
+    rc = read_checkpoint(d, sql.data, &c, err);
     if (rc && rc != LH_EUNSUPPORTED && !strstr(err ? err->message : "", name.data))
       lh_error_prefix(err, rc, "%s (version %" PRId64 ")", name.data, v);
   }
