@@ -188,6 +188,14 @@ static int count_files(const char *dir, const char *suffix) {
   return (int)tu_shell_number(cmd);
 }
 
+/* The table's data files (checkpoints in _delta_log are Parquet too). */
+static int count_data_files(const char *dir) {
+  char cmd[4300];
+  snprintf(cmd, sizeof cmd,
+           "find '%s' -type f -name '*.parquet' -not -path '*/_delta_log/*' | wc -l", dir);
+  return (int)tu_shell_number(cmd);
+}
+
 /* ---- tests --------------------------------------------------------------------------------------
  */
 
@@ -613,7 +621,7 @@ static void test_compact_and_vacuum(void **state) {
     append(f, &rs, &res);
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/statements", f->dir);
-  assert_int_equal(count_files(dir, ".parquet"), 10);
+  assert_int_equal(count_data_files(dir), 10);
   lh_error err = {0};
   lh_compact_result cr;
   assert_int_equal(lh_statement_store_compact(f->st, 0, &cr, &err), 0);
@@ -649,7 +657,12 @@ static void test_compact_and_vacuum(void **state) {
   assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
   assert_int_equal(vr.files, 11);
   assert_int_equal(vr.foreign, 3);
-  assert_int_equal(count_files(dir, ".parquet"), 4);
+  assert_int_equal(count_data_files(dir), 4);
+  /* vacuum leaves a checkpoint of the version it saw: reads start there */
+  char cp[4300];
+  snprintf(cp, sizeof cp, "%s/_delta_log/%020lld.checkpoint.parquet", dir,
+           (long long)tu_version(f->st, &err));
+  assert_int_equal(access(cp, F_OK), 0);
   assert_int_not_equal(access(orphan, F_OK), 0);
   for (int i = 1; i < 4; i++) {
     assert_int_equal(access(extra[i], F_OK), 0);
@@ -738,7 +751,7 @@ static void test_id_ordered_files(void **state) {
   assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/statements/shard=0/bucket=thing/origin=bulk", f->dir);
-  int merged = count_files(dir, ".parquet");
+  int merged = count_data_files(dir);
   assert_true(merged > 8);
   char cmd[4400];
   snprintf(cmd, sizeof cmd, "du -cb '%s'/*.parquet | tail -1", dir);
@@ -746,7 +759,7 @@ static void test_id_ordered_files(void **state) {
   lh_compact_result cr;
   assert_int_equal(lh_statement_store_compact(f->st, bytes / 3, &cr, &err), 0);
   assert_int_equal(lh_statement_store_vacuum(f->st, 0, &vr, &err), 0);
-  int compacted = count_files(dir, ".parquet");
+  int compacted = count_data_files(dir);
   assert_true(compacted >= 2 && compacted < merged);
   char sql[8400];
   /* within each file the rows are in entity-id order, and no two files' ranges overlap */
@@ -877,7 +890,7 @@ static void test_vacuum_respects_readers(void **state) {
   /* the reader can still read every file of its version */
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/statements", f->dir);
-  assert_int_equal(count_files(dir, ".parquet"), 4 + (int)mr.partitions);
+  assert_int_equal(count_data_files(dir), 4 + (int)mr.partitions);
   lh_fence_release(lease);
   assert_int_equal(lh_fence_readers(f->ds, &fo, &min, &live, &err), 0);
   assert_int_equal(live, 0);
