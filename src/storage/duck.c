@@ -329,7 +329,7 @@ int lh__duck_exec(lh__duck *d, const char *sql, lh_error *err) {
 
 /* ---- values as JSON ---------------------------------------------------------------------- */
 
-static bool valid(duckdb_vector vec, idx_t row) {
+bool lh__duck_valid(duckdb_vector vec, idx_t row) {
   uint64_t *v = duckdb_vector_get_validity(vec);
   return !v || duckdb_validity_row_is_valid(v, row);
 }
@@ -383,7 +383,7 @@ static int json_decimal(lh_buf *out, __int128 v, uint8_t scale) {
 }
 
 int lh__duck_value_json(duckdb_vector vec, duckdb_logical_type type, idx_t row, lh_buf *out) {
-  if (!valid(vec, row))
+  if (!lh__duck_valid(vec, row))
     return lh_buf_puts(out, "null");
   void *data = duckdb_vector_get_data(vec);
   duckdb_type id = duckdb_get_type_id(type);
@@ -582,7 +582,7 @@ int lh__duck_each_string(lh__duck *d, const char *sql, lh__duck_string_fn fn, vo
     duckdb_string_t *data = duckdb_vector_get_data(vec);
     idx_t n = duckdb_data_chunk_get_size(chunk);
     for (idx_t r = 0; r < n && !rc; r++) {
-      if (!valid(vec, r))
+      if (!lh__duck_valid(vec, r))
         continue;
       rc = fn(ctx, duckdb_string_t_data(&data[r]), duckdb_string_t_length(data[r]), err);
     }

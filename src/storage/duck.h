@@ -81,6 +81,8 @@ int lh__duck_each_row(lh__duck *d, const char *sql, lh__duck_row_fn fn, void *ct
 typedef int (*lh__duck_string_fn)(void *ctx, const char *s, size_t n, lh_error *err);
 int lh__duck_each_string(lh__duck *d, const char *sql, lh__duck_string_fn fn, void *ctx,
                          lh_error *err);
+/* Whether row of vec holds a value (not NULL). */
+bool lh__duck_valid(duckdb_vector vec, idx_t row);
 /* Append the JSON form of one vector value. */
 int lh__duck_value_json(duckdb_vector vec, duckdb_logical_type type, idx_t row, lh_buf *out);
 

@@ -487,11 +487,6 @@ static int apply_cp_row(void *arg, size_t ncols, const char *const *names,
   return rc;
 }
 
-static bool row_valid(duckdb_vector vec, idx_t row) {
-  uint64_t *v = duckdb_vector_get_validity(vec);
-  return !v || duckdb_validity_row_is_valid(v, row);
-}
-
 /* The add rows of a checkpoint from typed columns (path, size, modificationTime, stats,
  * partitionValues as JSON, has a deletion vector): no JSON text for the bulk of the
  * checkpoint, and each stats string kept as it is. */
@@ -510,28 +505,28 @@ static int apply_cp_adds(void *arg, duckdb_data_chunk chunk, lh_error *err) {
   idx_t n = duckdb_data_chunk_get_size(chunk);
   int rc = 0;
   for (idx_t r = 0; r < n && !rc; r++) {
-    if (!row_valid(vp, r) || duckdb_string_t_length(path[r]) == 0)
+    if (!lh__duck_valid(vp, r) || duckdb_string_t_length(path[r]) == 0)
       return fail(err, LH_EPARSE, &c->o, "add action without a path");
     char *p = strndup(duckdb_string_t_data(&path[r]), duckdb_string_t_length(path[r]));
     if (!p)
       return lh_error_set(err, LH_ENOMEM, "out of memory");
     json_t *values = NULL;
-    if (row_valid(vdv, r) && dv[r])
+    if (lh__duck_valid(vdv, r) && dv[r])
       rc = fail(err, LH_EUNSUPPORTED, &c->o, "add '%s' carries a deletion vector (not supported)",
                 p);
-    else if (!row_valid(vs, r) || size[r] < 0)
+    else if (!lh__duck_valid(vs, r) || size[r] < 0)
       rc = fail(err, LH_EPARSE, &c->o, "add '%s': size is missing or invalid", p);
-    else if (row_valid(vpv, r) &&
+    else if (lh__duck_valid(vpv, r) &&
              !json_is_object(values = json_loadb(duckdb_string_t_data(&pv[r]),
                                                  duckdb_string_t_length(pv[r]), 0, NULL)))
       rc = fail(err, LH_EPARSE, &c->o, "add '%s': partitionValues is not an object", p);
     if (!rc) {
-      bool has_stats = row_valid(vst, r);
+      bool has_stats = lh__duck_valid(vst, r);
       add_fields a = {
           .path = p,
           .values = values,
           .size = size[r],
-          .modified = row_valid(vm, r) ? modified[r] : 0,
+          .modified = lh__duck_valid(vm, r) ? modified[r] : 0,
           .stats = has_stats ? duckdb_string_t_data(&stats[r]) : NULL,
           .stats_len = has_stats ? duckdb_string_t_length(stats[r]) : 0,
       };
