@@ -510,15 +510,16 @@ static int apply_cp_adds(void *arg, duckdb_data_chunk chunk, lh_error *err) {
     char *p = strndup(duckdb_string_t_data(&path[r]), duckdb_string_t_length(path[r]));
     if (!p)
       return lh_error_set(err, LH_ENOMEM, "out of memory");
-    json_t *values = NULL;
+    /* (not inside json_is_object, a macro that evaluates its argument twice) */
+    json_t *values = lh__duck_valid(vpv, r) ? json_loadb(duckdb_string_t_data(&pv[r]),
+                                                         duckdb_string_t_length(pv[r]), 0, NULL)
+                                            : NULL;
     if (lh__duck_valid(vdv, r) && dv[r])
       rc = fail(err, LH_EUNSUPPORTED, &c->o, "add '%s' carries a deletion vector (not supported)",
                 p);
     else if (!lh__duck_valid(vs, r) || size[r] < 0)
       rc = fail(err, LH_EPARSE, &c->o, "add '%s': size is missing or invalid", p);
-    else if (lh__duck_valid(vpv, r) &&
-             !json_is_object(values = json_loadb(duckdb_string_t_data(&pv[r]),
-                                                 duckdb_string_t_length(pv[r]), 0, NULL)))
+    else if (lh__duck_valid(vpv, r) && !json_is_object(values))
       rc = fail(err, LH_EPARSE, &c->o, "add '%s': partitionValues is not an object", p);
     if (!rc) {
       bool has_stats = lh__duck_valid(vst, r);
