@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "storage/duck.h"
 #include "storage/parquet/delta_log.h"
@@ -257,11 +258,153 @@ static void test_refused_tables(void **state) {
   }
 }
 
+/* A commit of the actions built by fn; its version. */
+static int64_t commit(lh_store *t, lh__table_io *io, lh__delta_snapshot *s, const char *const *add,
+                      const char *const *remove) {
+  lh__delta_actions a;
+  lh__delta_actions_init(&a);
+  for (; add && *add; add++)
+    assert_int_equal(lh__delta_actions_add(&a, *add, NULL, NULL, 0, 10, 1000, true, NULL), 0);
+  for (; remove && *remove; remove++) {
+    uint32_t i;
+    assert_true(lh__strmap_get(&s->by_path, *remove, &i));
+    assert_int_equal(lh__delta_actions_remove(&a, s, &s->files[i], lh_time_now() / 1000, true), 0);
+  }
+  lh_error err = {0};
+  int64_t v = -1;
+  assert_int_equal(lh__delta_commit(t, io, &duck, s, &a, "WRITE", &v, &err), 0);
+  lh__delta_actions_free(&a);
+  return v;
+}
+
+static json_int_t removed_in(const lh__delta_snapshot *s, const char *path) {
+  json_t *v = json_object_get(s->removed_in, path);
+  return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/* A read leaves a checkpoint's tombstones where they are; vacuum and the checkpoint writer
+ * load them under the commits replayed since (a path re-added after the checkpoint is live,
+ * not a tombstone), and a checkpoint written from such a snapshot keeps them. */
+static void test_deferred_tombstones(void **state) {
+  (void)state;
+  char *dir = tu_tempdir();
+  lh_store *t;
+  lh__table_io *io;
+  lh_error err = {0};
+  assert_int_equal(lh_store_open(dir, &t, &err), 0);
+  assert_int_equal(lh__tio_open(t, &io, &err), 0);
+  assert_int_equal(lh__delta_create(t,
+                                    "{\"type\":\"struct\",\"fields\":[{\"name\":\"x\",\"type\":"
+                                    "\"string\",\"nullable\":true,\"metadata\":{}}]}",
+                                    NULL, 0, NULL, &err),
+                   0);
+  lh__delta_snapshot s, r;
+  lh__delta_snapshot_init(&s);
+  assert_int_equal(load(t, &s, &err), 0);
+  commit(t, io, &s, (const char *[]){"a.parquet", "b.parquet", "c.parquet", NULL}, NULL);
+  int64_t v2 = commit(t, io, &s, NULL, (const char *[]){"a.parquet", "b.parquet", NULL});
+  assert_int_equal(lh__delta_write_checkpoint(t, io, &duck, &s, &err), 0);
+  commit(t, io, &s, (const char *[]){"b.parquet", NULL}, NULL); /* b is back */
+
+  lh__delta_snapshot_init(&r);
+  assert_int_equal(load(t, &r, &err), 0);
+  assert_int_equal(r.checkpoint, v2);
+  assert_int_equal(r.nfiles, 2);                        /* b, c */
+  assert_null(json_object_get(r.removes, "a.parquet")); /* not read yet */
+  assert_non_null(r.cp_removes);
+  assert_int_equal(lh__delta_load_removes(&duck, &r, &err), 0);
+  assert_int_equal(removed_in(&r, "a.parquet"), v2);
+  assert_null(json_object_get(r.removes, "b.parquet")); /* live again */
+  assert_null(r.cp_removes);
+  assert_int_equal(lh__delta_load_removes(&duck, &r, &err), 0); /* once */
+  lh__delta_snapshot_free(&r);
+
+  /* a checkpoint written from a snapshot whose tombstones were not read carries them */
+  lh__delta_snapshot_init(&r);
+  assert_int_equal(load(t, &r, &err), 0);
+  assert_non_null(r.cp_removes);
+  assert_int_equal(lh__delta_write_checkpoint(t, io, &duck, &r, &err), 0);
+  lh__delta_snapshot_free(&r);
+  lh__delta_snapshot_init(&r);
+  assert_int_equal(load(t, &r, &err), 0);
+  assert_int_equal(r.checkpoint, r.version);
+  assert_int_equal(lh__delta_load_removes(&duck, &r, &err), 0);
+  assert_int_equal(removed_in(&r, "a.parquet"), r.checkpoint);
+  assert_null(json_object_get(r.removes, "b.parquet"));
+  assert_int_equal(r.nfiles, 2);
+
+  lh__delta_snapshot_free(&r);
+  lh__delta_snapshot_free(&s);
+  lh__tio_close(io);
+  lh_store_close(t);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* A checkpoint whose adds carry a deletion vector: refused, naming the file; the JSON
+ * commits are replayed instead when they are all there, and the load fails when not. */
+static void test_checkpoint_deletion_vector(void **state) {
+  (void)state;
+  char *dir = tu_tempdir();
+  lh_store *t;
+  lh__table_io *io;
+  lh_error err = {0};
+  assert_int_equal(lh_store_open(dir, &t, &err), 0);
+  assert_int_equal(lh__tio_open(t, &io, &err), 0);
+  assert_int_equal(lh__delta_create(t,
+                                    "{\"type\":\"struct\",\"fields\":[{\"name\":\"x\",\"type\":"
+                                    "\"string\",\"nullable\":true,\"metadata\":{}}]}",
+                                    NULL, 0, NULL, &err),
+                   0);
+  lh__delta_snapshot s;
+  lh__delta_snapshot_init(&s);
+  assert_int_equal(load(t, &s, &err), 0);
+  commit(t, io, &s, (const char *[]){"a.parquet", "b.parquet", NULL}, NULL);
+  assert_int_equal(lh__delta_write_checkpoint(t, io, &duck, &s, &err), 0);
+  lh__delta_snapshot_free(&s);
+
+  char cp[4200], sql[9000];
+  snprintf(cp, sizeof cp, "%s/_delta_log/%020d.checkpoint.parquet", dir, 1);
+  snprintf(sql, sizeof sql,
+           "COPY (SELECT * REPLACE (CASE WHEN add IS NULL THEN NULL ELSE struct_insert(add, "
+           "deletionVector := {'storageType': 'u', 'pathOrInlineDv': 'ab^-aqEH.-t@S}K{vb[*k^', "
+           "'offset': 1, 'sizeInBytes': 36, 'cardinality': 2}) END AS add) FROM "
+           "read_parquet('%s')) TO '%s.dv' (FORMAT parquet)",
+           cp, cp);
+  assert_int_equal(lh__duck_exec(&duck, sql, &err), 0);
+  char dv[4300];
+  snprintf(dv, sizeof dv, "%s.dv", cp);
+  assert_int_equal(rename(dv, cp), 0);
+
+  lh__delta_snapshot_init(&s);
+  assert_int_equal(load(t, &s, &err), 0); /* from the JSON commits */
+  assert_int_equal(s.checkpoint, -1);
+  assert_int_equal(s.nfiles, 2);
+  lh__delta_snapshot_free(&s);
+
+  char first[4200];
+  snprintf(first, sizeof first, "%s/_delta_log/%020d.json", dir, 0);
+  assert_int_equal(unlink(first), 0);
+  lh__delta_snapshot_init(&s);
+  assert_int_equal(load(t, &s, &err), LH_EUNSUPPORTED);
+  assert_non_null(strstr(err.message, "deletion vector"));
+  assert_non_null(strstr(err.message, "a.parquet"));
+  assert_non_null(strstr(err.message, "checkpoint"));
+  lh__delta_snapshot_free(&s);
+
+  lh__tio_close(io);
+  lh_store_close(t);
+  tu_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_readable_tables),
       cmocka_unit_test(test_partition_values_and_paths),
       cmocka_unit_test(test_refused_tables),
+      cmocka_unit_test(test_deferred_tombstones),
+      cmocka_unit_test(test_checkpoint_deletion_vector),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -113,6 +113,8 @@ void lh__delta_snapshot_free(lh__delta_snapshot *s) {
   json_decref(s->removes);
   json_decref(s->removed_in);
   json_decref(s->txns);
+  free(s->cp_removes);
+  free(s->cp_name);
   lh__delta_snapshot_init(s);
 }
 
@@ -188,10 +190,14 @@ static int apply_metadata(lh__delta_snapshot *s, json_t *md, const origin *o, lh
 
 /* One add: the fields apply_add reads from its JSON, or the checkpoint reader from typed
  * columns. values: the partition values (a new reference is taken); stats may be NULL. */
+/* An add action's fields, from a JSON commit or a checkpoint's typed columns, checked in
+ * add_file. */
 typedef struct add_fields {
-  const char *path;
-  json_t *values;
-  int64_t size;
+  const char *path; /* NULL or empty: refused */
+  json_t *values;   /* partitionValues: an object, or NULL */
+  bool values_bad;  /* partitionValues present but not an object */
+  bool deletion_vector;
+  int64_t size; /* < 0: missing or invalid */
   int64_t modified;
   const char *stats;
   size_t stats_len;
@@ -199,6 +205,15 @@ typedef struct add_fields {
 
 static int add_file(lh__delta_snapshot *s, const add_fields *a, const origin *o, lh_error *err) {
   const char *path = a->path;
+  if (!path || !*path)
+    return fail(err, LH_EPARSE, o, "add action without a path");
+  if (a->deletion_vector)
+    return fail(err, LH_EUNSUPPORTED, o, "add '%s' carries a deletion vector (not supported)",
+                path);
+  if (a->values_bad)
+    return fail(err, LH_EPARSE, o, "add '%s': partitionValues is not an object", path);
+  if (a->size < 0)
+    return fail(err, LH_EPARSE, o, "add '%s': size is missing or invalid", path);
   char *file = file_of(path);
   if (!file)
     return fail(err, LH_EPARSE, o, "add '%s': not a relative path inside the table", path);
@@ -240,24 +255,16 @@ static int add_file(lh__delta_snapshot *s, const add_fields *a, const origin *o,
 }
 
 static int apply_add(lh__delta_snapshot *s, json_t *add, const origin *o, lh_error *err) {
-  const char *path = json_string_value(json_object_get(add, "path"));
-  if (!path || !*path)
-    return fail(err, LH_EPARSE, o, "add action without a path");
   json_t *dv = json_object_get(add, "deletionVector");
-  if (dv && !json_is_null(dv))
-    return fail(err, LH_EUNSUPPORTED, o, "add '%s' carries a deletion vector (not supported)",
-                path);
   json_t *pv = json_object_get(add, "partitionValues");
-  if (pv && !json_is_null(pv) && !json_is_object(pv))
-    return fail(err, LH_EPARSE, o, "add '%s': partitionValues is not an object", path);
   json_t *size = json_object_get(add, "size");
-  if (!json_is_integer(size) || json_integer_value(size) < 0)
-    return fail(err, LH_EPARSE, o, "add '%s': size is missing or invalid", path);
   json_t *stats = json_object_get(add, "stats");
   add_fields a = {
-      .path = path,
-      .values = pv && json_is_object(pv) ? pv : NULL,
-      .size = json_integer_value(size),
+      .path = json_string_value(json_object_get(add, "path")),
+      .values = json_is_object(pv) ? pv : NULL,
+      .values_bad = pv && !json_is_null(pv) && !json_is_object(pv),
+      .deletion_vector = dv && !json_is_null(dv),
+      .size = json_is_integer(size) ? json_integer_value(size) : -1,
       .modified = int_field(add, "modificationTime", 0),
       .stats = json_string_value(stats),
       .stats_len = json_string_length(stats),
@@ -505,44 +512,38 @@ static int apply_cp_adds(void *arg, duckdb_data_chunk chunk, lh_error *err) {
   idx_t n = duckdb_data_chunk_get_size(chunk);
   int rc = 0;
   for (idx_t r = 0; r < n && !rc; r++) {
-    if (!lh__duck_valid(vp, r) || duckdb_string_t_length(path[r]) == 0)
-      return fail(err, LH_EPARSE, &c->o, "add action without a path");
-    char *p = strndup(duckdb_string_t_data(&path[r]), duckdb_string_t_length(path[r]));
-    if (!p)
+    char *p = lh__duck_valid(vp, r)
+                  ? strndup(duckdb_string_t_data(&path[r]), duckdb_string_t_length(path[r]))
+                  : NULL;
+    if (lh__duck_valid(vp, r) && !p)
       return lh_error_set(err, LH_ENOMEM, "out of memory");
     /* (not inside json_is_object, a macro that evaluates its argument twice) */
     json_t *values = lh__duck_valid(vpv, r) ? json_loadb(duckdb_string_t_data(&pv[r]),
                                                          duckdb_string_t_length(pv[r]), 0, NULL)
                                             : NULL;
-    if (lh__duck_valid(vdv, r) && dv[r])
-      rc = fail(err, LH_EUNSUPPORTED, &c->o, "add '%s' carries a deletion vector (not supported)",
-                p);
-    else if (!lh__duck_valid(vs, r) || size[r] < 0)
-      rc = fail(err, LH_EPARSE, &c->o, "add '%s': size is missing or invalid", p);
-    else if (lh__duck_valid(vpv, r) && !json_is_object(values))
-      rc = fail(err, LH_EPARSE, &c->o, "add '%s': partitionValues is not an object", p);
-    if (!rc) {
-      bool has_stats = lh__duck_valid(vst, r);
-      add_fields a = {
-          .path = p,
-          .values = values,
-          .size = size[r],
-          .modified = lh__duck_valid(vm, r) ? modified[r] : 0,
-          .stats = has_stats ? duckdb_string_t_data(&stats[r]) : NULL,
-          .stats_len = has_stats ? duckdb_string_t_length(stats[r]) : 0,
-      };
-      rc = add_file(c->s, &a, &c->o, err);
-    }
+    bool has_stats = lh__duck_valid(vst, r);
+    add_fields a = {
+        .path = p,
+        .values = json_is_object(values) ? values : NULL,
+        .values_bad = lh__duck_valid(vpv, r) && !json_is_object(values),
+        .deletion_vector = lh__duck_valid(vdv, r) && dv[r],
+        .size = lh__duck_valid(vs, r) ? size[r] : -1,
+        .modified = lh__duck_valid(vm, r) ? modified[r] : 0,
+        .stats = has_stats ? duckdb_string_t_data(&stats[r]) : NULL,
+        .stats_len = has_stats ? duckdb_string_t_length(stats[r]) : 0,
+    };
+    rc = add_file(c->s, &a, &c->o, err);
     json_decref(values);
     free(p);
   }
   return rc;
 }
 
-/* Which fields the checkpoint's add column has: *has_add false when it has none. */
+/* Which fields the checkpoint's add column has: *has_add false when it has none; whether it
+ * has a remove column. */
 static int probe_add(lh__duck *d, const char *src, bool *has_add, bool *has_stats, bool *has_dv,
-                     lh_error *err) {
-  *has_add = *has_stats = *has_dv = false;
+                     bool *has_remove, lh_error *err) {
+  *has_add = *has_stats = *has_dv = *has_remove = false;
   lh_buf sql = LH_BUF_INIT;
   if (lh_buf_printf(&sql, "SELECT * FROM %s LIMIT 0", src))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
@@ -552,6 +553,7 @@ static int probe_add(lh__duck *d, const char *src, bool *has_add, bool *has_stat
   if (rc)
     return rc;
   for (idx_t i = 0; i < duckdb_column_count(&res); i++) {
+    *has_remove |= strcmp(duckdb_column_name(&res, i), "remove") == 0;
     if (strcmp(duckdb_column_name(&res, i), "add") != 0)
       continue;
     duckdb_logical_type t = duckdb_column_logical_type(&res, i);
@@ -570,18 +572,31 @@ static int probe_add(lh__duck *d, const char *src, bool *has_add, bool *has_stat
   return 0;
 }
 
-/* Every action of the checkpoint read as src: the others first (the protocol is checked
- * before any file is looked at), then the adds from typed columns. */
+/* Every action of the checkpoint read as src but its tombstones (left for
+ * lh__delta_load_removes: ~1,000 of them after an optimize cost a lookup 15 ms): the others
+ * first (the protocol is checked before any file is looked at), then the adds from typed
+ * columns. */
 static int read_checkpoint(lh__duck *d, const char *src, cp_ctx *c, lh_error *err) {
-  bool has_add, has_stats, has_dv;
-  int rc = probe_add(d, src, &has_add, &has_stats, &has_dv, err);
+  bool has_add, has_stats, has_dv, has_remove;
+  int rc = probe_add(d, src, &has_add, &has_stats, &has_dv, &has_remove, err);
   lh_buf sql = LH_BUF_INIT;
-  if (!rc && lh_buf_printf(&sql,
-                           has_add ? "SELECT * EXCLUDE (add) FROM %s WHERE add IS NULL"
-                                   : "SELECT * FROM %s",
-                           src))
+  if (!rc && (lh_buf_puts(&sql, "SELECT *") ||
+              (has_add && has_remove && lh_buf_puts(&sql, " EXCLUDE (add, remove)")) ||
+              (has_add != has_remove &&
+               lh_buf_printf(&sql, " EXCLUDE (%s)", has_add ? "add" : "remove")) ||
+              lh_buf_printf(&sql, " FROM %s WHERE true", src) ||
+              (has_add && lh_buf_puts(&sql, " AND add IS NULL")) ||
+              (has_remove && lh_buf_puts(&sql, " AND remove IS NULL"))))
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   rc = rc ? rc : lh__duck_each_row(d, sql.data, apply_cp_row, c, err);
+  if (!rc && has_remove) {
+    free(c->s->cp_removes);
+    free(c->s->cp_name);
+    c->s->cp_removes = strdup(src);
+    c->s->cp_name = strdup(c->o.name);
+    if (!c->s->cp_removes || !c->s->cp_name)
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  }
   if (!rc && has_add) {
     lh_buf_reset(&sql);
     if (lh_buf_printf(&sql,
@@ -633,6 +648,45 @@ static int load_checkpoint(lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
   if (rc == 0) {
     s->version = v;
     s->checkpoint = v;
+  }
+  return rc;
+}
+
+/* A tombstone of the checkpoint, unless a commit replayed since re-added the path or
+ * removed it again (its own tombstone is the newer one). */
+static int apply_cp_tombstone(void *arg, size_t ncols, const char *const *names,
+                              const char *const *values, lh_error *err) {
+  cp_ctx *c = arg;
+  json_error_t je;
+  json_t *rm = ncols == 1 ? json_loads(values[0], 0, &je) : NULL;
+  if (!rm)
+    return fail(err, LH_EPARSE, &c->o, "unreadable checkpoint column '%s': %s",
+                ncols ? names[0] : "remove", ncols == 1 ? je.text : "no column");
+  const char *path = json_string_value(json_object_get(rm, "path"));
+  int rc = 0;
+  if (!path || !*path)
+    rc = fail(err, LH_EPARSE, &c->o, "remove action without a path");
+  else if (!lh__strmap_get(&c->s->by_path, path, NULL) && !json_object_get(c->s->removes, path))
+    rc = apply_remove(c->s, rm, &c->o, err);
+  json_decref(rm);
+  return rc;
+}
+
+int lh__delta_load_removes(lh__duck *d, lh__delta_snapshot *s, lh_error *err) {
+  if (!s->cp_removes)
+    return 0;
+  lh_buf sql = LH_BUF_INIT;
+  if (lh_buf_printf(&sql, "SELECT remove FROM %s WHERE remove IS NOT NULL", s->cp_removes))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  cp_ctx c = {s, {s->cp_name, s->checkpoint, 0}};
+  int rc = lh__duck_each_row(d, sql.data, apply_cp_tombstone, &c, err);
+  lh_buf_free(&sql);
+  if (rc && !strstr(err ? err->message : "", s->cp_name))
+    lh_error_prefix(err, rc, "%s (version %" PRId64 ")", s->cp_name, s->checkpoint);
+  if (!rc) {
+    free(s->cp_removes);
+    free(s->cp_name);
+    s->cp_removes = s->cp_name = NULL;
   }
   return rc;
 }
@@ -1029,12 +1083,15 @@ static int64_t tombstone_cutoff_ms(const lh__delta_snapshot *s) {
 }
 
 int lh__delta_write_checkpoint(lh_store *table, lh__table_io *io, lh__duck *d,
-                               const lh__delta_snapshot *s, lh_error *err) {
+                               lh__delta_snapshot *s, lh_error *err) {
+  int rc = lh__delta_load_removes(d, s, err); /* the tombstones carried over */
+  if (rc)
+    return rc;
   char id[LH_UUID_HEX_SIZE], name[64];
   lh_uuid4_hex(id);
   lh_buf json_path = LH_BUF_INIT, pq_path = LH_BUF_INIT;
   snprintf(name, sizeof name, ".checkpoint.lh-tmp-%s.json", id);
-  int rc = lh__tio_scratch(io, LH__DELTA_LOG, name, &json_path, err);
+  rc = lh__tio_scratch(io, LH__DELTA_LOG, name, &json_path, err);
   snprintf(name, sizeof name, ".checkpoint.lh-tmp-%s.parquet", id);
   rc = rc ? rc : lh__tio_scratch(io, LH__DELTA_LOG, name, &pq_path, err);
   char final[64];

@@ -46,6 +46,10 @@ typedef struct lh__delta_snapshot {
   json_t *removes;    /* path -> remove action: tombstones still in the log */
   json_t *removed_in; /* path -> the version whose commit (or checkpoint) removed it */
   json_t *txns;       /* appId -> txn action */
+  /* The checkpoint whose tombstones are not in removes yet (a read never needs them; vacuum
+   * and the checkpoint writer ask lh__delta_load_removes): its read_parquet source and
+   * name, or NULL. */
+  char *cp_removes, *cp_name;
 } lh__delta_snapshot;
 
 void lh__delta_snapshot_init(lh__delta_snapshot *s);
@@ -53,6 +57,9 @@ void lh__delta_snapshot_free(lh__delta_snapshot *s);
 /* Load the latest snapshot of the table at `table` (a store rooted at the table). */
 int lh__delta_load(lh_store *table, lh__table_io *io, lh__duck *d, lh__delta_snapshot *s,
                    lh_error *err);
+/* The tombstones of the checkpoint s was loaded from, into s->removes (under those of the
+ * commits replayed since); a no-op when they are in already. */
+int lh__delta_load_removes(lh__duck *d, lh__delta_snapshot *s, lh_error *err);
 /* Replay the commits written since s->version. */
 int lh__delta_update(lh_store *table, lh__delta_snapshot *s, lh_error *err);
 /* LH_EUNSUPPORTED when this implementation cannot read / write the table correctly. */
@@ -99,7 +106,7 @@ int lh__delta_commit(lh_store *table, lh__table_io *io, lh__duck *d, lh__delta_s
 /* Write the checkpoint of s (at s->version, through DuckDB into the table's files) and
  * _last_checkpoint. */
 int lh__delta_write_checkpoint(lh_store *table, lh__table_io *io, lh__duck *d,
-                               const lh__delta_snapshot *s, lh_error *err);
+                               lh__delta_snapshot *s, lh_error *err);
 
 /* ---- paths ---------------------------------------------------------------------------- */
 

@@ -538,7 +538,8 @@ int lh_statement_store_vacuum(lh_statement_store *st, int retention_hours, lh_va
                   .created = LH_TIME_NULL,
                   .res = res};
   lh__strmap_init(&v.live);
-  if ((rc = lh__store_refresh(st, err)) != 0)
+  if ((rc = lh__store_refresh(st, err)) != 0 ||
+      (rc = lh__delta_load_removes(&st->duck, &st->snap, err)) != 0)
     goto done;
   json_t *created = json_object_get(st->snap.metadata, "createdTime");
   if (json_is_integer(created))
