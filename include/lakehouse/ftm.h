@@ -141,6 +141,9 @@ struct lh_schema {
 /* The process-wide default model: the embedded compiled model, or the file named by
  * LAKEHOUSE_FTM_MODEL. Loaded once; NULL (with err) if that file is invalid. */
 LH_API const lh_model *lh_model_default(lh_error *err);
+/* Start loading the default model on a thread of its own (once; later calls do nothing): a
+ * read that opens its store meanwhile finds it loaded. */
+LH_API void lh_model_prefetch(void);
 /* Load a compiled model from JSON text. */
 LH_API int lh_model_load(const char *json, size_t len, lh_model **out, lh_error *err);
 LH_API int lh_model_load_file(const char *path, lh_model **out, lh_error *err);

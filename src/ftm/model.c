@@ -2,6 +2,7 @@
  * stub (reverse) properties, buckets and is-a bitsets once, so lookups are cheap. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,6 +648,25 @@ static void load_default(void) {
   }
   if (default_model)
     lh__model_territories_load_env(default_model);
+}
+
+static void *prefetch_main(void *arg) {
+  (void)arg;
+  pthread_once(&default_once, load_default);
+  return NULL;
+}
+
+void lh_model_prefetch(void) {
+  static atomic_flag started = ATOMIC_FLAG_INIT;
+  if (atomic_flag_test_and_set(&started))
+    return;
+  pthread_attr_t attr;
+  pthread_t t;
+  if (pthread_attr_init(&attr) != 0)
+    return;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  (void)pthread_create(&t, &attr, prefetch_main, NULL); /* refused: loaded on first use */
+  pthread_attr_destroy(&attr);
 }
 
 const lh_model *lh_model_default(lh_error *err) {

@@ -903,6 +903,7 @@ static int read_query(lh_dataset *ds, lh_statement_store *st, const lh_entity_qu
 
 int lh_entities_query(lh_dataset *ds, const lh_entity_query *q, lh_entity_fn fn, void *ctx,
                       lh_error *err) {
+  lh_model_prefetch(); /* while DuckDB starts and the Delta log loads (~10 ms of ~200) */
   lh_statement_store *st;
   int rc = readable_store(ds, &st, err);
   if (rc <= 0)
