@@ -2,6 +2,7 @@
  * a lease on the write fence, metadata in batches), and the public store / read / delete
  * functions. gc is in archive_gc.c. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct lh__archive {
   lh_fence_opts fo;
   lh_fence *lease; /* the shared side of the write fence, while a batch is open */
   lh_time lease_since;
+  uint64_t leases; /* taken so far: tells whether a look at the store was under this lease */
   pending *pend;
   size_t npend, pend_cap;
   int (*on_batch)(void *ctx, lh_error *err);
@@ -134,6 +136,7 @@ static int take_lease(lh__archive *a, lh_error *err) {
   if (rc)
     return lh_error_prefix(err, rc, "archive");
   a->lease_since = lh_time_now();
+  a->leases++;
   return 0;
 }
 
@@ -334,6 +337,7 @@ static int publish_blob(lh__archive *a, const lh_archive_source *src, const char
   int rc = 0;
   for (int attempt = 0;; attempt++) {
     lh_writer *w = NULL;
+    uint64_t looked_under = a->lease ? a->leases : 0; /* the lease the first look is under */
     int exists = lh_store_exists(s, blob, err);
     if (exists < 0) {
       rc = exists;
@@ -354,8 +358,10 @@ static int publish_blob(lh__archive *a, const lh_archive_source *src, const char
       lh_writer_abort(w);
       break;
     }
-    /* under the lease: gc cannot remove the blob from here to the end of the batch */
-    exists = lh_store_exists(s, blob, err);
+    /* under the lease: gc cannot remove the blob from here to the end of the batch (the
+     * first look counts when the lease was held already and still is) */
+    if (looked_under != a->leases)
+      exists = lh_store_exists(s, blob, err);
     if (exists < 0 || w) {
       if (exists != 0)
         lh_writer_abort(w); /* an error, or published meanwhile by someone else: same bytes */
