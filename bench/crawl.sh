@@ -43,13 +43,20 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 # new ones, so deleting one run's 150,000 files and folders slows the next run's creates
 # several-fold, whichever side it is (measured: a crawl 14.7 s after a pause, 21-26 s
 # right after deleting the previous lake).
+# Each run starts with nothing dirty in the page cache (`sync`, untimed): the crawl makes
+# its archive durable with syncfs(2), which writes back everything dirty on the
+# filesystem, so without it a crawl after a baseline run also paid for writing back the
+# 1.5 GB `cp -r` had left in memory (measured: 9.7 s for the first crawl, 12.3-12.7 s for
+# the ones after a baseline). `cp` itself never waits for its writes.
 crawl_t=() base_t=() rss=()
 for i in $(seq "$RUNS"); do
+  sync
   LAKEHOUSE_PROGRESS=0 /usr/bin/time -v "$BIN" --uri "$WORK/lake-$i" -d bench crawl "$SRC" \
     -o "$WORK/job.json" 2>"$WORK/crawl.time" >/dev/null
   crawl_t+=("$(wall_s "$WORK/crawl.time")")
   rss+=("$(rss_mb "$WORK/crawl.time")")
   done_files=$(python3 -c "import json; print(json.load(open('$WORK/job.json'))['done'])")
+  sync
   /usr/bin/time -v bash -c "find '$SRC' -type f -print0 | xargs -0 sha256sum >/dev/null && cp -r '$SRC' '$WORK/copy-$i'" \
     2>"$WORK/base.time"
   base_t+=("$(wall_s "$WORK/base.time")")
