@@ -135,12 +135,6 @@ int lh_statement_store_export_csv(lh_statement_store *st, lh_bytes_fn fn, void *
   return lh__explain_io_error(st, rc, err);
 }
 
-typedef struct count_ctx {
-  lh_count_fn fn;
-  void *ctx;
-} count_ctx;
-
-/* Rows of (key VARCHAR, count BIGINT). */
 /* ---- aggregates, slice by slice ------------------------------------------------------------ */
 
 /* Aggregates over the live statements run once per entity-id slice (the view
@@ -178,7 +172,7 @@ static int each_slice(lh_statement_store *st, const char *sql, slice_result_fn f
 
 /* Counts by key, summed over the slices. */
 typedef struct key_counts {
-  lh__strmap index; /* key -> position (owns the keys) */
+  lh__strmap index; /* key -> position in keys (which holds the copies) */
   char **keys;
   uint64_t *counts;
   size_t n, cap;
