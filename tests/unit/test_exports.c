@@ -563,12 +563,90 @@ static void test_export_broken_table(void **state) {
   tu_lake_close(&l);
 }
 
+typedef struct id_list {
+  char **v;
+  size_t n;
+  bool sorted;
+} id_list;
+
+static int take_id(void *ctx, const char *s, size_t n, lh_error *err) {
+  (void)err;
+  id_list *l = ctx;
+  char *id = strndup(s, n);
+  assert_non_null(id);
+  if (l->n && strcmp(l->v[l->n - 1], id) >= 0)
+    l->sorted = false;
+  l->v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+  assert_non_null(l->v);
+  l->v[l->n++] = id;
+  return 0;
+}
+
+static void id_list_free(id_list *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+}
+
+/* The changed ids of a diff, read in entity-id slices (50 rows an export slice, so 800 a
+ * slice here: several over 3,179 statements): every entity once, in order, whether it is
+ * one slice or several; none changed since now; the schema filter applies. */
+static void test_changed_ids_sliced(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  id_list all[2] = {{NULL, 0, true}, {NULL, 0, true}};
+  lh_error err = {0};
+  for (int k = 0; k < 2; k++) {
+    if (k == 1)
+      setenv("LAKEHOUSE_EXPORT_SLICE_ROWS", "50", 1);
+    lh_settings_free(&l.settings);
+    assert_int_equal(lh_settings_load(&l.settings, &err), 0);
+    lh_dataset *ds = tu_lake_dataset(&l, k ? "wd2" : "wd1");
+    int fd = open(tu_shared("data/wd_persons/entities.ftm.json"), O_RDONLY);
+    lh_import_opts io = {.format = LH_IMPORT_ENTITIES, .name = k ? "wd2" : "wd1"};
+    lh_import_result ir;
+    assert_int_equal(lh_entities_import(ds, fd, &io, &ir, &err), 0);
+    close(fd);
+    lh_statement_store *st;
+    assert_int_equal(lh__ctx_statements(ds, &st, &err), 0);
+    assert_int_equal(lh_statement_store_changed_ids(st, 0, NULL, 0, take_id, &all[k], &err), 0);
+    uint64_t entities, statements;
+    assert_int_equal(lh_statement_store_counts(st, &entities, &statements, &err), 0);
+    assert_int_equal(statements, 3179);
+    assert_int_equal(all[k].n, entities);
+    assert_true(all[k].sorted);
+    id_list none = {NULL, 0, true};
+    assert_int_equal(
+        lh_statement_store_changed_ids(st, lh_time_now() + 1000000, NULL, 0, take_id, &none, &err),
+        0);
+    assert_int_equal(none.n, 0);
+    const char *other[] = {"Company"};
+    assert_int_equal(lh_statement_store_changed_ids(st, 0, other, 1, take_id, &none, &err), 0);
+    assert_int_equal(none.n, 0); /* the persons file holds no companies */
+    lh_dataset_close(ds);
+  }
+  unsetenv("LAKEHOUSE_EXPORT_SLICE_ROWS");
+  assert_true(all[0].n > 200);
+  assert_int_equal(all[0].n, all[1].n);
+  for (size_t i = 0; i < all[0].n; i++)
+    assert_string_equal(all[0].v[i], all[1].v[i]);
+  id_list_free(&all[0]);
+  id_list_free(&all[1]);
+  tu_lake_close(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_codecs),        cmocka_unit_test(test_versions),
-      cmocka_unit_test(test_jobs),          cmocka_unit_test(test_yaml_dump),
-      cmocka_unit_test(test_configure),     cmocka_unit_test(test_diffs),
-      cmocka_unit_test(test_failed_export), cmocka_unit_test(test_export_broken_table),
+      cmocka_unit_test(test_codecs),
+      cmocka_unit_test(test_versions),
+      cmocka_unit_test(test_jobs),
+      cmocka_unit_test(test_yaml_dump),
+      cmocka_unit_test(test_configure),
+      cmocka_unit_test(test_diffs),
+      cmocka_unit_test(test_failed_export),
+      cmocka_unit_test(test_export_broken_table),
+      cmocka_unit_test(test_changed_ids_sliced),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

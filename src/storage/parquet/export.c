@@ -344,31 +344,48 @@ static int on_id(void *ctx, const char *s, size_t n, lh_error *err) {
   return c->fn(c->ctx, s, n, err);
 }
 
+/* The ids in entity-id slices (planned from the Parquet footers: no scan), each slice's
+ * distinct and sorted by DuckDB: the slices ascend, so the whole is sorted, and memory
+ * follows a slice's changed entities rather than all of them (a diff after a re-import
+ * names every entity). */
 int lh_statement_store_changed_ids(lh_statement_store *st, lh_time since,
                                    const char *const *schemata, size_t nschemata, lh_string_fn fn,
                                    void *ctx, lh_error *err) {
   lh_fence *lease;
+  lh__slice_plan *plan = NULL;
   int rc = lh__read_begin(st, true, &lease, err);
-  if (rc) {
-    lh__read_end(lease);
-    return lh__explain_io_error(st, rc, err);
-  }
-  lh_buf sql = LH_BUF_INIT;
+  rc = rc ? rc
+          : lh__slice_plan_new(st, (uint64_t)st->export_slice_rows * AGG_SLICES_PER_EXPORT_SLICE,
+                               false, &plan, err);
+  lh_buf where = LH_BUF_INIT, sql = LH_BUF_INIT;
   char iso[LH_ISO_SIZE];
   lh_time_format_iso(since, iso);
-  rc = lh_buf_printf(&sql,
-                     "SELECT DISTINCT entity_id FROM statement_raw WHERE (first_seen >= "
-                     "'%s'::TIMESTAMPTZ OR deleted_at >= '%s'::TIMESTAMPTZ)",
-                     iso, iso);
-  if (!rc && nschemata) {
-    rc = lh_buf_puts(&sql, " AND ");
-    rc = rc ? rc : in_list(&sql, "schema", schemata, nschemata);
-  }
-  rc = rc ? rc : lh_buf_puts(&sql, " ORDER BY entity_id");
+  if (!rc && lh_buf_printf(&where,
+                           "SELECT DISTINCT entity_id FROM statement_raw WHERE (first_seen >= "
+                           "'%s'::TIMESTAMPTZ OR deleted_at >= '%s'::TIMESTAMPTZ)",
+                           iso, iso))
+    rc = LH_ENOMEM;
+  if (!rc && nschemata &&
+      (lh_buf_puts(&where, " AND ") || in_list(&where, "schema", schemata, nschemata)))
+    rc = LH_ENOMEM;
+  if (rc == LH_ENOMEM)
+    rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+  size_t n = rc ? 0 : lh__slice_plan_count(plan);
   ids_ctx c = {fn, ctx};
-  rc = rc ? lh_error_set(err, LH_ENOMEM, "out of memory")
-          : lh__duck_each_string(&st->duck, sql.data, on_id, &c, err);
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *lo, *hi;
+    lh__slice_plan_range(plan, i, &lo, &hi);
+    lh_buf_reset(&sql);
+    if (lh_buf_puts(&sql, where.data) ||
+        (lo && (lh_buf_puts(&sql, " AND entity_id >= ") || lh__sql_quote(&sql, lo))) ||
+        (hi && (lh_buf_puts(&sql, " AND entity_id < ") || lh__sql_quote(&sql, hi))) ||
+        lh_buf_puts(&sql, " ORDER BY entity_id"))
+      rc = lh_error_set(err, LH_ENOMEM, "out of memory");
+    rc = rc ? rc : lh__duck_each_string(&st->duck, sql.data, on_id, &c, err);
+  }
+  lh_buf_free(&where);
   lh_buf_free(&sql);
+  lh__slice_plan_free(plan);
   lh__read_end(lease);
   return lh__explain_io_error(st, rc, err);
 }
