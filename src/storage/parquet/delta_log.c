@@ -580,13 +580,13 @@ static int read_checkpoint(lh__duck *d, const char *src, cp_ctx *c, lh_error *er
   bool has_add, has_stats, has_dv, has_remove;
   int rc = probe_add(d, src, &has_add, &has_stats, &has_dv, &has_remove, err);
   lh_buf sql = LH_BUF_INIT;
-  if (!rc && (lh_buf_puts(&sql, "SELECT *") ||
-              (has_add && has_remove && lh_buf_puts(&sql, " EXCLUDE (add, remove)")) ||
-              (has_add != has_remove &&
-               lh_buf_printf(&sql, " EXCLUDE (%s)", has_add ? "add" : "remove")) ||
-              lh_buf_printf(&sql, " FROM %s WHERE true", src) ||
-              (has_add && lh_buf_puts(&sql, " AND add IS NULL")) ||
-              (has_remove && lh_buf_puts(&sql, " AND remove IS NULL"))))
+  const char *exclude = has_add && has_remove ? " EXCLUDE (add, remove)"
+                        : has_add             ? " EXCLUDE (add)"
+                        : has_remove          ? " EXCLUDE (remove)"
+                                              : "";
+  if (!rc &&
+      lh_buf_printf(&sql, "SELECT *%s FROM %s WHERE %s AND %s", exclude, src,
+                    has_add ? "add IS NULL" : "true", has_remove ? "remove IS NULL" : "true"))
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
   rc = rc ? rc : lh__duck_each_row(d, sql.data, apply_cp_row, c, err);
   if (!rc && has_remove) {
