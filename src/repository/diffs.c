@@ -1,12 +1,14 @@
 /* The entity and document diffs (inventory §9.3 Diffs): what changed in the store since the
  * last diff, as ADD / DEL lines under diffs/, with the state tag `{base}-current` that
  * records the time and Delta version of the last one. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/array.h"
 #include "core/conventions.h"
+#include "core/fs.h"
 #include "lakehouse/ftm.h"
 #include "lakehouse/log.h"
 #include "repository/exports.h"
@@ -49,25 +51,76 @@ static int diff_state_set(lh_dataset *ds, const char *base, lh_time ts, int64_t 
   return rc;
 }
 
-int lh__ids_collect(void *ctx, const char *s, size_t n, lh_error *err) {
-  lh__ids *l = ctx;
-  if (LH_ARRAY_RESERVE(l->v, l->cap, l->n + 1, 256))
-    return lh_error_nomem(err);
-  if (!(l->v[l->n] = strndup(s, n)))
-    return lh_error_nomem(err);
-  l->n++;
-  return 0;
+void lh__ids_clear(lh__ids *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  l->n = 0;
 }
 
 void lh__ids_free(lh__ids *l) {
-  for (size_t i = 0; i < l->n; i++)
-    free(l->v[i]);
+  lh__ids_clear(l);
   free(l->v);
+  l->v = NULL;
+  l->cap = 0;
+}
+
+/* ---- the id spill: records of a 4-byte length and the id's bytes ---------------------------- */
+
+int lh__id_spill_open(lh__id_spill *s, lh_error *err) {
+  s->n = 0;
+  return lh_temp_file(&s->f, err);
+}
+
+int lh__id_spill_add(void *ctx, const char *id, size_t n, lh_error *err) {
+  lh__id_spill *s = ctx;
+  uint32_t len = (uint32_t)n;
+  if (n > UINT32_MAX)
+    return lh_error_set(err, LH_EINVAL, "diff: an entity id of %zu bytes", n);
+  if (fwrite(&len, sizeof len, 1, s->f) != 1 || fwrite(id, 1, n, s->f) != n)
+    return lh_error_errno(err, errno, "diff: cannot write the changed ids to a temporary file");
+  s->n++;
+  return 0;
+}
+
+int lh__id_spill_rewind(lh__id_spill *s, lh_error *err) {
+  if (fflush(s->f) != 0 || fseek(s->f, 0, SEEK_SET) != 0)
+    return lh_error_errno(err, errno, "diff: cannot read back the changed ids");
+  return 0;
+}
+
+int lh__id_spill_next(lh__id_spill *s, size_t max, lh__ids *batch, lh_error *err) {
+  lh__ids_clear(batch);
+  while (batch->n < max) {
+    uint32_t len;
+    if (fread(&len, sizeof len, 1, s->f) != 1) {
+      if (ferror(s->f))
+        return lh_error_errno(err, errno, "diff: cannot read back the changed ids");
+      break;
+    }
+    if (LH_ARRAY_RESERVE(batch->v, batch->cap, batch->n + 1, 256))
+      return lh_error_nomem(err);
+    char *id = malloc((size_t)len + 1);
+    if (!id)
+      return lh_error_nomem(err);
+    if (fread(id, 1, len, s->f) != len) {
+      free(id);
+      return lh_error_set(err, LH_EIO, "diff: the temporary file of changed ids is cut short");
+    }
+    id[len] = '\0';
+    batch->v[batch->n++] = id;
+  }
+  return (int)batch->n;
+}
+
+void lh__id_spill_close(lh__id_spill *s) {
+  if (s->f)
+    fclose(s->f);
+  s->f = NULL;
 }
 
 /* The ids of the entities changed since `since`; documents: of the Document schemata
  * (descendants included) only. */
-static int changed_ids(lh_statement_store *st, lh_time since, bool documents, lh__ids *ids,
+static int changed_ids(lh_statement_store *st, lh_time since, bool documents, lh__id_spill *ids,
                        lh_error *err) {
   const char **schemata = NULL;
   size_t nschemata = 0;
@@ -87,7 +140,7 @@ static int changed_ids(lh_statement_store *st, lh_time since, bool documents, lh
     }
   }
   int rc =
-      lh_statement_store_changed_ids(st, since, schemata, nschemata, lh__ids_collect, ids, err);
+      lh_statement_store_changed_ids(st, since, schemata, nschemata, lh__id_spill_add, ids, err);
   free(schemata);
   return rc;
 }
@@ -123,19 +176,23 @@ int lh__diff_export(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *err
   }
   if (rc)
     return rc;
-  lh__ids ids = {0};
+  lh__id_spill ids = {0};
   if (!initial) {
     if (last_version >= version)
       return lh_tags_set(tags, base, started, err);
-    rc = changed_ids(st, last_ts, documents, &ids, err);
+    rc = lh__id_spill_open(&ids, err);
+    if (!rc)
+      rc = changed_ids(st, last_ts, documents, &ids, err);
     if (!rc && ids.n == 0) {
-      lh__ids_free(&ids);
+      lh__id_spill_close(&ids);
       rc = diff_state_set(ds, base, started, version, err);
       return rc ? rc : lh_tags_set(tags, base, started, err);
     }
+    if (!rc)
+      rc = lh__id_spill_rewind(&ids, err);
   }
   if (rc) {
-    lh__ids_free(&ids);
+    lh__id_spill_close(&ids);
     return rc;
   }
   lh_codec codec = documents ? LH_CODEC_NONE : ds->codec;
@@ -153,7 +210,7 @@ int lh__diff_export(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *err
   if (!rc)
     lh_log_info("%s: diff %s with %llu change(s)", ds->name, key, (unsigned long long)o.items);
   free(key);
-  lh__ids_free(&ids);
+  lh__id_spill_close(&ids);
   if (!rc)
     rc = diff_state_set(ds, base, started, version, err);
   return rc ? rc : lh_tags_set(tags, base, started, err);

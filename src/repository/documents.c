@@ -10,7 +10,7 @@
 #include "lakehouse/entities.h"
 #include "lakehouse/mime.h"
 #include "model/statement_csv.h"
-#include "repository/context.h"
+#include "repository/exports.h"
 
 typedef struct folder {
   char *id, *name, *parent;
@@ -87,7 +87,7 @@ typedef struct docs_ctx {
   folders *folders;
   const lh_model *model;
   const lh_schema *folder_schema;
-  char *prefix;
+  const char *prefix;
   lh_document_fn fn;
   void *ctx;
   int stop;
@@ -149,31 +149,66 @@ static int emit_document(lh_entity *e, void *vctx) {
   return rc;
 }
 
-int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids, lh_document_fn fn,
-                         void *ctx, lh_error *err) {
+struct lh__documents {
+  lh_dataset *ds;
+  const lh_model *model;
+  folders folders;
+  char *prefix;
+};
+
+int lh__documents_open(lh_dataset *ds, lh__documents **out, lh_error *err) {
+  *out = NULL;
   const lh_model *model = lh_model_default(err);
   if (!model)
     return err ? err->code : LH_EINVAL;
-  folders f = {0};
-  lh__strmap_init(&f.by_id);
-  static const char *const FOLDER[] = {"Folder"}, *const DOCUMENT[] = {"Document"};
+  lh__documents *d = calloc(1, sizeof *d);
+  if (!d)
+    return lh_error_nomem(err);
+  d->ds = ds;
+  d->model = model;
+  lh__strmap_init(&d->folders.by_id);
+  static const char *const FOLDER[] = {"Folder"};
   lh_entity_query fq = {.schema = FOLDER, .nschema = 1, .limit = -1};
-  int rc = lh_entities_query(ds, &fq, collect_folder, &f, err);
+  int rc = lh_entities_query(ds, &fq, collect_folder, &d->folders, err);
   if (rc == LH_ENOMEM)
     rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  for (size_t i = 0; i < f.n && !rc; i++)
-    if (lh__strmap_put(&f.by_id, f.v[i].id, (uint32_t)i))
+  for (size_t i = 0; i < d->folders.n && !rc; i++)
+    if (lh__strmap_put(&d->folders.by_id, d->folders.v[i].id, (uint32_t)i))
       rc = lh_error_set(err, LH_ENOMEM, "out of memory");
-  docs_ctx c = {&f, model, lh_model_schema(model, "Folder"), lh__ctx_public_prefix(ds), fn, ctx, 0};
-  if (!rc) {
-    lh_entity_query dq = {
-        .schemata = DOCUMENT, .nschemata = 1, .entity_ids = ids, .nentity_ids = nids, .limit = -1};
-    rc = lh_entities_query(ds, &dq, emit_document, &c, err);
-    if (c.stop)
-      rc = c.stop;
+  d->prefix = lh__ctx_public_prefix(ds);
+  if (rc) {
+    lh__documents_close(d);
+    return rc;
   }
-  free(c.prefix);
-  folders_free(&f);
+  *out = d;
+  return 0;
+}
+
+int lh__documents_each(lh__documents *d, const char *const *ids, size_t nids, lh_document_fn fn,
+                       void *ctx, lh_error *err) {
+  static const char *const DOCUMENT[] = {"Document"};
+  docs_ctx c = {&d->folders, d->model, lh_model_schema(d->model, "Folder"), d->prefix, fn, ctx, 0};
+  lh_entity_query dq = {
+      .schemata = DOCUMENT, .nschemata = 1, .entity_ids = ids, .nentity_ids = nids, .limit = -1};
+  int rc = lh_entities_query(d->ds, &dq, emit_document, &c, err);
+  return c.stop ? c.stop : rc;
+}
+
+void lh__documents_close(lh__documents *d) {
+  if (!d)
+    return;
+  free(d->prefix);
+  folders_free(&d->folders);
+  free(d);
+}
+
+int lh_documents_iterate(lh_dataset *ds, const char *const *ids, size_t nids, lh_document_fn fn,
+                         void *ctx, lh_error *err) {
+  lh__documents *d;
+  int rc = lh__documents_open(ds, &d, err);
+  if (!rc)
+    rc = lh__documents_each(d, ids, nids, fn, ctx, err);
+  lh__documents_close(d);
   return rc;
 }
 

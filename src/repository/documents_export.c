@@ -22,7 +22,7 @@ static int write_document(void *ctx, const lh_document *d, lh_error *err) {
   if (lh_document_csv_row(d, x->op, &x->o->buf))
     return LH_ENOMEM;
   x->o->items++;
-  if (x->seen) {
+  if (x->seen && !lh__strmap_get(x->seen, d->id, NULL)) { /* once per id, of several parents */
     char *id = strdup(d->id);
     if (!id || lh__strmap_put(x->seen, id, 1)) {
       free(id);
@@ -90,27 +90,59 @@ static int documents_copy_added(lh_dataset *ds, lh__sink *o, lh_error *err) {
   return rc < 0 ? rc : 0;
 }
 
-int lh__documents_diff_lines(lh_dataset *ds, const lh__ids *ids, lh__sink *o, lh_error *err) {
-  lh__strmap seen;
-  lh__strmap_init(&seen);
-  doc_out x = {o, "ADD", &seen};
-  int rc = lh_buf_puts(&o->buf, "op," LH_DOCUMENTS_CSV_HEADER "\r\n") ? lh_error_nomem(err) : 0;
-  if (!rc && ids)
-    rc = lh_documents_iterate(ds, (const char *const *)ids->v, ids->n, write_document, &x, err);
-  else if (!rc)
-    rc = documents_copy_added(ds, o, err);
-  for (size_t i = 0; ids && i < ids->n && !rc; i++) {
-    if (lh__strmap_get(&seen, ids->v[i], NULL))
-      continue;
-    /* DEL rows carry the id only */
-    rc = lh_buf_puts(&o->buf, "DEL,") ||
-                 lh_csv_write_str(&o->buf, ids->v[i], LH_CSV_QUOTE_MINIMAL) ||
-                 lh_buf_puts(&o->buf, ",,,,,,,\r\n")
-             ? lh_error_nomem(err)
-             : 0;
-    o->items++;
+/* The ADD rows of the changed documents (in id order, a batch of ids at a time), then the DEL
+ * rows of the ids not found, kept in a second spill until the ADD rows are written. */
+static int documents_changed(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
+  lh__documents *docs = NULL;
+  lh__id_spill missing = {0};
+  lh__ids batch = {0};
+  int rc = lh__id_spill_open(&missing, err);
+  if (!rc)
+    rc = lh__documents_open(ds, &docs, err);
+  int n;
+  while (!rc && (n = lh__id_spill_next(ids, LH__DIFF_BATCH, &batch, err)) != 0) {
+    if (n < 0) {
+      rc = n;
+      break;
+    }
+    lh__strmap seen;
+    lh__strmap_init(&seen);
+    doc_out x = {o, "ADD", &seen};
+    rc = lh__documents_each(docs, (const char *const *)batch.v, batch.n, write_document, &x, err);
+    for (size_t i = 0; i < batch.n && !rc; i++)
+      if (!lh__strmap_get(&seen, batch.v[i], NULL))
+        rc = lh__id_spill_add(&missing, batch.v[i], strlen(batch.v[i]), err);
+    lh__strmap_free_keys(&seen);
   }
+  if (!rc)
+    rc = lh__id_spill_rewind(&missing, err);
+  while (!rc && (n = lh__id_spill_next(&missing, LH__DIFF_BATCH, &batch, err)) != 0) {
+    if (n < 0) {
+      rc = n;
+      break;
+    }
+    for (size_t i = 0; i < batch.n && !rc; i++) {
+      /* DEL rows carry the id only */
+      rc = lh_buf_puts(&o->buf, "DEL,") ||
+                   lh_csv_write_str(&o->buf, batch.v[i], LH_CSV_QUOTE_MINIMAL) ||
+                   lh_buf_puts(&o->buf, ",,,,,,,\r\n")
+               ? lh_error_nomem(err)
+               : 0;
+      o->items++;
+    }
+    if (!rc)
+      rc = lh__sink_drain(o, LH__SINK_CHUNK, err);
+  }
+  lh__ids_free(&batch);
+  lh__id_spill_close(&missing);
+  lh__documents_close(docs);
+  return rc;
+}
+
+int lh__documents_diff_lines(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
+  int rc = lh_buf_puts(&o->buf, "op," LH_DOCUMENTS_CSV_HEADER "\r\n") ? lh_error_nomem(err) : 0;
+  if (!rc)
+    rc = ids ? documents_changed(ds, ids, o, err) : documents_copy_added(ds, o, err);
   lh_error_ensure(err, rc);
-  lh__strmap_free_keys(&seen);
   return rc;
 }

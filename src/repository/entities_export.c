@@ -15,9 +15,6 @@
 #include "model/statement_csv.h"
 #include "repository/exports.h"
 
-/* Entity ids looked up per query of an incremental diff (Python QUERY_IN_BATCH_SIZE). */
-#define DIFF_BATCH 5000
-
 /* ---- statements.csv ---------------------------------------------------------------------- */
 
 static int write_rows(void *ctx, const void *data, size_t len, lh_error *err) {
@@ -232,29 +229,37 @@ static int write_add(lh_entity *e, void *ctx) {
   return lh__sink_drain(d->o, LH__SINK_CHUNK, NULL);
 }
 
-/* The ADD / DEL lines of the changed entities into o. */
-static int diff_changed(lh_dataset *ds, const lh__ids *ids, lh__sink *o, lh_error *err) {
-  int rc = 0;
-  for (size_t at = 0; at < ids->n && !rc; at += DIFF_BATCH) {
-    size_t n = ids->n - at < DIFF_BATCH ? ids->n - at : DIFF_BATCH;
+/* The ADD / DEL lines of the changed entities into o, a batch of ids at a time: its ADD
+ * lines (the entities found, by id), then its DEL lines (the ids not found). */
+static int diff_changed(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
+  lh__ids batch = {0};
+  int rc = 0, n;
+  while (!rc && (n = lh__id_spill_next(ids, LH__DIFF_BATCH, &batch, err)) != 0) {
+    if (n < 0) {
+      rc = n;
+      break;
+    }
     lh__strmap seen;
     lh__strmap_init(&seen);
     ent_diff d = {o, &seen};
     lh_entity_query q = {
-        .entity_ids = (const char *const *)ids->v + at, .nentity_ids = n, .limit = -1};
+        .entity_ids = (const char *const *)batch.v, .nentity_ids = batch.n, .limit = -1};
     rc = lh_entities_query(ds, &q, write_add, &d, err);
-    for (size_t i = 0; i < n && !rc; i++) {
-      if (lh__strmap_get(&seen, ids->v[at + i], NULL))
+    for (size_t i = 0; i < batch.n && !rc; i++) {
+      if (lh__strmap_get(&seen, batch.v[i], NULL))
         continue;
       rc = lh_buf_puts(&o->buf, "{\"op\":\"DEL\",\"entity\":{\"id\":") ||
-                   lh_json_write_string(&o->buf, ids->v[at + i], strlen(ids->v[at + i])) ||
+                   lh_json_write_string(&o->buf, batch.v[i], strlen(batch.v[i])) ||
                    lh_buf_puts(&o->buf, "}}\n")
                ? LH_ENOMEM
                : 0;
       o->items++;
     }
     lh__strmap_free_keys(&seen);
+    if (!rc)
+      rc = lh__sink_drain(o, LH__SINK_CHUNK, err);
   }
+  lh__ids_free(&batch);
   lh_error_ensure(err, rc);
   return rc;
 }
@@ -297,6 +302,6 @@ static int diff_initial(lh_dataset *ds, lh__sink *o, lh_error *err) {
   return rc;
 }
 
-int lh__entities_diff_lines(lh_dataset *ds, const lh__ids *ids, lh__sink *o, lh_error *err) {
+int lh__entities_diff_lines(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
   return ids ? diff_changed(ds, ids, o, err) : diff_initial(ds, o, err);
 }

@@ -7,7 +7,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "lakehouse/documents.h"
 #include "repository/context.h"
 #include "store/codec.h"
 
@@ -36,14 +38,33 @@ int lh__creader_read_fn(void *ctx, void *buf, size_t n, size_t *got, lh_error *e
  * fn. LH_ENOTFOUND when there is none. */
 int lh__export_read(lh_store *store, const char *base, lh_bytes_fn fn, void *ctx, lh_error *err);
 
-/* Entity ids of a diff: owned strings. */
+/* A batch of entity ids of a diff: owned strings. */
 typedef struct lh__ids {
   char **v;
   size_t n, cap;
 } lh__ids;
-/* lh_statement_store_changed_ids callback appending to an lh__ids. */
-int lh__ids_collect(void *ctx, const char *s, size_t n, lh_error *err);
+void lh__ids_clear(lh__ids *ids);
 void lh__ids_free(lh__ids *ids);
+
+/* The ids of a diff as they come from the store, spilled to an unlinked temporary file (a
+ * diff after a full re-import names every entity) and read back in batches. */
+typedef struct lh__id_spill {
+  FILE *f;
+  uint64_t n;
+} lh__id_spill;
+int lh__id_spill_open(lh__id_spill *s, lh_error *err);
+/* lh_statement_store_changed_ids callback: one more id. */
+int lh__id_spill_add(void *ctx, const char *id, size_t n, lh_error *err);
+/* Read from the first id again. */
+int lh__id_spill_rewind(lh__id_spill *s, lh_error *err);
+/* The next (up to) max ids, in the order added, into batch (cleared first): the number read,
+ * 0 at the end, < 0 on an error. */
+int lh__id_spill_next(lh__id_spill *s, size_t max, lh__ids *batch, lh_error *err);
+void lh__id_spill_close(lh__id_spill *s);
+
+/* Ids looked up per query by a diff (Python's QUERY_IN_BATCH_SIZE): the entities diff
+ * writes each batch's ADD lines, then its DEL lines. */
+#define LH__DIFF_BATCH 5000
 
 /* entities_export.c */
 int lh__statements_export(lh_dataset *ds, lh_error *err);
@@ -51,13 +72,22 @@ int lh__statements_export(lh_dataset *ds, lh_error *err);
 int lh__entities_export(lh_dataset *ds, lh_tags *tags, lh_error *err);
 /* The diff lines of the changed entities: ADD (the entity) or DEL (the id). ids NULL: the
  * first diff, every line of the export as an ADD. */
-int lh__entities_diff_lines(lh_dataset *ds, const lh__ids *ids, lh__sink *o, lh_error *err);
+int lh__entities_diff_lines(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err);
+
+/* documents.c: the documents of a dataset read a batch of ids at a time, with the folders
+ * (for their paths) loaded once. */
+typedef struct lh__documents lh__documents;
+int lh__documents_open(lh_dataset *ds, lh__documents **out, lh_error *err);
+/* lh_documents_iterate's contract, on the documents among ids. */
+int lh__documents_each(lh__documents *d, const char *const *ids, size_t nids, lh_document_fn fn,
+                       void *ctx, lh_error *err);
+void lh__documents_close(lh__documents *d);
 
 /* documents_export.c */
 int lh__documents_export(lh_dataset *ds, lh_error *err);
 /* The documents diff CSV (header, ADD rows, DEL rows). ids NULL: the first diff, every row of
  * the documents.csv just written as an ADD. */
-int lh__documents_diff_lines(lh_dataset *ds, const lh__ids *ids, lh__sink *o, lh_error *err);
+int lh__documents_diff_lines(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err);
 
 /* statistics.c: exports/statistics.json (versioned). */
 int lh__statistics_export(lh_dataset *ds, lh_error *err);

@@ -449,6 +449,151 @@ static void test_diffs(void **state) {
   tu_lake_close(&l);
 }
 
+/* Entities of a kind, added in one call: person i "p-%05d" (with a nationality when
+ * `changed`), document i "d-%05d" (a Pages, with a title when `changed`). */
+static void add_many(lh_dataset *ds, bool documents, int n, bool changed) {
+  lh_entity **list = calloc((size_t)n, sizeof *list);
+  assert_non_null(list);
+  char json[512], sum[LH_SHA256_HEX_SIZE];
+  for (int i = 0; i < n; i++) {
+    if (documents) {
+      char content[32];
+      int len = snprintf(content, sizeof content, "content %d", i);
+      lh_sha256_hex(content, (size_t)len, sum);
+      snprintf(json, sizeof json,
+               "{\"id\":\"d-%05d\",\"schema\":\"Pages\",\"properties\":{\"fileName\":[\"%d.pdf\"],"
+               "\"contentHash\":[\"%s\"]%s}}",
+               i, i, sum, changed ? ",\"title\":[\"changed\"]" : "");
+    } else {
+      snprintf(json, sizeof json,
+               "{\"id\":\"p-%05d\",\"schema\":\"Person\",\"properties\":{\"name\":[\"P %d\"]%s}}",
+               i, i, changed ? ",\"nationality\":[\"de\"]" : "");
+    }
+    lh_error err = {0};
+    lh_delta_op op;
+    assert_int_equal(lh_entity_new(tu_model(), &list[i], NULL), 0);
+    assert_int_equal(lh_entity_parse_json(list[i], json, strlen(json), 0, &op, &err), 0);
+  }
+  lh_error err = {0};
+  assert_int_equal(lh_entities_add(ds, list, (size_t)n, "crawl", NULL, &err), 0);
+  for (int i = 0; i < n; i++)
+    lh_entity_free(list[i]);
+  free(list);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The op and id of each line of a diff (entities: JSON envelopes; documents: CSV rows), as
+ * "ADD id" / "DEL id" lines. */
+static char *diff_ops(const char *text, bool documents) {
+  lh_buf b = LH_BUF_INIT;
+  const char *line = text;
+  if (documents)
+    line = strchr(line, '\n') + 1; /* the header */
+  while (*line) {
+    const char *end = strchr(line, '\n');
+    assert_non_null(end);
+    const char *id;
+    if (documents) {
+      id = line + 4;
+    } else {
+      id = strstr(line, "\"entity\":{\"id\":\"");
+      assert_non_null(id);
+      id += strlen("\"entity\":{\"id\":\"");
+    }
+    size_t n = strcspn(id, documents ? "," : "\"");
+    lh_buf_printf(&b, "%.3s %.*s\n", documents ? line : line + 7, (int)n, id);
+    line = end + 1;
+  }
+  lh_buf_putc(&b, 0);
+  return b.data;
+}
+
+/* Diffs of more changed entities than one lookup batch (5,000): the entities diff writes
+ * each batch's ADD lines then its DEL lines, in id order; the documents diff all ADD rows,
+ * then all DEL rows; the ids go through a temporary file, never all in memory. */
+static void test_diffs_batches(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "leaks");
+  const int npersons = 11000, ndocs = 6000;
+  add_many(ds, false, npersons, false);
+  add_many(ds, true, ndocs, false);
+  make(ds);
+  char *text;
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 1);
+  assert_int_equal(count_lines(text), npersons + ndocs);
+  free(text);
+
+  /* every other person and every document changed; two of each deleted */
+  add_many(ds, false, npersons, true);
+  add_many(ds, true, ndocs, true);
+  const char *deleted[] = {"d-00050", "d-05999", "p-00101", "p-07001"};
+  for (size_t i = 0; i < 4; i++) {
+    lh_error err = {0};
+    uint64_t tombs;
+    assert_int_equal(lh_entities_delete(ds, deleted[i], &tombs, &err), 0);
+    assert_true(tombs > 0);
+  }
+  make(ds);
+
+  /* expected: the changed ids sorted, in batches of 5,000 (ADD lines, then DEL lines) */
+  size_t n = (size_t)(npersons + ndocs);
+  char **ids = calloc(n, sizeof *ids);
+  for (int i = 0; i < npersons; i++)
+    assert_true(asprintf(&ids[i], "p-%05d", i) > 0);
+  for (int i = 0; i < ndocs; i++)
+    assert_true(asprintf(&ids[npersons + i], "d-%05d", i) > 0);
+  qsort(ids, n, sizeof *ids, cmp_str);
+  lh_buf want = LH_BUF_INIT, want_docs = LH_BUF_INIT, docs_del = LH_BUF_INIT;
+  for (size_t at = 0; at < n; at += 5000) {
+    size_t end = at + 5000 < n ? at + 5000 : n;
+    for (int del = 0; del < 2; del++)
+      for (size_t i = at; i < end; i++) {
+        bool gone = false;
+        for (size_t k = 0; k < 4; k++)
+          gone = gone || strcmp(ids[i], deleted[k]) == 0;
+        if (gone == (bool)del)
+          lh_buf_printf(&want, "%s %s\n", del ? "DEL" : "ADD", ids[i]);
+      }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i][0] != 'd')
+      continue;
+    bool gone = strcmp(ids[i], deleted[0]) == 0 || strcmp(ids[i], deleted[1]) == 0;
+    lh_buf_printf(gone ? &docs_del : &want_docs, "%s %s\n", gone ? "DEL" : "ADD", ids[i]);
+  }
+  lh_buf_append(&want_docs, docs_del.data, docs_del.len);
+  lh_buf_putc(&want, 0);
+  lh_buf_putc(&want_docs, 0);
+
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 2);
+  char *ops = diff_ops(text, false);
+  assert_string_equal(ops, want.data);
+  assert_non_null(strstr(text, "{\"op\":\"ADD\",\"entity\":{\"id\":\"p-00000\""));
+  assert_non_null(strstr(text, "\"nationality\":[\"de\"]"));
+  free(ops);
+  free(text);
+  assert_int_equal(newest(ds, "diffs/exports/documents.csv", &text), 2);
+  ops = diff_ops(text, true);
+  assert_string_equal(ops, want_docs.data);
+  assert_non_null(strstr(text, "\r\nDEL,d-05999,,,,,,,\r\n"));
+  free(ops);
+  free(text);
+
+  for (size_t i = 0; i < n; i++)
+    free(ids[i]);
+  free(ids);
+  lh_buf_free(&want);
+  lh_buf_free(&want_docs);
+  lh_buf_free(&docs_del);
+  lh_dataset_close(ds);
+  tu_lake_close(&l);
+}
+
 /* A failed export records the failure in its job and does not stamp its target. */
 static void test_failed_export(void **state) {
   (void)state;
@@ -644,6 +789,7 @@ int main(void) {
       cmocka_unit_test(test_yaml_dump),
       cmocka_unit_test(test_configure),
       cmocka_unit_test(test_diffs),
+      cmocka_unit_test(test_diffs_batches),
       cmocka_unit_test(test_failed_export),
       cmocka_unit_test(test_export_broken_table),
       cmocka_unit_test(test_changed_ids_sliced),
