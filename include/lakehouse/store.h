@@ -71,6 +71,10 @@ LH_API bool lh_store_commits_as(const lh_store *s);
 /* Ready what committing w under key needs, ahead of the commit (a local store makes the
  * key's folder): for a writer thread, so the commit itself is short. Optional. */
 LH_API int lh_writer_prepare_as(lh_writer *w, const char *key, lh_error *err);
+/* Nothing more will be written to w before its commit or abort: a local store closes the
+ * file now, so that many writers waiting for their commit (a crawl's batch) hold no file
+ * descriptors. Optional; no lh_writer_write after it. */
+LH_API int lh_writer_finish(lh_writer *w, lh_error *err);
 
 /* Called once per key in byte order; a non-zero return stops the iteration and is
  * returned by lh_store_iterate. */

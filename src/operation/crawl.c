@@ -44,7 +44,10 @@ const char *lh_crawl_existing_name(lh_crawl_existing e) {
   return (unsigned)e < 3 ? EXISTING[e] : "?";
 }
 
-#define LOOKAHEAD 32  /* files read ahead of the one being archived */
+/* Files read ahead of the one being archived: enough for the workers to go on while the
+ * crawl's thread waits for a batch to reach the disk (~60 ms, some 150 files). A staged file
+ * holds no descriptor (lh_writer_finish), only its temp files and a slot. */
+#define LOOKAHEAD 256
 #define WORKERS_MAX 8 /* threads reading them */
 
 typedef struct readahead readahead;

@@ -497,6 +497,7 @@ static int stage_metadata(lh__stager *st, const lh_archive_source *src,
     rc = key ? lh_error_nomem(err) : lh_error_code(err, LH_ENOMEM);
   rc = rc ? rc : lh_store_open_write(st->a->out, key, &sf->meta, err);
   rc = rc ? rc : lh_writer_write(sf->meta, json.data, json.len, err);
+  rc = rc ? rc : lh_writer_finish(sf->meta, err); /* waits for its batch without a descriptor */
   lh_buf_free(&json);
   free(key);
   return rc;
@@ -560,6 +561,7 @@ static int stage_small(lh__stager *st, const lh_archive_source *src, const char 
   rc =
       blob ? lh_store_open_write(st->a->out, blob, &out->blob, err) : lh_error_code(err, LH_ENOMEM);
   rc = rc ? rc : lh_writer_write(out->blob, st->buf, n, err);
+  rc = rc ? rc : lh_writer_finish(out->blob, err);
   free(blob);
   return rc;
 }
@@ -585,6 +587,8 @@ int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_arch
   if (!rc && copy && lh_store_commits_as(store))
     rc = lh_store_open_write(store, LH_PATH_ARCHIVE "/blob", &out->blob, err);
   rc = rc ? rc : read_pass(st, src, out->blob, true, name, &out->content, err);
+  if (!rc && out->blob)
+    rc = lh_writer_finish(out->blob, err);
   if (!rc && out->blob && out->content.size > 0) {
     /* the blob's folder and the metadata, made here rather than on the session's thread */
     char *blob = lh_path_archive_blob(out->content.checksum, err);

@@ -47,6 +47,7 @@ typedef struct lh__writer_ops {
   void (*abort)(lh_writer *w);
   int (*commit_as)(lh_writer *w, const char *key, lh_error *err);  /* NULL: not supported */
   int (*prepare_as)(lh_writer *w, const char *key, lh_error *err); /* NULL: nothing to do */
+  int (*finish)(lh_writer *w, lh_error *err);                      /* NULL: nothing to do */
 } lh__writer_ops;
 
 struct lh_writer {

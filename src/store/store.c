@@ -147,6 +147,10 @@ int lh_writer_prepare_as(lh_writer *w, const char *key, lh_error *err) {
   return rc ? rc : w->ops->prepare_as ? w->ops->prepare_as(w, key, err) : 0;
 }
 
+int lh_writer_finish(lh_writer *w, lh_error *err) {
+  return w->ops->finish ? w->ops->finish(w, err) : 0;
+}
+
 bool lh_store_commits_as(const lh_store *s) {
   return s->ops->commits_as;
 }

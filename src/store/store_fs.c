@@ -177,14 +177,17 @@ static int defer_path(lh_store *s, const char *path, lh_error *err) {
 }
 
 /* fsync + close the temp file and move it into place (rename, or link for exclusive); with a
- * deferred sync, the fsyncs wait for lh_store_sync. */
-static int publish(lh_store *s, int fd, char *tmp, const char *path, bool exclusive,
+ * deferred sync, the fsyncs wait for lh_store_sync. fd -1: the temp file was closed already
+ * (fs_writer_finish), synced when `synced`. */
+static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path, bool exclusive,
                    lh_error *err) {
   bool defer = ((fs_store *)s->impl)->defer;
   int rc = 0;
-  if (!defer && fsync(fd) != 0)
+  if (fd < 0 && !defer && !synced) /* closed before the store stopped deferring its syncs */
+    fd = open(tmp, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 && !defer && !synced && fsync(fd) != 0)
     rc = lh_error_errno(err, errno, "cannot sync '%s'", path);
-  if (close(fd) != 0 && !rc)
+  if (fd >= 0 && close(fd) != 0 && !rc)
     rc = lh_error_errno(err, errno, "cannot close '%s'", path);
   if (!rc) {
     if (exclusive) {
@@ -328,7 +331,7 @@ static int fs_put(lh_store *s, const char *key, const void *data, size_t len, bo
     unlink(tmp);
     free(tmp);
   } else {
-    rc = publish(s, fd, tmp, path, exclusive, err);
+    rc = publish(s, fd, false, tmp, path, exclusive, err);
   }
   free(path);
   return rc;
@@ -441,18 +444,22 @@ static int fs_open_read(lh_store *s, const char *key, lh_reader **out, lh_error 
 typedef struct fs_writer {
   lh_writer base;
   lh_store *store;
-  int fd;
+  int fd; /* -1 once finished */
+  bool synced;
   char *tmp, *path;
 } fs_writer;
 
 static int fs_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
+  if (fw->fd < 0)
+    return lh_error_set(err, LH_EINTERNAL, "'%s': written after it was finished", fw->path);
   return write_all(fw->fd, data, n, fw->path, err);
 }
 
 static void fs_writer_abort(lh_writer *w) {
   fs_writer *fw = (fs_writer *)w;
-  close(fw->fd);
+  if (fw->fd >= 0)
+    close(fw->fd);
   unlink(fw->tmp);
   free(fw->tmp);
   free(fw->path);
@@ -461,7 +468,7 @@ static void fs_writer_abort(lh_writer *w) {
 
 static int fs_writer_commit(lh_writer *w, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
-  int rc = publish(fw->store, fw->fd, fw->tmp, fw->path, false, err);
+  int rc = publish(fw->store, fw->fd, fw->synced, fw->tmp, fw->path, false, err);
   free(fw->path);
   free(fw);
   return rc;
@@ -487,8 +494,26 @@ static int fs_writer_prepare_as(lh_writer *w, const char *key, lh_error *err) {
   return rc;
 }
 
-static const lh__writer_ops FS_WRITER_OPS = {fs_writer_write, fs_writer_commit, fs_writer_abort,
-                                             fs_writer_commit_as, fs_writer_prepare_as};
+/* Close the temp file ahead of the commit (synced first unless the store defers its syncs). */
+static int fs_writer_finish(lh_writer *w, lh_error *err) {
+  fs_writer *fw = (fs_writer *)w;
+  if (fw->fd < 0)
+    return 0;
+  int rc = 0;
+  if (!((fs_store *)fw->store->impl)->defer) {
+    if (fsync(fw->fd) != 0)
+      rc = lh_error_errno(err, errno, "cannot sync '%s'", fw->path);
+    fw->synced = true;
+  }
+  if (close(fw->fd) != 0 && !rc)
+    rc = lh_error_errno(err, errno, "cannot close '%s'", fw->path);
+  fw->fd = -1;
+  return rc;
+}
+
+static const lh__writer_ops FS_WRITER_OPS = {fs_writer_write,      fs_writer_commit,
+                                             fs_writer_abort,      fs_writer_commit_as,
+                                             fs_writer_prepare_as, fs_writer_finish};
 
 static int fs_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err) {
   fs_writer *w = calloc(1, sizeof *w);

@@ -318,6 +318,59 @@ static void test_deferred_sync(void **state) {
   lh_buf_free(&b);
 }
 
+/* The open descriptors of this process. */
+static int open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  if (d)
+    closedir(d);
+  return n - 1; /* the listing's own */
+}
+
+/* Finished writers hold no descriptor while they wait for their commit; what they hold is
+ * published (synced or deferred) or discarded as before; no write after finish. */
+static void test_writer_finish(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  int before = open_fds();
+  lh_writer *w[50];
+  for (int i = 0; i < 50; i++) {
+    char key[32], value[32];
+    snprintf(key, sizeof key, "fin/k%02d", i);
+    snprintf(value, sizeof value, "value %d", i);
+    assert_int_equal(lh_store_open_write(f->store, key, &w[i], &err), 0);
+    assert_int_equal(lh_writer_write(w[i], value, strlen(value), &err), 0);
+    lh_store_defer_sync(f->store, i % 2 == 0); /* synced at finish, or with the store */
+    assert_int_equal(lh_writer_finish(w[i], &err), 0);
+    assert_int_equal(lh_writer_finish(w[i], &err), 0); /* twice: nothing more */
+  }
+  assert_int_equal(open_fds(), before);
+  assert_int_equal(lh_writer_write(w[0], "x", 1, &err), LH_EINTERNAL);
+  lh_store_defer_sync(f->store, false);
+  for (int i = 0; i < 50; i++) {
+    if (i % 10 == 9) {
+      lh_writer_abort(w[i]);
+      continue;
+    }
+    assert_int_equal(lh_writer_commit(w[i], &err), 0);
+  }
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, "fin/k07", &b, &err), 0);
+  assert_string_equal(b.data, "value 7");
+  assert_int_equal(lh_store_exists(f->store, "fin/k09", &err), 0);
+  lh_buf_free(&b);
+  int files = 0;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/fin", f->dir);
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));)
+    files += e->d_name[0] != '.' || strncmp(e->d_name, ".lh-tmp-", 8) == 0;
+  closedir(d);
+  assert_int_equal(files, 45); /* no temp file left by the aborted ones */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
@@ -328,6 +381,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sub_and_schemes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_writer_finish, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
