@@ -183,8 +183,9 @@ static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path
                    lh_error *err) {
   bool defer = ((fs_store *)s->impl)->defer;
   int rc = 0;
-  if (fd < 0 && !defer && !synced) /* closed before the store stopped deferring its syncs */
-    fd = open(tmp, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && !defer && !synced && /* closed before the store stopped deferring its syncs */
+      (fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0)
+    rc = lh_error_errno(err, errno, "cannot open '%s' to sync it", path);
   if (fd >= 0 && !defer && !synced && fsync(fd) != 0)
     rc = lh_error_errno(err, errno, "cannot sync '%s'", path);
   if (fd >= 0 && close(fd) != 0 && !rc)
