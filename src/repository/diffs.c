@@ -82,13 +82,8 @@ int lh__id_spill_add(void *ctx, const char *id, size_t n, lh_error *err) {
   return 0;
 }
 
-int lh__id_spill_rewind(lh__id_spill *s, lh_error *err) {
-  if (fflush(s->f) != 0 || fseek(s->f, 0, SEEK_SET) != 0)
-    return lh_error_errno(err, errno, "diff: cannot read back the changed ids");
-  return 0;
-}
-
-int lh__id_spill_next(lh__id_spill *s, size_t max, lh__ids *batch, lh_error *err) {
+/* The next (up to) max ids into batch (cleared first): the number read, 0 at the end. */
+static int spill_next(lh__id_spill *s, size_t max, lh__ids *batch, lh_error *err) {
   lh__ids_clear(batch);
   while (batch->n < max) {
     uint32_t len;
@@ -110,6 +105,17 @@ int lh__id_spill_next(lh__id_spill *s, size_t max, lh__ids *batch, lh_error *err
     batch->v[batch->n++] = id;
   }
   return (int)batch->n;
+}
+
+int lh__id_spill_each(lh__id_spill *s, lh__ids_fn fn, void *ctx, lh_error *err) {
+  if (fflush(s->f) != 0 || fseek(s->f, 0, SEEK_SET) != 0)
+    return lh_error_errno(err, errno, "diff: cannot read back the changed ids");
+  lh__ids batch = {0};
+  int rc;
+  while ((rc = spill_next(s, LH__DIFF_BATCH, &batch, err)) > 0 && (rc = fn(ctx, &batch, err)) == 0)
+    ;
+  lh__ids_free(&batch);
+  return rc;
 }
 
 void lh__id_spill_close(lh__id_spill *s) {
@@ -188,8 +194,6 @@ int lh__diff_export(lh_dataset *ds, lh_tags *tags, bool documents, lh_error *err
       rc = diff_state_set(ds, base, started, version, err);
       return rc ? rc : lh_tags_set(tags, base, started, err);
     }
-    if (!rc)
-      rc = lh__id_spill_rewind(&ids, err);
   }
   if (rc) {
     lh__id_spill_close(&ids);

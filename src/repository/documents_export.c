@@ -90,52 +90,50 @@ static int documents_copy_added(lh_dataset *ds, lh__sink *o, lh_error *err) {
   return rc < 0 ? rc : 0;
 }
 
+typedef struct doc_diff {
+  lh__documents *docs;
+  lh__sink *o;
+  lh__id_spill missing; /* ids not found: the DEL rows, written after every ADD row */
+} doc_diff;
+
+/* One batch of changed ids: the ADD rows of those still documents; the others to missing. */
+static int add_batch(void *ctx, const lh__ids *batch, lh_error *err) {
+  doc_diff *d = ctx;
+  lh__strmap seen;
+  lh__strmap_init(&seen);
+  doc_out x = {d->o, "ADD", &seen};
+  int rc =
+      lh__documents_each(d->docs, (const char *const *)batch->v, batch->n, write_document, &x, err);
+  for (size_t i = 0; i < batch->n && !rc; i++)
+    if (!lh__strmap_get(&seen, batch->v[i], NULL))
+      rc = lh__id_spill_add(&d->missing, batch->v[i], strlen(batch->v[i]), err);
+  lh__strmap_free_keys(&seen);
+  return rc;
+}
+
+/* DEL rows carry the id only. */
+static int del_batch(void *ctx, const lh__ids *batch, lh_error *err) {
+  lh__sink *o = ((doc_diff *)ctx)->o;
+  for (size_t i = 0; i < batch->n; i++) {
+    if (lh_buf_puts(&o->buf, "DEL,") ||
+        lh_csv_write_str(&o->buf, batch->v[i], LH_CSV_QUOTE_MINIMAL) ||
+        lh_buf_puts(&o->buf, ",,,,,,,\r\n"))
+      return lh_error_nomem(err);
+    o->items++;
+  }
+  return lh__sink_drain(o, LH__SINK_CHUNK, err);
+}
+
 /* The ADD rows of the changed documents (in id order, a batch of ids at a time), then the DEL
- * rows of the ids not found, kept in a second spill until the ADD rows are written. */
+ * rows of the ids not found. */
 static int documents_changed(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
-  lh__documents *docs = NULL;
-  lh__id_spill missing = {0};
-  lh__ids batch = {0};
-  int rc = lh__id_spill_open(&missing, err);
-  if (!rc)
-    rc = lh__documents_open(ds, &docs, err);
-  int n;
-  while (!rc && (n = lh__id_spill_next(ids, LH__DIFF_BATCH, &batch, err)) != 0) {
-    if (n < 0) {
-      rc = n;
-      break;
-    }
-    lh__strmap seen;
-    lh__strmap_init(&seen);
-    doc_out x = {o, "ADD", &seen};
-    rc = lh__documents_each(docs, (const char *const *)batch.v, batch.n, write_document, &x, err);
-    for (size_t i = 0; i < batch.n && !rc; i++)
-      if (!lh__strmap_get(&seen, batch.v[i], NULL))
-        rc = lh__id_spill_add(&missing, batch.v[i], strlen(batch.v[i]), err);
-    lh__strmap_free_keys(&seen);
-  }
-  if (!rc)
-    rc = lh__id_spill_rewind(&missing, err);
-  while (!rc && (n = lh__id_spill_next(&missing, LH__DIFF_BATCH, &batch, err)) != 0) {
-    if (n < 0) {
-      rc = n;
-      break;
-    }
-    for (size_t i = 0; i < batch.n && !rc; i++) {
-      /* DEL rows carry the id only */
-      rc = lh_buf_puts(&o->buf, "DEL,") ||
-                   lh_csv_write_str(&o->buf, batch.v[i], LH_CSV_QUOTE_MINIMAL) ||
-                   lh_buf_puts(&o->buf, ",,,,,,,\r\n")
-               ? lh_error_nomem(err)
-               : 0;
-      o->items++;
-    }
-    if (!rc)
-      rc = lh__sink_drain(o, LH__SINK_CHUNK, err);
-  }
-  lh__ids_free(&batch);
-  lh__id_spill_close(&missing);
-  lh__documents_close(docs);
+  doc_diff d = {NULL, o, {0}};
+  int rc = lh__id_spill_open(&d.missing, err);
+  rc = rc ? rc : lh__documents_open(ds, &d.docs, err);
+  rc = rc ? rc : lh__id_spill_each(ids, add_batch, &d, err);
+  rc = rc ? rc : lh__id_spill_each(&d.missing, del_batch, &d, err);
+  lh__id_spill_close(&d.missing);
+  lh__documents_close(d.docs);
   return rc;
 }
 

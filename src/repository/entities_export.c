@@ -211,8 +211,9 @@ int lh__entities_export(lh_dataset *ds, lh_tags *tags, lh_error *err) {
 /* ---- diffs -------------------------------------------------------------------------------- */
 
 typedef struct ent_diff {
+  lh_dataset *ds;
   lh__sink *o;
-  lh__strmap *seen;
+  lh__strmap *seen; /* of the batch: ids written as ADD */
 } ent_diff;
 
 static int write_add(lh_entity *e, void *ctx) {
@@ -229,39 +230,36 @@ static int write_add(lh_entity *e, void *ctx) {
   return lh__sink_drain(d->o, LH__SINK_CHUNK, NULL);
 }
 
-/* The ADD / DEL lines of the changed entities into o, a batch of ids at a time: its ADD
- * lines (the entities found, by id), then its DEL lines (the ids not found). */
-static int diff_changed(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
-  lh__ids batch = {0};
-  int rc = 0, n;
-  while (!rc && (n = lh__id_spill_next(ids, LH__DIFF_BATCH, &batch, err)) != 0) {
-    if (n < 0) {
-      rc = n;
-      break;
-    }
-    lh__strmap seen;
-    lh__strmap_init(&seen);
-    ent_diff d = {o, &seen};
-    lh_entity_query q = {
-        .entity_ids = (const char *const *)batch.v, .nentity_ids = batch.n, .limit = -1};
-    rc = lh_entities_query(ds, &q, write_add, &d, err);
-    for (size_t i = 0; i < batch.n && !rc; i++) {
-      if (lh__strmap_get(&seen, batch.v[i], NULL))
-        continue;
-      rc = lh_buf_puts(&o->buf, "{\"op\":\"DEL\",\"entity\":{\"id\":") ||
-                   lh_json_write_string(&o->buf, batch.v[i], strlen(batch.v[i])) ||
-                   lh_buf_puts(&o->buf, "}}\n")
-               ? LH_ENOMEM
-               : 0;
-      o->items++;
-    }
-    lh__strmap_free_keys(&seen);
-    if (!rc)
-      rc = lh__sink_drain(o, LH__SINK_CHUNK, err);
+/* One batch of changed ids: its ADD lines (the entities found, by id), then its DEL lines
+ * (the ids not found). */
+static int diff_batch(void *ctx, const lh__ids *batch, lh_error *err) {
+  ent_diff *d = ctx;
+  lh__sink *o = d->o;
+  lh__strmap seen;
+  lh__strmap_init(&seen);
+  d->seen = &seen;
+  lh_entity_query q = {
+      .entity_ids = (const char *const *)batch->v, .nentity_ids = batch->n, .limit = -1};
+  int rc = lh_entities_query(d->ds, &q, write_add, d, err);
+  for (size_t i = 0; i < batch->n && !rc; i++) {
+    if (lh__strmap_get(&seen, batch->v[i], NULL))
+      continue;
+    rc = lh_buf_puts(&o->buf, "{\"op\":\"DEL\",\"entity\":{\"id\":") ||
+                 lh_json_write_string(&o->buf, batch->v[i], strlen(batch->v[i])) ||
+                 lh_buf_puts(&o->buf, "}}\n")
+             ? LH_ENOMEM
+             : 0;
+    o->items++;
   }
-  lh__ids_free(&batch);
+  lh__strmap_free_keys(&seen);
   lh_error_ensure(err, rc);
-  return rc;
+  return rc ? rc : lh__sink_drain(o, LH__SINK_CHUNK, err);
+}
+
+/* The ADD / DEL lines of the changed entities into o, a batch of ids at a time. */
+static int diff_changed(lh_dataset *ds, lh__id_spill *ids, lh__sink *o, lh_error *err) {
+  ent_diff d = {ds, o, NULL};
+  return lh__id_spill_each(ids, diff_batch, &d, err);
 }
 
 /* The first diff: every line of the export as an ADD. */

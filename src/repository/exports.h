@@ -55,11 +55,10 @@ typedef struct lh__id_spill {
 int lh__id_spill_open(lh__id_spill *s, lh_error *err);
 /* lh_statement_store_changed_ids callback: one more id. */
 int lh__id_spill_add(void *ctx, const char *id, size_t n, lh_error *err);
-/* Read from the first id again. */
-int lh__id_spill_rewind(lh__id_spill *s, lh_error *err);
-/* The next (up to) max ids, in the order added, into batch (cleared first): the number read,
- * 0 at the end, < 0 on an error. */
-int lh__id_spill_next(lh__id_spill *s, size_t max, lh__ids *batch, lh_error *err);
+typedef int (*lh__ids_fn)(void *ctx, const lh__ids *batch, lh_error *err);
+/* Every id added so far, from the first and in the order added, to fn in batches of (up to)
+ * LH__DIFF_BATCH; a non-zero return of fn stops and is returned. */
+int lh__id_spill_each(lh__id_spill *s, lh__ids_fn fn, void *ctx, lh_error *err);
 void lh__id_spill_close(lh__id_spill *s);
 
 /* Ids looked up per query by a diff (Python's QUERY_IN_BATCH_SIZE): the entities diff

@@ -584,6 +584,28 @@ static void test_diffs_batches(void **state) {
   free(ops);
   free(text);
 
+  /* no temporary file for the ids: the make fails and says why, the next one writes the diff */
+  add_json(ds, "{\"id\":\"q-1\",\"schema\":\"Person\",\"properties\":{\"name\":[\"Q\"]}}");
+  const char *tmpdir = getenv("TMPDIR");
+  char *saved = tmpdir ? strdup(tmpdir) : NULL;
+  setenv("TMPDIR", "/nonexistent-lh-tmpdir", 1);
+  usleep(2000);
+  lh_error err = {0};
+  lh_op_result r = {0};
+  assert_true(lh_dataset_make(ds, NULL, &r, &err) != 0);
+  assert_non_null(strstr(err.message, "cannot create a temporary file"));
+  lh_buf_free(&r.job);
+  if (saved)
+    setenv("TMPDIR", saved, 1);
+  else
+    unsetenv("TMPDIR");
+  free(saved);
+  make(ds);
+  assert_int_equal(newest(ds, "diffs/entities.ftm.json", &text), 3);
+  assert_int_equal(count_lines(text), 1);
+  assert_non_null(strstr(text, "{\"op\":\"ADD\",\"entity\":{\"id\":\"q-1\""));
+  free(text);
+
   for (size_t i = 0; i < n; i++)
     free(ids[i]);
   free(ids);
