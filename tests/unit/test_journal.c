@@ -665,6 +665,46 @@ static void test_many_rows_one_shard(void **state) {
   lh_journal_close(j);
 }
 
+/* SQLite: a many-row INSERT whose NOT NULL checks could abort it half-way needs a
+ * statement journal, which SQLite spills to a temp file past 64 KiB: with 64 KiB pages it
+ * wrote every page an insert touched a second time (15 GB for 10 M statements). The
+ * journal's inserts must not open one; a VFS shim counts the sub-journal files opened. */
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs shim_vfs;
+static int subjournal_opens;
+
+static int shim_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+                     int *out) {
+  (void)vfs;
+  if (flags & SQLITE_OPEN_SUBJOURNAL)
+    subjournal_opens++;
+  return real_vfs->xOpen(real_vfs, name, f, flags, out);
+}
+
+static void test_no_statement_journal(void **state) {
+  real_vfs = sqlite3_vfs_find(NULL);
+  assert_non_null(real_vfs);
+  shim_vfs = *real_vfs;
+  shim_vfs.zName = "lh-test-shim";
+  shim_vfs.xOpen = shim_open;
+  assert_int_equal(sqlite3_vfs_register(&shim_vfs, 1), SQLITE_OK);
+  subjournal_opens = 0;
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
+  assert_true(n > 1000);
+  lh_error err = {0};
+  assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  assert_int_equal(count(j), n);
+  assert_int_equal(subjournal_opens, 0);
+  lh_entity_buffer_free(b);
+  lh_journal_close(j);
+  sqlite3_vfs_register(real_vfs, 1);
+  sqlite3_vfs_unregister(&shim_vfs);
+}
+
 /* PostgreSQL: the journal is a heap (no index, key or constraint besides NOT NULL), and a
  * flush deletes and updates nothing (no dead tuples in the live table). */
 static void test_pg_heap(void **state) {
@@ -795,6 +835,7 @@ int main(void) {
       FOR_BACKENDS(test_duplicates_count_clear),
       FOR_BACKENDS(test_bad_rows),
       FOR_BACKENDS(test_many_rows_one_shard),
+      cmocka_unit_test_prestate(test_no_statement_journal, &SQLITE_FILE),
       cmocka_unit_test_prestate(test_pg_heap, &POSTGRES),
       cmocka_unit_test_prestate(test_lakes_share_a_journal, &SQLITE_FILE),
       cmocka_unit_test_prestate(test_lakes_share_a_journal, &POSTGRES),
