@@ -309,8 +309,8 @@ static void sq_unlock(lh_journal *j) {
   }
 }
 
-#define INSERT_CACHE "-65536" /* KiB of page cache for inserts */
-#define SCAN_CACHE "-8192"    /* ... and while a scan reads */
+#define INSERT_CACHE "-65536" /* KiB of page cache for a bulk import's inserts */
+#define SCAN_CACHE "-8192"    /* ... for other writes, and while a scan reads */
 
 /* columns of LH_ROW_COLUMNS read specially */
 enum { VALUE_COLUMN = 10, ORIGINAL_VALUE_COLUMN = 11, EXTERNAL_COLUMN = 13 };
@@ -407,7 +407,9 @@ static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
 static void sq_scan_close(lh__journal_scan *sc) {
   sqlite3_finalize(sc->st);
   if (!sc->s->memory)
-    sqlite3_exec(sc->s->db, "PRAGMA cache_size=" INSERT_CACHE, NULL, NULL, NULL);
+    sqlite3_exec(sc->s->db,
+                 sc->s->bulk ? "PRAGMA cache_size=" INSERT_CACHE : "PRAGMA cache_size=" SCAN_CACHE,
+                 NULL, NULL, NULL);
   lh__row_batch_free(&sc->bufs[0]);
   lh__row_batch_free(&sc->bufs[1]);
   free(sc->table);
@@ -489,6 +491,7 @@ static void bulk_stop(sq *s) {
   s->ckpt_db = NULL;
   s->bulk = false;
   sqlite3_wal_autocheckpoint(s->db, CHECKPOINT_PAGES); /* SQLite's own hook again */
+  sqlite3_exec(s->db, "PRAGMA cache_size=" SCAN_CACHE, NULL, NULL, NULL);
 }
 
 static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
@@ -522,6 +525,7 @@ static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
   }
   s->bulk = true;
   s->ckpt_last = 0;
+  sqlite3_exec(s->db, "PRAGMA cache_size=" INSERT_CACHE, NULL, NULL, NULL);
   sqlite3_wal_hook(s->db, wal_grew, s); /* replaces the autocheckpoint */
   return 0;
 }
@@ -620,7 +624,7 @@ static int sqlite_connect(lh_journal *j, const char *path, lh_error *err) {
    * (dropping a drained segment wrote the whole segment again); the rows live on in the
    * lake, so there is nothing to scrub */
   if (!rc)
-    rc = sq_exec(s, "PRAGMA cache_size=" INSERT_CACHE "; PRAGMA secure_delete=OFF", err);
+    rc = sq_exec(s, "PRAGMA cache_size=" SCAN_CACHE "; PRAGMA secure_delete=OFF", err);
   if (rc) {
     sq_close(j);
     j->ops = NULL;
