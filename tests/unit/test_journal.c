@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "storage/journal/journal_internal.h"
 #include "testutil.h"
 
 typedef struct backend {
@@ -705,6 +706,29 @@ static void test_no_statement_journal(void **state) {
   sqlite3_vfs_unregister(&shim_vfs);
 }
 
+/* SQLite: only a bulk import's inserter keeps the large page cache (64 MiB); other writers
+ * and scans keep 8 MiB, so that a crawl's journal does not hold 64 MiB into its flush. */
+static int cache_kib(lh_journal *j) {
+  char *out = NULL;
+  lh_error err = {0};
+  assert_int_equal(j->ops->sql(j, "PRAGMA cache_size", 0, NULL, &out, &err), 0);
+  assert_non_null(out);
+  int v = atoi(out);
+  free(out);
+  return v;
+}
+
+static void test_bulk_cache(void **state) {
+  lh_journal *j = open_journal(state, fresh_dataset());
+  lh_error err = {0};
+  assert_int_equal(cache_kib(j), -8192);
+  assert_int_equal(lh_journal_bulk(j, true, &err), 0);
+  assert_int_equal(cache_kib(j), -65536);
+  assert_int_equal(lh_journal_bulk(j, false, &err), 0);
+  assert_int_equal(cache_kib(j), -8192);
+  lh_journal_close(j);
+}
+
 /* PostgreSQL: the journal is a heap (no index, key or constraint besides NOT NULL), and a
  * flush deletes and updates nothing (no dead tuples in the live table). */
 static void test_pg_heap(void **state) {
@@ -836,6 +860,7 @@ int main(void) {
       FOR_BACKENDS(test_bad_rows),
       FOR_BACKENDS(test_many_rows_one_shard),
       cmocka_unit_test_prestate(test_no_statement_journal, &SQLITE_FILE),
+      cmocka_unit_test_prestate(test_bulk_cache, &SQLITE_FILE),
       cmocka_unit_test_prestate(test_pg_heap, &POSTGRES),
       cmocka_unit_test_prestate(test_lakes_share_a_journal, &SQLITE_FILE),
       cmocka_unit_test_prestate(test_lakes_share_a_journal, &POSTGRES),
