@@ -718,14 +718,35 @@ static int cache_kib(lh_journal *j) {
   return v;
 }
 
+static int count_row(void *ctx, const lh_row *row, lh_error *err) {
+  (void)row;
+  (void)err;
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
 static void test_bulk_cache(void **state) {
-  lh_journal *j = open_journal(state, fresh_dataset());
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  const lh_row *rows;
+  size_t n, found = 0;
+  lh_entity_buffer *b = load_rows(ds, 0, &rows, &n);
   lh_error err = {0};
   assert_int_equal(cache_kib(j), -8192);
   assert_int_equal(lh_journal_bulk(j, true, &err), 0);
   assert_int_equal(cache_kib(j), -65536);
+  /* a read in bulk mode scans with the small cache and gives the large one back */
+  assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
+  assert_int_equal(lh_journal_iterate_entity(j, rows[0].entity_id, count_row, &found, &err), 0);
+  assert_true(found > 0);
+  assert_int_equal(cache_kib(j), -65536);
   assert_int_equal(lh_journal_bulk(j, false, &err), 0);
   assert_int_equal(cache_kib(j), -8192);
+  found = 0;
+  assert_int_equal(lh_journal_iterate_entity(j, rows[0].entity_id, count_row, &found, &err), 0);
+  assert_true(found > 0);
+  assert_int_equal(cache_kib(j), -8192);
+  lh_entity_buffer_free(b);
   lh_journal_close(j);
 }
 

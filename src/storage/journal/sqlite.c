@@ -312,6 +312,13 @@ static void sq_unlock(lh_journal *j) {
 #define INSERT_CACHE "-65536" /* KiB of page cache for a bulk import's inserts */
 #define SCAN_CACHE "-8192"    /* ... for other writes, and while a scan reads */
 
+/* The page cache for what the connection does now: large only for a bulk import's inserts. */
+static void set_cache(sq *s, bool large) {
+  if (!s->memory)
+    sqlite3_exec(s->db, large ? "PRAGMA cache_size=" INSERT_CACHE : "PRAGMA cache_size=" SCAN_CACHE,
+                 NULL, NULL, NULL);
+}
+
 /* columns of LH_ROW_COLUMNS read specially */
 enum { VALUE_COLUMN = 10, ORIGINAL_VALUE_COLUMN = 11, EXTERNAL_COLUMN = 13 };
 
@@ -344,8 +351,7 @@ static int sq_scan(lh_journal *j, const char *table, const char *entity_id, bool
   sc->s = s;
   /* a scan reads each page once: the inserts' large page cache would only fill up (and
    * bounds the ORDER BY's sorter, which spills beyond it) */
-  if (!s->memory)
-    sqlite3_exec(s->db, "PRAGMA cache_size=" SCAN_CACHE, NULL, NULL, NULL);
+  set_cache(s, false);
   lh__row_batch_init(&sc->bufs[0], LH__JOURNAL_READ_BATCH);
   lh__row_batch_init(&sc->bufs[1], LH__JOURNAL_READ_BATCH);
   sc->batch = &sc->bufs[0];
@@ -406,10 +412,7 @@ static int sq_scan_next(lh__journal_scan *sc, const lh_row **rows, size_t *n, lh
 
 static void sq_scan_close(lh__journal_scan *sc) {
   sqlite3_finalize(sc->st);
-  if (!sc->s->memory)
-    sqlite3_exec(sc->s->db,
-                 sc->s->bulk ? "PRAGMA cache_size=" INSERT_CACHE : "PRAGMA cache_size=" SCAN_CACHE,
-                 NULL, NULL, NULL);
+  set_cache(sc->s, sc->s->bulk);
   lh__row_batch_free(&sc->bufs[0]);
   lh__row_batch_free(&sc->bufs[1]);
   free(sc->table);
@@ -491,7 +494,7 @@ static void bulk_stop(sq *s) {
   s->ckpt_db = NULL;
   s->bulk = false;
   sqlite3_wal_autocheckpoint(s->db, CHECKPOINT_PAGES); /* SQLite's own hook again */
-  sqlite3_exec(s->db, "PRAGMA cache_size=" SCAN_CACHE, NULL, NULL, NULL);
+  set_cache(s, false);
 }
 
 static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
@@ -525,7 +528,7 @@ static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
   }
   s->bulk = true;
   s->ckpt_last = 0;
-  sqlite3_exec(s->db, "PRAGMA cache_size=" INSERT_CACHE, NULL, NULL, NULL);
+  set_cache(s, true);
   sqlite3_wal_hook(s->db, wal_grew, s); /* replaces the autocheckpoint */
   return 0;
 }
