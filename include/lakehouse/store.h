@@ -101,10 +101,16 @@ LH_API int lh_store_sweep_temp(lh_store *s, const char *prefix, lh_time before, 
  * flushes everything written through s since (files, then their folders, each once), and
  * closing s does too. Atomicity does not change (readers see the old or the new content; a
  * killed process loses nothing written); only a power loss before lh_store_sync may undo
- * what was written. For many small files: one flush instead of one per file. Not for a
- * handle that several threads write through. */
+ * what was written. For many small files: one flush instead of one per file. Several threads
+ * may write and sync through one handle: lh_store_sync returns once everything published
+ * through s before it was called is flushed. */
 LH_API void lh_store_defer_sync(lh_store *s, bool defer);
 LH_API int lh_store_sync(lh_store *s, lh_error *err);
+
+/* After lh_store_no_sync(s), writes through s are never flushed to disk by the store: for
+ * files that only live processes read (lock markers), which need not survive a power loss.
+ * Atomicity does not change. */
+LH_API void lh_store_no_sync(lh_store *s);
 
 /* The local filesystem path of key, or NULL for stores that are not local. Caller frees. */
 LH_API char *lh_store_local_path(const lh_store *s, const char *key);

@@ -22,6 +22,7 @@ typedef struct lh__store_ops {
   char *(*local_path)(const lh_store *s, const char *key);
   bool commits_as;                             /* its writers implement commit_as */
   void (*defer_sync)(lh_store *s, bool defer); /* NULL: writes are durable when they return */
+  void (*no_sync)(lh_store *s);                /* NULL: the same */
   int (*sync)(lh_store *s, lh_error *err);
   void (*close)(lh_store *s);
 } lh__store_ops;

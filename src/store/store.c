@@ -208,6 +208,11 @@ void lh_store_defer_sync(lh_store *s, bool defer) {
     s->ops->defer_sync(s, defer);
 }
 
+void lh_store_no_sync(lh_store *s) {
+  if (s->ops->no_sync)
+    s->ops->no_sync(s);
+}
+
 int lh_store_sync(lh_store *s, lh_error *err) {
   return s->ops->sync ? s->ops->sync(s, err) : 0;
 }

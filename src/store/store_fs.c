@@ -30,9 +30,13 @@
 #define DEFERRED_MAX 8192
 
 typedef struct fs_store {
-  char *root;     /* absolute, normalised, no trailing slash (except "/") */
-  bool defer;     /* lh_store_defer_sync */
-  char **pending; /* published since the last lh_store_sync */
+  char *root;   /* absolute, normalised, no trailing slash (except "/") */
+  bool defer;   /* lh_store_defer_sync */
+  bool no_sync; /* lh_store_no_sync: nothing flushed, nothing deferred */
+  /* several threads may publish through one handle (an archive session and its committer) */
+  pthread_mutex_t mu;      /* guards pending */
+  pthread_mutex_t sync_mu; /* one sync at a time: see fs_sync */
+  char **pending;          /* published since the last lh_store_sync */
   size_t npending, cap;
 } fs_store;
 
@@ -168,12 +172,16 @@ static int make_parent(const char *path, lh_error *err) {
 static int defer_path(lh_store *s, const char *path, lh_error *err) {
   fs_store *fs = s->impl;
   char *copy = strdup(path);
+  pthread_mutex_lock(&fs->mu);
   if (!copy || LH_ARRAY_RESERVE(fs->pending, fs->cap, fs->npending + 1, 64)) {
+    pthread_mutex_unlock(&fs->mu);
     free(copy);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   fs->pending[fs->npending++] = copy;
-  return fs->npending >= DEFERRED_MAX ? fs_sync(s, err) : 0;
+  bool full = fs->npending >= DEFERRED_MAX;
+  pthread_mutex_unlock(&fs->mu);
+  return full ? fs_sync(s, err) : 0;
 }
 
 /* fsync + close the temp file and move it into place (rename, or link for exclusive); with a
@@ -181,7 +189,8 @@ static int defer_path(lh_store *s, const char *path, lh_error *err) {
  * (fs_writer_finish), synced when `synced`. */
 static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path, bool exclusive,
                    lh_error *err) {
-  bool defer = ((fs_store *)s->impl)->defer;
+  const fs_store *fs = s->impl;
+  bool defer = fs->defer || fs->no_sync; /* the file is not synced here */
   int rc = 0;
   if (fd < 0 && !defer && !synced && /* closed before the store stopped deferring its syncs */
       (fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0)
@@ -209,7 +218,9 @@ static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path
   }
   if (exclusive || rc)
     unlink(tmp);
-  if (!rc && defer)
+  if (!rc && fs->no_sync)
+    ; /* nothing to flush, ever */
+  else if (!rc && defer)
     rc = defer_path(s, path, err);
   else if (!rc)
     sync_parent(path); /* the new name survives a power loss */
@@ -226,50 +237,70 @@ static int cmp_str(const void *a, const void *b) {
  * folder (ours among them) instead of an fsync per file and per folder. */
 #define SYNCFS_FROM 32
 
-static int fs_sync(lh_store *s, lh_error *err) {
-  fs_store *fs = s->impl;
+/* Flush the paths of `paths` (n of them) to disk; frees them. */
+static int sync_paths(fs_store *fs, char **paths, size_t n, lh_error *err) {
   int rc = 0;
-  if (fs->npending >= SYNCFS_FROM) {
+  if (n >= SYNCFS_FROM) {
     int fd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0 && syncfs(fd) == 0) {
       close(fd);
-      for (size_t i = 0; i < fs->npending; i++)
-        free(fs->pending[i]);
-      fs->npending = 0;
+      for (size_t i = 0; i < n; i++)
+        free(paths[i]);
       return 0;
     }
     if (fd >= 0)
       close(fd); /* syncfs unavailable: file by file below */
   }
-  for (size_t i = 0; i < fs->npending; i++) {
-    int fd = open(fs->pending[i], O_RDONLY | O_CLOEXEC);
+  for (size_t i = 0; i < n; i++) {
+    int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno != ENOENT && !rc) /* gone since: nothing to keep */
-      rc = lh_error_errno(err, errno, "cannot open '%s'", fs->pending[i]);
+      rc = lh_error_errno(err, errno, "cannot open '%s'", paths[i]);
     if (fd >= 0 && fsync(fd) != 0 && !rc)
-      rc = lh_error_errno(err, errno, "cannot sync '%s'", fs->pending[i]);
+      rc = lh_error_errno(err, errno, "cannot sync '%s'", paths[i]);
     if (fd >= 0)
       close(fd);
-    char *slash = strrchr(fs->pending[i], '/');
-    if (slash && slash != fs->pending[i])
+    char *slash = strrchr(paths[i], '/');
+    if (slash && slash != paths[i])
       *slash = '\0'; /* from here on: the folder */
   }
-  lh__qsort(fs->pending, fs->npending, sizeof *fs->pending, cmp_str);
-  for (size_t i = 0; i < fs->npending; i++) {
-    if (i == 0 || strcmp(fs->pending[i], fs->pending[i - 1]) != 0) {
+  lh__qsort(paths, n, sizeof *paths, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || strcmp(paths[i], paths[i - 1]) != 0) {
       char *file = NULL; /* sync_parent takes a path inside the folder */
-      if (asprintf(&file, "%s/x", fs->pending[i]) >= 0)
+      if (asprintf(&file, "%s/x", paths[i]) >= 0)
         sync_parent(file);
       free(file);
     }
   }
-  for (size_t i = 0; i < fs->npending; i++)
-    free(fs->pending[i]);
-  fs->npending = 0;
+  for (size_t i = 0; i < n; i++)
+    free(paths[i]);
+  return rc;
+}
+
+/* Everything published through s before the call is on disk when this returns: the paths
+ * are taken from the list at once (others may be added meanwhile, for the next sync), and
+ * a sync waits for one running on another thread, which may hold some of them. */
+static int fs_sync(lh_store *s, lh_error *err) {
+  fs_store *fs = s->impl;
+  pthread_mutex_lock(&fs->sync_mu);
+  pthread_mutex_lock(&fs->mu);
+  char **paths = fs->pending;
+  size_t n = fs->npending;
+  fs->pending = NULL;
+  fs->npending = fs->cap = 0;
+  pthread_mutex_unlock(&fs->mu);
+  int rc = sync_paths(fs, paths, n, err);
+  free(paths);
+  pthread_mutex_unlock(&fs->sync_mu);
   return rc;
 }
 
 static void fs_defer_sync(lh_store *s, bool defer) {
   ((fs_store *)s->impl)->defer = defer;
+}
+
+static void fs_no_sync(lh_store *s) {
+  ((fs_store *)s->impl)->no_sync = true;
 }
 
 static int fs_get(lh_store *s, const char *key, lh_buf *out, lh_error *err) {
@@ -501,7 +532,8 @@ static int fs_writer_finish(lh_writer *w, lh_error *err) {
   if (fw->fd < 0)
     return 0;
   int rc = 0;
-  if (!((fs_store *)fw->store->impl)->defer) {
+  const fs_store *fs = fw->store->impl;
+  if (!fs->defer && !fs->no_sync) {
     if (fsync(fw->fd) != 0)
       rc = lh_error_errno(err, errno, "cannot sync '%s'", fw->path);
     fw->synced = true;
@@ -779,6 +811,8 @@ static void fs_close(lh_store *s) {
   fs_store *fs = s->impl;
   fs_sync(s, NULL); /* what a deferring user did not sync yet */
   free(fs->pending);
+  pthread_mutex_destroy(&fs->mu);
+  pthread_mutex_destroy(&fs->sync_mu);
   free(fs->root);
   free(fs);
   free(s->uri);
@@ -800,6 +834,7 @@ static const lh__store_ops FS_OPS = {
     .local_path = fs_local_path,
     .commits_as = true,
     .defer_sync = fs_defer_sync,
+    .no_sync = fs_no_sync,
     .sync = fs_sync,
     .close = fs_close,
 };
@@ -817,6 +852,8 @@ int lh__store_fs_open(const char *uri, lh_store **out, lh_error *err) {
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   fs->root = root;
+  pthread_mutex_init(&fs->mu, NULL);
+  pthread_mutex_init(&fs->sync_mu, NULL);
   s->ops = &FS_OPS;
   s->impl = fs;
   *out = s;

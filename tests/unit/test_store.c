@@ -1,6 +1,7 @@
 /* store/: the key/value interface over the local filesystem backend. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,114 @@ static void test_deferred_sync(void **state) {
   lh_buf_free(&b);
 }
 
+/* One deferring handle, two threads publishing through it and a third syncing all along (an
+ * archive session, its workers and its committer): every file is there, whole, and the list
+ * of what is still to be synced is never torn. */
+typedef struct publisher {
+  lh_store *store;
+  int id, failures;
+  char message[LH_ERROR_MAX];
+} publisher;
+
+static void *publish_many(void *arg) {
+  publisher *p = arg;
+  lh_error err = {0};
+  for (int i = 0; i < 1500 && !p->failures; i++) {
+    char key[64], value[48];
+    snprintf(key, sizeof key, "t%d/d%d/k%d", p->id, i % 13, i);
+    snprintf(value, sizeof value, "thread %d value %d", p->id, i);
+    int rc = i % 2 ? lh_store_put(p->store, key, value, strlen(value), &err) : 0;
+    lh_writer *w = NULL;
+    if (!(i % 2) && !(rc = lh_store_open_write(p->store, key, &w, &err)) &&
+        !(rc = lh_writer_write(w, value, strlen(value), &err)))
+      rc = lh_writer_commit(w, &err);
+    else if (rc && w)
+      lh_writer_abort(w);
+    if (rc) {
+      snprintf(p->message, sizeof p->message, "%s", err.message);
+      p->failures++;
+    }
+  }
+  return NULL;
+}
+
+typedef struct syncer {
+  lh_store *store;
+  volatile int stop;
+  int syncs, failures;
+} syncer;
+
+static void *sync_all_along(void *arg) {
+  syncer *y = arg;
+  lh_error err = {0};
+  while (!y->stop) {
+    y->failures += lh_store_sync(y->store, &err) != 0;
+    y->syncs++;
+  }
+  return NULL;
+}
+
+static void test_deferred_threads(void **state) {
+  fixture *f = *state;
+  lh_store_defer_sync(f->store, true);
+  publisher p[2] = {{f->store, 0, 0, ""}, {f->store, 1, 0, ""}};
+  syncer y = {f->store, 0, 0, 0};
+  pthread_t t[3];
+  assert_int_equal(pthread_create(&t[2], NULL, sync_all_along, &y), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, publish_many, &p[i]), 0);
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  y.stop = 1;
+  pthread_join(t[2], NULL);
+  for (int i = 0; i < 2; i++)
+    if (p[i].failures)
+      fail_msg("thread %d: %s", i, p[i].message);
+  assert_int_equal(y.failures, 0);
+  assert_true(y.syncs > 0);
+  lh_error err = {0};
+  assert_int_equal(lh_store_sync(f->store, &err), 0);
+  lh_buf b = LH_BUF_INIT;
+  for (int id = 0; id < 2; id++)
+    for (int i = 0; i < 1500; i++) {
+      char key[64], value[48];
+      snprintf(key, sizeof key, "t%d/d%d/k%d", id, i % 13, i);
+      snprintf(value, sizeof value, "thread %d value %d", id, i);
+      lh_buf_reset(&b);
+      assert_int_equal(lh_store_get(f->store, key, &b, &err), 0);
+      assert_string_equal(b.data, value);
+    }
+  lh_buf_free(&b);
+  lh_store_defer_sync(f->store, false);
+}
+
+/* A handle that never flushes (lock markers): writes are as visible and as atomic. */
+static void test_no_sync(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  lh_store_no_sync(f->store);
+  assert_int_equal(lh_store_create(f->store, "m/marker", "1", 1, &err), 0);
+  assert_int_equal(lh_store_create(f->store, "m/marker", "2", 1, &err), LH_EEXIST);
+  assert_int_equal(lh_store_put(f->store, "m/other", "abc", 3, &err), 0);
+  lh_writer *w;
+  assert_int_equal(lh_store_open_write(f->store, "m/streamed", &w, &err), 0);
+  assert_int_equal(lh_writer_write(w, "xyz", 3, &err), 0);
+  assert_int_equal(lh_writer_finish(w, &err), 0);
+  assert_int_equal(lh_writer_commit(w, &err), 0);
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, "m/marker", &b, &err), 0);
+  assert_string_equal(b.data, "1");
+  lh_buf_reset(&b);
+  assert_int_equal(lh_store_get(f->store, "m/streamed", &b, &err), 0);
+  assert_string_equal(b.data, "xyz");
+  lh_buf_free(&b);
+  assert_int_equal(lh_store_delete(f->store, "m/marker", &err), 0);
+  assert_int_equal(lh_store_sync(f->store, &err), 0); /* nothing was deferred */
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "find '%s' -name '*lh-tmp*' | wc -l", f->dir);
+  assert_int_equal(tu_shell_number(cmd), 0);
+}
+
 /* The open descriptors of this process. */
 static int open_fds(void) {
   DIR *d = opendir("/proc/self/fd");
@@ -381,6 +490,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sub_and_schemes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deferred_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_sync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_writer_finish, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
