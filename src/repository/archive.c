@@ -2,6 +2,7 @@
  * a lease on the write fence, metadata in batches), and the public store / read / delete
  * functions. gc is in archive_gc.c. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "core/array.h"
 #include "core/conventions.h"
+#include "core/thread.h"
 #include "ftm/mime.h"
 #include "lakehouse/log.h"
 #include "lakehouse/validate.h"
@@ -42,6 +44,10 @@ struct lh__archive {
   lh_store *out; /* the dataset's store, flushed to disk once per batch */
   lh__stager st;
   lh_fence_opts fo;
+  /* The lease markers go through a handle of their own that never flushes: a marker only
+   * tells live processes that a writer is at work, so it need not survive a power loss (a
+   * stale one is taken over). A durable one cost two disk flushes per batch (~25 ms). */
+  lh_store *fence_store;
   lh_fence *lease; /* the shared side of the write fence, while a batch is open */
   lh_time lease_since;
   uint64_t leases; /* taken so far: tells whether a look at the store was under this lease */
@@ -49,6 +55,18 @@ struct lh__archive {
   size_t npend, pend_cap;
   int (*on_batch)(void *ctx, lh_error *err);
   void *on_batch_ctx;
+  /* The committer: a batch's end (flush, metadata, flush, tag, lease) runs on a thread of
+   * its own while the session goes on with the next batch; one batch at a time. */
+  pthread_t committer;
+  bool committer_on;
+  pthread_mutex_t cmu;
+  pthread_cond_t ccv;
+  pending *job_pend; /* the batch handed over (job_due) or being committed (job_busy) */
+  size_t job_npend;
+  lh_fence *job_lease;
+  bool job_due, job_busy, committer_stop;
+  int job_rc; /* the last batch's failure, until the session takes it */
+  lh_error job_err;
 };
 
 int lh__archive_open(lh_dataset *ds, lh__archive **out, lh_error *err) {
@@ -63,12 +81,15 @@ int lh__archive_open(lh_dataset *ds, lh__archive **out, lh_error *err) {
   a->ds = ds;
   lh_fence_opts_from_settings(&a->fo, ds->settings, "archive");
   int rc = lh_store_open(lh_store_uri(ds->store), &a->out, err);
+  if (!rc && (rc = lh_store_open(lh_store_uri(ds->store), &a->fence_store, err)) != 0)
+    lh_store_close(a->out);
   if (rc) {
     free(a->st.buf);
     free(a);
     return rc;
   }
   lh_store_defer_sync(a->out, true);
+  lh_store_no_sync(a->fence_store);
   *out = a;
   return 0;
 }
@@ -115,13 +136,17 @@ static void release_lease(lh__archive *a) {
   a->lease = NULL;
 }
 
+static void committer_stop(lh__archive *a);
+
 void lh__archive_close(lh__archive *a) {
   if (!a)
     return;
+  committer_stop(a); /* a batch handed over is committed first */
   drop_pending(a);
   free(a->pend);
   release_lease(a);
   lh_store_close(a->out);
+  lh_store_close(a->fence_store);
   lh__magic_close(a->st.magic);
   free(a->st.buf);
   free(a);
@@ -132,7 +157,7 @@ void lh__archive_close(lh__archive *a) {
 static int take_lease(lh__archive *a, lh_error *err) {
   if (a->lease)
     return 0;
-  int rc = lh_fence_shared(a->ds->store, &a->fo, &a->lease, err);
+  int rc = lh_fence_shared(a->fence_store, &a->fo, &a->lease, err);
   if (rc)
     return lh_error_prefix(err, rc, "archive");
   a->lease_since = lh_time_now();
@@ -140,17 +165,16 @@ static int take_lease(lh__archive *a, lh_error *err) {
   return 0;
 }
 
-/* The batch's on_batch hook, its blobs flushed to disk, its metadata written and flushed,
- * the tag; then the lease goes. A metadata file never reaches the disk before its blob. */
-static int end_batch(lh__archive *a, lh_error *err) {
-  int rc = 0;
-  if (a->npend && a->lease && lh_fence_lost(a->lease))
+/* A batch's end after its on_batch hook: its blobs flushed to disk, its metadata written and
+ * flushed, the tag; then its lease goes. A metadata file never reaches the disk before its
+ * blob. Takes pend (freed, what is not committed dropped) and the lease. */
+static int commit_batch(lh__archive *a, pending *pend, size_t npend, lh_fence *lease,
+                        lh_error *err) {
+  int rc = lh_store_sync(a->out, err);
+  if (!rc && npend && lease && lh_fence_lost(lease))
     rc = lh_error_set(err, LH_ECONFLICT, "archive: the write fence was taken over while held");
-  if (!rc && a->npend && a->on_batch)
-    rc = a->on_batch(a->on_batch_ctx, err);
-  rc = rc ? rc : lh_store_sync(a->out, err);
-  for (size_t i = 0; i < a->npend && !rc; i++) {
-    pending *p = &a->pend[i];
+  for (size_t i = 0; i < npend && !rc; i++) {
+    pending *p = &pend[i];
     if (p->tmp) {
       rc = lh_writer_commit(p->tmp, err);
       p->tmp = NULL;
@@ -158,17 +182,134 @@ static int end_batch(lh__archive *a, lh_error *err) {
       rc = lh_store_put(a->out, p->key, p->json, strlen(p->json), err);
     }
   }
-  if (!rc && a->npend)
+  if (!rc && npend)
     rc = lh_store_sync(a->out, err);
-  if (!rc && a->npend)
+  if (!rc && npend)
     rc = lh_tags_set(a->ds->tags, LH_TAG_ARCHIVE_UPDATED, lh_time_now(), err);
-  drop_pending(a);
-  release_lease(a);
+  for (size_t i = 0; i < npend; i++) {
+    free(pend[i].key);
+    free(pend[i].json);
+    lh_writer_abort(pend[i].tmp);
+  }
+  free(pend);
+  lh_fence_release(lease);
   return rc;
 }
 
+static void *committer_main(void *arg) {
+  lh__archive *a = arg;
+  pthread_mutex_lock(&a->cmu);
+  for (;;) {
+    if (!a->job_due) {
+      if (a->committer_stop)
+        break;
+      pthread_cond_wait(&a->ccv, &a->cmu);
+      continue;
+    }
+    pending *pend = a->job_pend;
+    size_t npend = a->job_npend;
+    lh_fence *lease = a->job_lease;
+    a->job_pend = NULL;
+    a->job_lease = NULL;
+    a->job_due = false;
+    a->job_busy = true;
+    pthread_mutex_unlock(&a->cmu);
+    lh_error e = {0};
+    int rc = commit_batch(a, pend, npend, lease, &e);
+    pthread_mutex_lock(&a->cmu);
+    a->job_busy = false;
+    if (rc && !a->job_rc) {
+      a->job_rc = rc;
+      lh_error_copy(&a->job_err, &e);
+    }
+    pthread_cond_broadcast(&a->ccv);
+  }
+  pthread_mutex_unlock(&a->cmu);
+  return NULL;
+}
+
+/* Wait until the committer is idle; the failure of a batch it committed, once. */
+static int committer_wait(lh__archive *a, lh_error *err) {
+  if (!a->committer_on)
+    return 0;
+  pthread_mutex_lock(&a->cmu);
+  while (a->job_due || a->job_busy)
+    pthread_cond_wait(&a->ccv, &a->cmu);
+  int rc = a->job_rc;
+  if (rc)
+    lh_error_copy(err, &a->job_err);
+  a->job_rc = 0;
+  pthread_mutex_unlock(&a->cmu);
+  return rc;
+}
+
+static bool committer_start(lh__archive *a) {
+  if (a->committer_on)
+    return true;
+  pthread_mutex_init(&a->cmu, NULL);
+  pthread_cond_init(&a->ccv, NULL);
+  if (pthread_create(&a->committer, NULL, committer_main, a) != 0) {
+    pthread_cond_destroy(&a->ccv);
+    pthread_mutex_destroy(&a->cmu);
+    return false; /* the session commits its batches itself */
+  }
+  a->committer_on = true;
+  return true;
+}
+
+static void committer_stop(lh__archive *a) {
+  if (!a->committer_on)
+    return;
+  lh__thread_stop(a->committer, &a->cmu, &a->ccv, &a->committer_stop);
+  pthread_cond_destroy(&a->ccv);
+  pthread_mutex_destroy(&a->cmu);
+  a->committer_on = false;
+  if (a->job_rc)
+    lh_log_warning("%s: archive: %s", a->ds->name, a->job_err.message);
+}
+
+/* End the batch: its on_batch hook (the crawl inserts its entities into the journal there),
+ * then commit_batch, on the committer thread when `async` (the previous batch committed
+ * first: batches are committed in order), else here once the committer is idle. A failure
+ * of the batch before is returned here. */
+static int end_batch_as(lh__archive *a, bool async, lh_error *err) {
+  int rc = 0;
+  if (a->npend && a->lease && lh_fence_lost(a->lease))
+    rc = lh_error_set(err, LH_ECONFLICT, "archive: the write fence was taken over while held");
+  if (!rc && a->npend && a->on_batch)
+    rc = a->on_batch(a->on_batch_ctx, err);
+  lh_error scratch = {0};
+  int before = committer_wait(a, rc ? &scratch : err);
+  rc = rc ? rc : before;
+  if (rc) {
+    drop_pending(a);
+    release_lease(a);
+    return rc;
+  }
+  pending *pend = a->pend;
+  size_t npend = a->npend;
+  lh_fence *lease = a->lease;
+  a->pend = NULL;
+  a->npend = a->pend_cap = 0;
+  a->lease = NULL;
+  if (!async || !committer_start(a))
+    return commit_batch(a, pend, npend, lease, err);
+  pthread_mutex_lock(&a->cmu);
+  a->job_pend = pend;
+  a->job_npend = npend;
+  a->job_lease = lease;
+  a->job_due = true;
+  pthread_cond_broadcast(&a->ccv);
+  pthread_mutex_unlock(&a->cmu);
+  return 0;
+}
+
+static int end_batch(lh__archive *a, lh_error *err) {
+  return end_batch_as(a, true, err);
+}
+
 int lh__archive_finish(lh__archive *a, lh_error *err) {
-  return end_batch(a, err);
+  return end_batch_as(a, false, err);
 }
 
 bool lh__archive_in_batch(const lh__archive *a) {

@@ -9,6 +9,10 @@
  * journal there), its blobs are flushed to disk, its metadata files are written and
  * flushed, archive/last_updated is set and the lease is released (the session writes
  * through a store handle that defers its fsyncs: two flushes per batch, not two per file).
+ * All but the hook run on a committer thread, with the batch's own lease, while the session
+ * goes on with the next batch under a new lease; batches are committed one at a time and in
+ * order, a commit's failure is returned by the next batch's end, and lh__archive_finish
+ * commits the last batch itself once the committer is idle.
  *
  * So gc, which holds the exclusive side, never sees a blob of a batch without its metadata
  * and waits at most about a second for a session; no metadata file reaches the disk before

@@ -1,7 +1,8 @@
 /* repository/archive and the crawl and download operations: MIME types, file and folder ids,
  * the metadata JSON, blobs (atomic, verified, deduplicated), gc alone and against concurrent
  * stores, the crawl of ../shared/data/lakehouse-fixtures/src (filters, existing modes, bad
- * input, a killed crawl resumed) and the download back into a folder. */
+ * input, a killed crawl resumed), a batch committed while the next is archived, and the
+ * download back into a folder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +129,63 @@ static bool blob_exists(lh_dataset *ds, const char *checksum) {
   lh_error err = {0};
   assert_int_equal(lh_archive_exists(ds, checksum, &e, &err), 0);
   return e;
+}
+
+/* ---- syncfs(2) and fsync(2), watched ------------------------------------------------------ */
+
+/* This binary's own syncfs and fsync (they take the place of the C library's for the code
+ * linked in): a syncfs can be held until the test lets it go, and fsyncs of lease markers
+ * are counted. Both pass through otherwise. */
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
+static bool sync_hold, sync_held, sync_expired;
+static int marker_fsyncs;
+
+/* A hold ends by itself after 20 s (sync_expired): a session that waits for its own flush
+ * would otherwise wait for ever. */
+int syncfs(int fd) {
+  pthread_mutex_lock(&sync_mu);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 20;
+  while (sync_hold) {
+    sync_held = true;
+    pthread_cond_broadcast(&sync_cv);
+    if (pthread_cond_timedwait(&sync_cv, &sync_mu, &until) == ETIMEDOUT) {
+      sync_hold = false;
+      sync_expired = true;
+    }
+  }
+  pthread_mutex_unlock(&sync_mu);
+  return (int)syscall(SYS_syncfs, fd);
+}
+
+int fsync(int fd) {
+  char link[64], path[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, path, sizeof path - 1);
+  if (n > 0) {
+    path[n] = '\0';
+    if (strstr(path, "/" LH_PATH_LOCK_APPENDS))
+      __atomic_add_fetch(&marker_fsyncs, 1, __ATOMIC_RELAXED);
+  }
+  return (int)syscall(SYS_fsync, fd);
+}
+
+static void sync_hold_set(bool hold) {
+  pthread_mutex_lock(&sync_mu);
+  sync_hold = hold;
+  if (hold)
+    sync_held = false;
+  pthread_cond_broadcast(&sync_cv);
+  pthread_mutex_unlock(&sync_mu);
+}
+
+static bool sync_is_held(void) {
+  pthread_mutex_lock(&sync_mu);
+  bool held = sync_held && sync_hold;
+  pthread_mutex_unlock(&sync_mu);
+  return held;
 }
 
 /* ---- MIME types --------------------------------------------------------------------------- */
@@ -1020,6 +1079,156 @@ static void test_gc_concurrent(void **state) {
   tu_lake_close(&l);
 }
 
+/* A batch's end runs on the committer thread: while its flush to disk is held, the session
+ * goes on archiving, and the held batch's metadata is not published before that flush. The
+ * lease markers are written without a single flush. */
+static void test_batch_committed_aside(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "aside");
+  char *src = tu_tempdir();
+  enum { FILES = 3000 };
+  for (int i = 0; i < FILES; i++) {
+    char key[32], text[48];
+    snprintf(key, sizeof key, "d%d/f%d.txt", i % 7, i);
+    snprintf(text, sizeof text, "file number %d\n", i);
+    write_str(src, key, text);
+  }
+  lh_error err = {0};
+  lh_store *s;
+  assert_int_equal(lh_store_open(src, &s, &err), 0);
+  lh__archive *a;
+  assert_int_equal(lh__archive_open(ds, &a, &err), 0);
+  char *dir = dataset_dir(&l, "aside");
+  __atomic_store_n(&marker_fsyncs, 0, __ATOMIC_RELAXED);
+  sync_hold_set(true);
+  int added = 0, held_at = -1;
+  long long published = -1;
+  for (int i = 0; i < FILES && (held_at < 0 || i < held_at + 5); i++) {
+    char key[32];
+    snprintf(key, sizeof key, "d%d/f%d.txt", i % 7, i);
+    lh_archive_source from = lh_archive_source_key(s, key);
+    lh_archive_store_opts o = {.key = key};
+    if (lh__archive_add(a, &from, &o, NULL, false, NULL, &err))
+      fail_msg("add %s: %s", key, err.message);
+    added++;
+    if (held_at < 0 && sync_is_held()) { /* a batch's flush started, and is held */
+      held_at = i;
+      published = count_files(dir, "file-*.json");
+    }
+  }
+  /* five more files archived while the flush was held (the adds did not wait for it) */
+  assert_false(sync_expired);
+  assert_true(held_at >= 0);
+  assert_int_equal(added, held_at + 5);
+  assert_true(sync_is_held());
+  /* nothing of the held batch is published: fewer metadata files than files added before */
+  assert_true(published < held_at + 1);
+  assert_int_equal(count_files(dir, "file-*.json"), published);
+  sync_hold_set(false);
+  assert_int_equal(lh__archive_finish(a, &err), 0);
+  lh__archive_close(a);
+  assert_int_equal(count_files(dir, "file-*.json"), added);
+  assert_int_equal(count_files(dir, "*lh-tmp*"), 0);
+  assert_int_equal(archived_files(ds, NULL), added);
+  /* every lease is gone, and none cost a flush */
+  char markers[4200];
+  snprintf(markers, sizeof markers, "%s/" LH_PATH_LOCK_APPENDS, dir);
+  assert_int_equal(count_files(markers, "*"), 0);
+  assert_int_equal(__atomic_load_n(&marker_fsyncs, __ATOMIC_RELAXED), 0);
+  print_message("batch held after %d files, %lld metadata files published then\n", held_at + 1,
+                published);
+  lh_store_close(s);
+  free(dir);
+  tu_rmtree(src);
+  free(src);
+  lh_dataset_close(ds);
+  tu_lake_close(&l);
+}
+
+/* gc running again and again beside a crawl of several batches (each committed beside the
+ * next): no blob a metadata file refers to is ever deleted. */
+typedef struct crawl_race {
+  lh_dataset *ds;
+  const char *src;
+  volatile int done;
+  int rc;
+  lh_op_result r;
+  char message[LH_ERROR_MAX];
+} crawl_race;
+
+static void *crawler(void *arg) {
+  crawl_race *c = arg;
+  lh_error err = {0};
+  lh_crawl_opts o = {0};
+  c->rc = lh_dataset_crawl(c->ds, c->src, &o, &c->r, &err);
+  if (c->rc)
+    snprintf(c->message, sizeof c->message, "%s", err.message);
+  c->done = 1;
+  return NULL;
+}
+
+typedef struct blob_check {
+  lh_dataset *ds;
+  int files, missing;
+} blob_check;
+
+static int check_blob(void *ctx, const lh_file *f, lh_error *err) {
+  (void)err;
+  blob_check *b = ctx;
+  b->files++;
+  b->missing += !blob_exists(b->ds, f->checksum);
+  return 0;
+}
+
+static void test_gc_beside_crawl(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  crawl_race c = {0};
+  c.ds = tu_lake_dataset(&l, "gcrawl");
+  lh_dataset *gc_ds = tu_lake_dataset(&l, "gcrawl");
+  char *src = tu_tempdir();
+  enum { FILES = 2500 };
+  for (int i = 0; i < FILES; i++) { /* 500 contents, each under five paths */
+    char key[32], text[48];
+    snprintf(key, sizeof key, "p%d/f%d.txt", i % 5, i);
+    snprintf(text, sizeof text, "shared content %d\n", i / 5);
+    write_str(src, key, text);
+  }
+  c.src = src;
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, crawler, &c), 0);
+  int gcs = 0;
+  uint64_t deleted = 0;
+  lh_error err = {0};
+  while (!c.done) {
+    lh_archive_gc_result res;
+    if (lh_archive_gc(gc_ds, false, &res, &err))
+      fail_msg("gc: %s", err.message);
+    deleted += res.blobs;
+    gcs++;
+    struct timespec pause = {0, 3000000};
+    nanosleep(&pause, NULL);
+  }
+  pthread_join(t, NULL);
+  if (c.rc)
+    fail_msg("crawl: %s", c.message);
+  assert_int_equal(c.r.done, FILES);
+  blob_check b = {gc_ds, 0, 0};
+  assert_int_equal(lh_archive_files(gc_ds, NULL, check_blob, &b, &err), 0);
+  assert_int_equal(b.files, FILES);
+  assert_int_equal(b.missing, 0);
+  assert_int_equal(deleted, 0); /* nothing was ever unreferenced */
+  print_message("gc beside a crawl: %d gc runs, %d files\n", gcs, b.files);
+  tu_rmtree(src);
+  free(src);
+  lh_dataset_close(gc_ds);
+  lh_dataset_close(c.ds);
+  tu_lake_close(&l);
+}
+
 /* ---- download ----------------------------------------------------------------------------- */
 
 static void test_download(void **state) {
@@ -1082,6 +1291,8 @@ int main(void) {
       cmocka_unit_test(test_crawl_resume),
       cmocka_unit_test(test_gc),
       cmocka_unit_test(test_gc_concurrent),
+      cmocka_unit_test(test_batch_committed_aside),
+      cmocka_unit_test(test_gc_beside_crawl),
       cmocka_unit_test(test_download),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
