@@ -1216,6 +1216,7 @@ static void test_gc_beside_crawl(void **state) {
   if (c.rc)
     fail_msg("crawl: %s", c.message);
   assert_int_equal(c.r.done, FILES);
+  lh_buf_free(&c.r.job);
   blob_check b = {gc_ds, 0, 0};
   assert_int_equal(lh_archive_files(gc_ds, NULL, check_blob, &b, &err), 0);
   assert_int_equal(b.files, FILES);
