@@ -122,12 +122,17 @@ void lh__stager_free(lh__stager *st) {
   free(st);
 }
 
-static void drop_pending(lh__archive *a) {
-  for (size_t i = 0; i < a->npend; i++) {
-    free(a->pend[i].key);
-    free(a->pend[i].json);
-    lh_writer_abort(a->pend[i].tmp);
+/* Metadata not written: forgotten, temp files removed. */
+static void free_pending(pending *pend, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(pend[i].key);
+    free(pend[i].json);
+    lh_writer_abort(pend[i].tmp);
   }
+}
+
+static void drop_pending(lh__archive *a) {
+  free_pending(a->pend, a->npend);
   a->npend = 0;
 }
 
@@ -186,11 +191,7 @@ static int commit_batch(lh__archive *a, pending *pend, size_t npend, lh_fence *l
     rc = lh_store_sync(a->out, err);
   if (!rc && npend)
     rc = lh_tags_set(a->ds->tags, LH_TAG_ARCHIVE_UPDATED, lh_time_now(), err);
-  for (size_t i = 0; i < npend; i++) {
-    free(pend[i].key);
-    free(pend[i].json);
-    lh_writer_abort(pend[i].tmp);
-  }
+  free_pending(pend, npend); /* what was committed holds nothing any more */
   free(pend);
   lh_fence_release(lease);
   return rc;
