@@ -237,7 +237,7 @@ static int wait_head(crawl *c, slot *s) {
     }
     if (pthread_cond_timedwait(&ra->ready, &ra->mu, &until) == ETIMEDOUT && !s->ready) {
       pthread_mutex_unlock(&ra->mu);
-      rc = lh__archive_finish(c->a, c->err); /* on failure: still waits for the slot */
+      rc = lh__archive_end_batch(c->a, c->err); /* on failure: still waits for the slot */
       pthread_mutex_lock(&ra->mu);
       ended = true;
     }

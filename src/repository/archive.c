@@ -309,6 +309,10 @@ static int end_batch(lh__archive *a, lh_error *err) {
   return end_batch_as(a, true, err);
 }
 
+int lh__archive_end_batch(lh__archive *a, lh_error *err) {
+  return end_batch_as(a, true, err);
+}
+
 int lh__archive_finish(lh__archive *a, lh_error *err) {
   return end_batch_as(a, false, err);
 }

@@ -70,9 +70,12 @@ int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_arch
                      bool copy, lh__staged *out, lh_error *err);
 /* Whether the last failure of lh__stager_stage came from the source. */
 bool lh__stager_source_failed(const lh__stager *st);
-/* Whether a batch is open (the session holds a lease): lh__archive_finish ends it, which a
- * session's thread does before it waits for something slow. */
+/* Whether a batch is open (the session holds a lease): lh__archive_end_batch ends it, which
+ * a session's thread does before it waits for something slow. */
 bool lh__archive_in_batch(const lh__archive *a);
+/* End the open batch now, committed on the committer thread (the failure of the batch before
+ * it is returned). */
+int lh__archive_end_batch(lh__archive *a, lh_error *err);
 
 /* Store a file: its blob is published at once, its metadata at the end of the batch. sf:
  * what lh__archive_stage found and prepared, taken over (NULL: opts->checksum, or a first
