@@ -247,13 +247,8 @@ static int committer_wait(lh__archive *a, lh_error *err) {
 static bool committer_start(lh__archive *a) {
   if (a->committer_on)
     return true;
-  pthread_mutex_init(&a->cmu, NULL);
-  pthread_cond_init(&a->ccv, NULL);
-  if (pthread_create(&a->committer, NULL, committer_main, a) != 0) {
-    pthread_cond_destroy(&a->ccv);
-    pthread_mutex_destroy(&a->cmu);
+  if (!lh__thread_start(&a->committer, &a->cmu, &a->ccv, committer_main, a))
     return false; /* the session commits its batches itself */
-  }
   a->committer_on = true;
   return true;
 }
@@ -261,9 +256,7 @@ static bool committer_start(lh__archive *a) {
 static void committer_stop(lh__archive *a) {
   if (!a->committer_on)
     return;
-  lh__thread_stop(a->committer, &a->cmu, &a->ccv, &a->committer_stop);
-  pthread_cond_destroy(&a->ccv);
-  pthread_mutex_destroy(&a->cmu);
+  lh__thread_end(a->committer, &a->cmu, &a->ccv, &a->committer_stop);
   a->committer_on = false;
   if (a->job_rc)
     lh_log_warning("%s: archive: %s", a->ds->name, a->job_err.message);

@@ -145,11 +145,7 @@ int lh_entity_writer_set_background(lh_entity_writer *w, lh_error *err) {
     w->spare = NULL;
     return rc;
   }
-  pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
-  if (pthread_create(&w->thread, NULL, inserter_main, w) != 0) {
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+  if (!lh__thread_start(&w->thread, &w->mu, &w->cv, inserter_main, w)) {
     lh_entity_buffer_free(w->spare);
     w->spare = NULL;
     lh_journal_bulk(w->journal, false, NULL);
@@ -225,9 +221,7 @@ static int after_add(lh_entity_writer *w, int rc, lh_error *err) {
 static void stop_background(lh_entity_writer *w) {
   if (!w->background)
     return;
-  lh__thread_stop(w->thread, &w->mu, &w->cv, &w->stop);
-  pthread_cond_destroy(&w->cv);
-  pthread_mutex_destroy(&w->mu);
+  lh__thread_end(w->thread, &w->mu, &w->cv, &w->stop);
   lh_entity_buffer_free(w->spare);
   w->spare = NULL;
   w->background = false;

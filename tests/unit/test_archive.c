@@ -1007,6 +1007,23 @@ typedef struct race {
   char message[2 * LH_ERROR_MAX];
 } race;
 
+/* gc again and again until *done: its runs, the blobs it deleted added to *deleted. */
+static int gc_until(lh_dataset *ds, volatile int *done, uint64_t *deleted) {
+  int runs = 0;
+  lh_error err = {0};
+  while (!*done) {
+    lh_archive_gc_result res;
+    if (lh_archive_gc(ds, false, &res, &err))
+      fail_msg("gc: %s", err.message);
+    *deleted += res.blobs;
+    runs++;
+    /* a pause between runs: back to back, gc would keep the writer waiting for the fence */
+    struct timespec pause = {0, 3000000};
+    nanosleep(&pause, NULL);
+  }
+  return runs;
+}
+
 static void *storer(void *arg) {
   race *r = arg;
   lh_error err = {0};
@@ -1054,16 +1071,7 @@ static void test_gc_concurrent(void **state) {
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, storer, &r), 0);
   uint64_t deleted = 0;
-  while (!r.done) {
-    lh_archive_gc_result res;
-    if (lh_archive_gc(gc_ds, false, &res, &err))
-      fail_msg("gc: %s", err.message);
-    deleted += res.blobs;
-    r.gcs++;
-    /* a pause between runs: back to back, gc would keep the storer waiting for the fence */
-    struct timespec pause = {0, 3000000};
-    nanosleep(&pause, NULL);
-  }
+  r.gcs = gc_until(gc_ds, &r.done, &deleted);
   pthread_join(t, NULL);
   if (r.failures)
     fail_msg("%s", r.message);
@@ -1200,18 +1208,9 @@ static void test_gc_beside_crawl(void **state) {
   c.src = src;
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, crawler, &c), 0);
-  int gcs = 0;
   uint64_t deleted = 0;
+  int gcs = gc_until(gc_ds, &c.done, &deleted);
   lh_error err = {0};
-  while (!c.done) {
-    lh_archive_gc_result res;
-    if (lh_archive_gc(gc_ds, false, &res, &err))
-      fail_msg("gc: %s", err.message);
-    deleted += res.blobs;
-    gcs++;
-    struct timespec pause = {0, 3000000};
-    nanosleep(&pause, NULL);
-  }
   pthread_join(t, NULL);
   if (c.rc)
     fail_msg("crawl: %s", c.message);

@@ -324,21 +324,15 @@ static int drain_next(void *ctx, const lh_row **rows, size_t *n, lh_error *err) 
 }
 
 static int drain_start(drain_source *d, lh_error *err) {
-  pthread_mutex_init(&d->mu, NULL);
-  pthread_cond_init(&d->cv, NULL);
   d->want = true;
-  if (pthread_create(&d->thread, NULL, reader_main, d) == 0)
+  if (lh__thread_start(&d->thread, &d->mu, &d->cv, reader_main, d))
     return 0;
-  pthread_cond_destroy(&d->cv);
-  pthread_mutex_destroy(&d->mu);
   return lh_error_set(err, LH_EIO, "journal: cannot start the reader thread");
 }
 
 /* Stop the reader (a read in progress runs to its end). */
 static void drain_stop(drain_source *d) {
-  lh__thread_stop(d->thread, &d->mu, &d->cv, &d->stop);
-  pthread_cond_destroy(&d->cv);
-  pthread_mutex_destroy(&d->mu);
+  lh__thread_end(d->thread, &d->mu, &d->cv, &d->stop);
 }
 
 int lh_journal_flush(lh_journal *j, bool ordered, lh_journal_drain_fn drain, void *ctx,

@@ -487,9 +487,7 @@ static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages) {
 static void bulk_stop(sq *s) {
   if (!s->bulk)
     return;
-  lh__thread_stop(s->ckpt_thread, &s->ckpt_mu, &s->ckpt_cv, &s->ckpt_stop);
-  pthread_cond_destroy(&s->ckpt_cv);
-  pthread_mutex_destroy(&s->ckpt_mu);
+  lh__thread_end(s->ckpt_thread, &s->ckpt_mu, &s->ckpt_cv, &s->ckpt_stop);
   sqlite3_close(s->ckpt_db);
   s->ckpt_db = NULL;
   s->bulk = false;
@@ -516,12 +514,8 @@ static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
     s->ckpt_db = NULL;
     return rc;
   }
-  pthread_mutex_init(&s->ckpt_mu, NULL);
-  pthread_cond_init(&s->ckpt_cv, NULL);
   s->ckpt_due = s->ckpt_stop = false;
-  if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0) {
-    pthread_cond_destroy(&s->ckpt_cv);
-    pthread_mutex_destroy(&s->ckpt_mu);
+  if (!lh__thread_start(&s->ckpt_thread, &s->ckpt_mu, &s->ckpt_cv, checkpointer_main, s)) {
     sqlite3_close(s->ckpt_db);
     s->ckpt_db = NULL;
     return lh_error_set(err, LH_EIO, "journal: cannot start the checkpoint thread");
