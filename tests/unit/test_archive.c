@@ -1155,6 +1155,68 @@ static void test_batch_committed_aside(void **state) {
   tu_lake_close(&l);
 }
 
+/* A batch whose commit fails on the committer thread: the session hears of it at its next
+ * batch end (here lh__archive_finish), with the path that failed; nothing is lost silently. */
+static void test_batch_commit_fails(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "fails");
+  char *src = tu_tempdir();
+  enum { FILES = 1200 };
+  for (int i = 0; i < FILES; i++) {
+    char key[32], text[48];
+    snprintf(key, sizeof key, "f%d.txt", i);
+    snprintf(text, sizeof text, "failing batch %d\n", i);
+    write_str(src, key, text);
+  }
+  lh_error err = {0};
+  lh_store *s;
+  assert_int_equal(lh_store_open(src, &s, &err), 0);
+  lh__archive *a;
+  assert_int_equal(lh__archive_open(ds, &a, &err), 0);
+  char *dir = dataset_dir(&l, "fails");
+  char first[LH_SHA256_HEX_SIZE] = "";
+  sync_hold_set(true);
+  int held_at = -1;
+  for (int i = 0; i < FILES && held_at < 0; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "f%d.txt", i);
+    lh_archive_source from = lh_archive_source_key(s, key);
+    lh_archive_store_opts o = {.key = key};
+    lh_file *f = NULL;
+    if (lh__archive_add(a, &from, &o, NULL, false, &f, &err))
+      fail_msg("add %s: %s", key, err.message);
+    if (i == 0)
+      snprintf(first, sizeof first, "%s", f->checksum);
+    lh_file_free(f);
+    if (sync_is_held())
+      held_at = i;
+  }
+  assert_true(held_at >= 0);
+  /* the first file's folder becomes a plain file: its metadata cannot be written */
+  char *prefix = lh_path_archive_prefix(first, &err);
+  assert_non_null(prefix);
+  char folder[4400], cmd[9000];
+  snprintf(folder, sizeof folder, "%s/%s", dir, prefix);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' && touch '%s'", folder, folder);
+  assert_int_equal(system(cmd), 0);
+  sync_hold_set(false);
+  int rc = lh__archive_finish(a, &err);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err.message, first));
+  lh__archive_close(a);
+  assert_false(sync_expired);
+  assert_true(count_files(dir, "file-*.json") < held_at + 1);
+  free(prefix);
+  lh_store_close(s);
+  free(dir);
+  tu_rmtree(src);
+  free(src);
+  lh_dataset_close(ds);
+  tu_lake_close(&l);
+}
+
 /* gc running again and again beside a crawl of several batches (each committed beside the
  * next): no blob a metadata file refers to is ever deleted. */
 typedef struct crawl_race {
@@ -1292,6 +1354,7 @@ int main(void) {
       cmocka_unit_test(test_gc),
       cmocka_unit_test(test_gc_concurrent),
       cmocka_unit_test(test_batch_committed_aside),
+      cmocka_unit_test(test_batch_commit_fails),
       cmocka_unit_test(test_gc_beside_crawl),
       cmocka_unit_test(test_download),
   };
