@@ -75,6 +75,11 @@ LH_API int lh_writer_prepare_as(lh_writer *w, const char *key, lh_error *err);
  * file now, so that many writers waiting for their commit (a crawl's batch) hold no file
  * descriptors. Optional; no lh_writer_write after it. */
 LH_API int lh_writer_finish(lh_writer *w, lh_error *err);
+/* The bytes written to w will not be read back soon (an archived blob): a local store drops
+ * the file's pages from the page cache once they are on disk (at the commit's flush, or at
+ * lh_store_sync when the store defers its syncs), from 64 KiB up. Only a hint: nothing
+ * about what is written, or when it is durable, changes. */
+LH_API void lh_writer_no_cache(lh_writer *w);
 
 /* Called once per key in byte order; a non-zero return stops the iteration and is
  * returned by lh_store_iterate. */

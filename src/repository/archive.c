@@ -440,6 +440,7 @@ static int copy_blob(lh__archive *a, const lh_archive_source *src, const char *b
   int rc = lh_store_open_write(a->out, blob, &w, err);
   if (rc)
     return rc;
+  lh_writer_no_cache(w);
   lh__content got;
   rc = read_pass(&a->st, src, w, !c->mimetype[0], name, &got, err);
   if (!rc && strcmp(got.checksum, c->checksum) != 0) {
@@ -699,6 +700,8 @@ static int stage_small(lh__stager *st, const lh_archive_source *src, const char 
   char *blob = lh_path_archive_blob(c->checksum, err);
   rc =
       blob ? lh_store_open_write(st->a->out, blob, &out->blob, err) : lh_error_code(err, LH_ENOMEM);
+  if (!rc)
+    lh_writer_no_cache(out->blob);
   rc = rc ? rc : lh_writer_write(out->blob, st->buf, n, err);
   rc = rc ? rc : lh_writer_finish(out->blob, err);
   free(blob);
@@ -725,6 +728,8 @@ int lh__stager_stage(lh__stager *st, const lh_archive_source *src, const lh_arch
   /* the temp file sits in archive/ until its checksum names its place */
   if (!rc && copy && lh_store_commits_as(store))
     rc = lh_store_open_write(store, LH_PATH_ARCHIVE "/blob", &out->blob, err);
+  if (!rc && out->blob)
+    lh_writer_no_cache(out->blob);
   rc = rc ? rc : read_pass(st, src, out->blob, true, name, &out->content, err);
   if (!rc && out->blob)
     rc = lh_writer_finish(out->blob, err);

@@ -49,6 +49,7 @@ typedef struct lh__writer_ops {
   int (*commit_as)(lh_writer *w, const char *key, lh_error *err);  /* NULL: not supported */
   int (*prepare_as)(lh_writer *w, const char *key, lh_error *err); /* NULL: nothing to do */
   int (*finish)(lh_writer *w, lh_error *err);                      /* NULL: nothing to do */
+  void (*no_cache)(lh_writer *w);                                  /* NULL: ignored */
 } lh__writer_ops;
 
 struct lh_writer {

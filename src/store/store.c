@@ -151,6 +151,11 @@ int lh_writer_finish(lh_writer *w, lh_error *err) {
   return w->ops->finish ? w->ops->finish(w, err) : 0;
 }
 
+void lh_writer_no_cache(lh_writer *w) {
+  if (w->ops->no_cache)
+    w->ops->no_cache(w);
+}
+
 bool lh_store_commits_as(const lh_store *s) {
   return s->ops->commits_as;
 }

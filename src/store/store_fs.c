@@ -38,6 +38,8 @@ typedef struct fs_store {
   pthread_mutex_t sync_mu; /* one sync at a time: see fs_sync */
   char **pending;          /* published since the last lh_store_sync */
   size_t npending, cap;
+  char **drop; /* those of pending to drop from the page cache once synced */
+  size_t ndrop, dcap;
 } fs_store;
 
 static char *key_path(const lh_store *s, const char *key) {
@@ -169,16 +171,20 @@ static int make_parent(const char *path, lh_error *err) {
 }
 
 /* Remember a path published without its fsync; sync all when there are many. */
-static int defer_path(lh_store *s, const char *path, lh_error *err) {
+static int defer_path(lh_store *s, const char *path, bool drop, lh_error *err) {
   fs_store *fs = s->impl;
-  char *copy = strdup(path);
+  char *copy = strdup(path), *dcopy = drop ? strdup(path) : NULL;
   pthread_mutex_lock(&fs->mu);
-  if (!copy || LH_ARRAY_RESERVE(fs->pending, fs->cap, fs->npending + 1, 64)) {
+  if (!copy || (drop && !dcopy) || LH_ARRAY_RESERVE(fs->pending, fs->cap, fs->npending + 1, 64) ||
+      (drop && LH_ARRAY_RESERVE(fs->drop, fs->dcap, fs->ndrop + 1, 64))) {
     pthread_mutex_unlock(&fs->mu);
     free(copy);
+    free(dcopy);
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   }
   fs->pending[fs->npending++] = copy;
+  if (drop)
+    fs->drop[fs->ndrop++] = dcopy;
   bool full = fs->npending >= DEFERRED_MAX;
   pthread_mutex_unlock(&fs->mu);
   return full ? fs_sync(s, err) : 0;
@@ -187,8 +193,8 @@ static int defer_path(lh_store *s, const char *path, lh_error *err) {
 /* fsync + close the temp file and move it into place (rename, or link for exclusive); with a
  * deferred sync, the fsyncs wait for lh_store_sync. fd -1: the temp file was closed already
  * (fs_writer_finish), synced when `synced`. */
-static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path, bool exclusive,
-                   lh_error *err) {
+static int publish(lh_store *s, int fd, bool synced, bool drop, char *tmp, const char *path,
+                   bool exclusive, lh_error *err) {
   const fs_store *fs = s->impl;
   bool defer = fs->defer || fs->no_sync; /* the file is not synced here */
   int rc = 0;
@@ -197,6 +203,8 @@ static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path
     rc = lh_error_errno(err, errno, "cannot open '%s' to sync it", path);
   if (fd >= 0 && !defer && !synced && fsync(fd) != 0)
     rc = lh_error_errno(err, errno, "cannot sync '%s'", path);
+  if (fd >= 0 && !defer && drop && !rc)
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* a hint: on disk, no longer cached */
   if (fd >= 0 && close(fd) != 0 && !rc)
     rc = lh_error_errno(err, errno, "cannot close '%s'", path);
   if (!rc) {
@@ -221,7 +229,7 @@ static int publish(lh_store *s, int fd, bool synced, char *tmp, const char *path
   if (!rc && fs->no_sync)
     ; /* nothing to flush, ever */
   else if (!rc && defer)
-    rc = defer_path(s, path, err);
+    rc = defer_path(s, path, drop, err);
   else if (!rc)
     sync_parent(path); /* the new name survives a power loss */
   free(tmp);
@@ -277,6 +285,23 @@ static int sync_paths(fs_store *fs, char **paths, size_t n, lh_error *err) {
   return rc;
 }
 
+/* Files on disk that will not be read back soon (lh_writer_no_cache): their pages leave the
+ * page cache, so that the next files written reuse them. Memory the kernel has not used for
+ * a while costs far more to touch again on a virtual machine than pages just freed (the
+ * host may have taken it back), and a crawl of a large collection does not evict
+ * everything else from the cache. Only a hint; frees the list. */
+static void drop_cached(char **paths, size_t n, bool synced) {
+  for (size_t i = 0; i < n; i++) {
+    int fd = synced ? open(paths[i], O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+      (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      close(fd);
+    }
+    free(paths[i]);
+  }
+  free(paths);
+}
+
 /* Everything published through s before the call is on disk when this returns: the paths
  * are taken from the list at once (others may be added meanwhile, for the next sync), and
  * a sync waits for one running on another thread, which may hold some of them. */
@@ -284,13 +309,14 @@ static int fs_sync(lh_store *s, lh_error *err) {
   fs_store *fs = s->impl;
   pthread_mutex_lock(&fs->sync_mu);
   pthread_mutex_lock(&fs->mu);
-  char **paths = fs->pending;
-  size_t n = fs->npending;
-  fs->pending = NULL;
-  fs->npending = fs->cap = 0;
+  char **paths = fs->pending, **drop = fs->drop;
+  size_t n = fs->npending, ndrop = fs->ndrop;
+  fs->pending = fs->drop = NULL;
+  fs->npending = fs->cap = fs->ndrop = fs->dcap = 0;
   pthread_mutex_unlock(&fs->mu);
   int rc = sync_paths(fs, paths, n, err);
   free(paths);
+  drop_cached(drop, ndrop, rc == 0);
   pthread_mutex_unlock(&fs->sync_mu);
   return rc;
 }
@@ -363,7 +389,7 @@ static int fs_put(lh_store *s, const char *key, const void *data, size_t len, bo
     unlink(tmp);
     free(tmp);
   } else {
-    rc = publish(s, fd, false, tmp, path, exclusive, err);
+    rc = publish(s, fd, false, false, tmp, path, exclusive, err);
   }
   free(path);
   return rc;
@@ -473,18 +499,30 @@ static int fs_open_read(lh_store *s, const char *key, lh_reader **out, lh_error 
 }
 
 /* ---- streaming write (temp file, rename on commit) ------------------------------------ */
+
+/* Pages of a lh_writer_no_cache file: dropped from the page cache once the file is on disk,
+ * from this size up (a small file's few pages cost less to keep than to drop). */
+#define DROP_MIN ((uint64_t)64 << 10)
+
 typedef struct fs_writer {
   lh_writer base;
   lh_store *store;
   int fd; /* -1 once finished */
   bool synced;
+  bool drop;    /* lh_writer_no_cache */
+  uint64_t off; /* bytes written */
   char *tmp, *path;
 } fs_writer;
+
+static void fs_writer_no_cache(lh_writer *w) {
+  ((fs_writer *)w)->drop = true;
+}
 
 static int fs_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
   if (fw->fd < 0)
     return lh_error_set(err, LH_EINTERNAL, "'%s': written after it was finished", fw->path);
+  fw->off += n;
   return write_all(fw->fd, data, n, fw->path, err);
 }
 
@@ -500,7 +538,8 @@ static void fs_writer_abort(lh_writer *w) {
 
 static int fs_writer_commit(lh_writer *w, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
-  int rc = publish(fw->store, fw->fd, fw->synced, fw->tmp, fw->path, false, err);
+  int rc = publish(fw->store, fw->fd, fw->synced, fw->drop && fw->off >= DROP_MIN, fw->tmp,
+                   fw->path, false, err);
   free(fw->path);
   free(fw);
   return rc;
@@ -536,6 +575,8 @@ static int fs_writer_finish(lh_writer *w, lh_error *err) {
   if (!fs->defer && !fs->no_sync) {
     if (fsync(fw->fd) != 0)
       rc = lh_error_errno(err, errno, "cannot sync '%s'", fw->path);
+    else if (fw->drop && fw->off >= DROP_MIN)
+      (void)posix_fadvise(fw->fd, 0, 0, POSIX_FADV_DONTNEED);
     fw->synced = true;
   }
   if (close(fw->fd) != 0 && !rc)
@@ -544,9 +585,9 @@ static int fs_writer_finish(lh_writer *w, lh_error *err) {
   return rc;
 }
 
-static const lh__writer_ops FS_WRITER_OPS = {fs_writer_write,      fs_writer_commit,
-                                             fs_writer_abort,      fs_writer_commit_as,
-                                             fs_writer_prepare_as, fs_writer_finish};
+static const lh__writer_ops FS_WRITER_OPS = {
+    fs_writer_write,      fs_writer_commit, fs_writer_abort,   fs_writer_commit_as,
+    fs_writer_prepare_as, fs_writer_finish, fs_writer_no_cache};
 
 static int fs_open_write(lh_store *s, const char *key, lh_writer **out, lh_error *err) {
   fs_writer *w = calloc(1, sizeof *w);

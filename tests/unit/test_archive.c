@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -719,6 +720,65 @@ static void test_crawl_fixtures(void **state) {
   tu_lake_close(&l);
 }
 
+/* The pages of blob `sum` in the page cache, of *pages. */
+static size_t blob_resident(tu_lake *l, const char *ds, const char *sum, size_t *pages) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s/archive/%.2s/%.2s/%.2s/%s/blob", l->dir, ds, sum, sum + 2,
+           sum + 4, sum);
+  return tu_resident_pages(path, pages);
+}
+
+/* Blobs of 64 KiB and more leave the page cache once they are on disk (lh_writer_no_cache):
+ * a crawled file read whole and one read twice (larger than the copy buffer), and one stored
+ * outside a crawl. */
+static void test_blobs_uncached(void **state) {
+  (void)state;
+  tu_lake l;
+  tu_lake_open(&l);
+  lh_dataset *ds = tu_lake_dataset(&l, "uncached");
+  char *src = tu_tempdir(), *other = tu_tempdir();
+  const char *files[] = {"data/lakehouse-fixtures/src/example.pdf", /* 147 KB */
+                         "data/aleph-fixtures/samples.ijson",       /* 436 KB */
+                         "data/wd_persons/statements.pack"};        /* 780 KB */
+  char sums[3][LH_SHA256_HEX_SIZE];
+  for (int i = 0; i < 3; i++) {
+    size_t len;
+    char *data = tu_read_file(tu_shared(files[i]), &len);
+    assert_true(len > LH_MAGIC_HEAD / 2);
+    lh_sha256_hex(data, len, sums[i]);
+    write_file(i < 2 ? src : other, strrchr(files[i], '/') + 1, data, len);
+    free(data);
+  }
+  /* an empty archive: crawled files are copied while hashed (read whole, or twice) */
+  lh_crawl_opts o = {.make_entities = false};
+  lh_op_result r = crawl(ds, src, &o);
+  assert_int_equal(r.done, 2);
+  lh_buf_free(&r.job);
+  /* then one stored outside a crawl, into an archive that is not empty */
+  lh_error err = {0};
+  lh_store *s;
+  assert_int_equal(lh_store_open(other, &s, &err), 0);
+  lh_archive_source from = lh_archive_source_key(s, "statements.pack");
+  lh_archive_store_opts so = {.key = "statements.pack"};
+  assert_int_equal(lh_archive_store(ds, &from, &so, NULL, &err), 0);
+  struct statfs sf;
+  assert_int_equal(statfs(l.dir, &sf), 0);
+  for (int i = 0; i < 3; i++) {
+    size_t pages, in = blob_resident(&l, "uncached", sums[i], &pages);
+    assert_true(pages >= 36);
+    if (sf.f_type != 0x01021994) /* TMPFS_MAGIC: the pages are the file */
+      assert_int_equal(in, 0);
+    assert_true(blob_exists(ds, sums[i]));
+  }
+  lh_store_close(s);
+  tu_rmtree(src);
+  tu_rmtree(other);
+  free(src);
+  free(other);
+  lh_dataset_close(ds);
+  tu_lake_close(&l);
+}
+
 static void test_crawl_filters(void **state) {
   (void)state;
   tu_lake l;
@@ -1346,6 +1406,7 @@ int main(void) {
       cmocka_unit_test(test_staged_copy),
       cmocka_unit_test(test_mime_signatures),
       cmocka_unit_test(test_crawl_fixtures),
+      cmocka_unit_test(test_blobs_uncached),
       cmocka_unit_test(test_crawl_filters),
       cmocka_unit_test(test_crawl_duplicates),
       cmocka_unit_test(test_crawl_python_metadata),

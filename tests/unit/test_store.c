@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -427,6 +428,88 @@ static void test_no_sync(void **state) {
   assert_int_equal(tu_shell_number(cmd), 0);
 }
 
+static size_t resident_pages(fixture *f, const char *key, size_t *pages) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", f->dir, key);
+  return tu_resident_pages(path, pages);
+}
+
+static bool all_resident(fixture *f, const char *key) {
+  size_t pages, in = resident_pages(f, key, &pages);
+  return in == pages;
+}
+
+/* Write data at key in three pieces, with the no-cache hint when asked; finish first when asked. */
+static void write_pieces(fixture *f, const char *key, const char *data, size_t len, bool hint,
+                         bool finish) {
+  lh_error err = {0};
+  lh_writer *w;
+  assert_int_equal(lh_store_open_write(f->store, key, &w, &err), 0);
+  if (hint)
+    lh_writer_no_cache(w);
+  size_t third = len / 3;
+  assert_int_equal(lh_writer_write(w, data, third, &err), 0);
+  assert_int_equal(lh_writer_write(w, data + third, third, &err), 0);
+  assert_int_equal(lh_writer_write(w, data + 2 * third, len - 2 * third, &err), 0);
+  if (finish)
+    assert_int_equal(lh_writer_finish(w, &err), 0);
+  assert_int_equal(lh_writer_commit(w, &err), 0);
+}
+
+static void assert_content(fixture *f, const char *key, const char *data, size_t len) {
+  lh_error err = {0};
+  lh_buf b = LH_BUF_INIT;
+  assert_int_equal(lh_store_get(f->store, key, &b, &err), 0);
+  assert_int_equal(b.len, len);
+  assert_memory_equal(b.data, data, len);
+  lh_buf_free(&b);
+}
+
+/* lh_writer_no_cache: a file of 64 KiB or more leaves the page cache once it is on disk (at
+ * lh_store_sync on a deferring store, at the commit on another), content unchanged; without
+ * the hint, or smaller, it stays. */
+static void test_no_cache(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  size_t len;
+  char *data = tu_read_file(tu_shared("data/wd_persons/statements.pack"), &len); /* 780 KB */
+  assert_non_null(data);
+  assert_true(len >= 256 * 1024);
+  struct statfs sf;
+  assert_int_equal(statfs(f->dir, &sf), 0);
+  bool tmpfs = sf.f_type == 0x01021994; /* TMPFS_MAGIC: its pages are the file, never dropped */
+  if (tmpfs)
+    print_message("test_no_cache: %s is tmpfs; checked the content only\n", f->dir);
+  size_t pages, small_len = 16 * 1024;
+
+  lh_store_defer_sync(f->store, true);
+  write_pieces(f, "nc/blob", data, len, true, true);
+  write_pieces(f, "nc/kept", data, len, false, true);
+  write_pieces(f, "nc/small", data, small_len, true, false);
+  /* dirty until the sync: nothing can leave the cache yet */
+  assert_true(all_resident(f, "nc/blob"));
+  assert_int_equal(lh_store_sync(f->store, &err), 0);
+  if (!tmpfs) {
+    assert_int_equal(resident_pages(f, "nc/blob", &pages), 0);
+    assert_true(all_resident(f, "nc/kept"));
+    assert_true(all_resident(f, "nc/small"));
+  }
+  /* synced at the commit: dropped there, whether the writer was finished first or not */
+  lh_store_defer_sync(f->store, false);
+  write_pieces(f, "nc/committed", data, len, true, false);
+  write_pieces(f, "nc/finished", data, len, true, true);
+  if (!tmpfs) {
+    assert_int_equal(resident_pages(f, "nc/committed", &pages), 0);
+    assert_int_equal(resident_pages(f, "nc/finished", &pages), 0);
+  }
+  assert_content(f, "nc/blob", data, len);
+  assert_content(f, "nc/kept", data, len);
+  assert_content(f, "nc/small", data, small_len);
+  assert_content(f, "nc/committed", data, len);
+  assert_content(f, "nc/finished", data, len);
+  free(data);
+}
+
 /* The open descriptors of this process. */
 static int open_fds(void) {
   DIR *d = opendir("/proc/self/fd");
@@ -493,6 +576,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deferred_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_sync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_writer_finish, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_cache, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,11 @@
 /* Helpers shared by the unit tests. */
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -39,6 +42,28 @@ char *tu_read_file(const char *path, size_t *len) {
   if (len)
     *len = b.len;
   return lh_buf_steal(&b);
+}
+
+size_t tu_resident_pages(const char *path, size_t *pages) {
+  int fd = open(path, O_RDONLY);
+  assert_true(fd >= 0);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)st.st_size + page - 1) / page;
+  size_t in = 0;
+  if (n) {
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map != MAP_FAILED);
+    unsigned char *vec = calloc(n, 1);
+    assert_int_equal(mincore(map, (size_t)st.st_size, vec), 0);
+    for (size_t i = 0; i < n; i++)
+      in += vec[i] & 1;
+    free(vec);
+    munmap(map, (size_t)st.st_size);
+  }
+  close(fd);
+  *pages = n;
+  return in;
 }
 
 char *tu_tempdir(void) {

@@ -33,6 +33,8 @@ const char *tu_shared_dir(void);
 const char *tu_shared(const char *rel);
 /* Whole file into a NUL-terminated malloc'd buffer; fails the test if unreadable. */
 char *tu_read_file(const char *path, size_t *len);
+/* How many of the file's pages are in the page cache (mincore); its page count in *pages. */
+size_t tu_resident_pages(const char *path, size_t *pages);
 /* A fresh temporary directory (removed by tu_rmtree). */
 char *tu_tempdir(void);
 void tu_rmtree(const char *path);
