@@ -518,12 +518,17 @@ static void fs_writer_no_cache(lh_writer *w) {
   ((fs_writer *)w)->drop = true;
 }
 
+static bool drops(const fs_writer *fw) {
+  return fw->drop && fw->off >= DROP_MIN;
+}
+
 static int fs_writer_write(lh_writer *w, const void *data, size_t n, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
   if (fw->fd < 0)
     return lh_error_set(err, LH_EINTERNAL, "'%s': written after it was finished", fw->path);
-  fw->off += n;
-  return write_all(fw->fd, data, n, fw->path, err);
+  int rc = write_all(fw->fd, data, n, fw->path, err);
+  fw->off += rc ? 0 : n;
+  return rc;
 }
 
 static void fs_writer_abort(lh_writer *w) {
@@ -538,8 +543,7 @@ static void fs_writer_abort(lh_writer *w) {
 
 static int fs_writer_commit(lh_writer *w, lh_error *err) {
   fs_writer *fw = (fs_writer *)w;
-  int rc = publish(fw->store, fw->fd, fw->synced, fw->drop && fw->off >= DROP_MIN, fw->tmp,
-                   fw->path, false, err);
+  int rc = publish(fw->store, fw->fd, fw->synced, drops(fw), fw->tmp, fw->path, false, err);
   free(fw->path);
   free(fw);
   return rc;
@@ -575,7 +579,7 @@ static int fs_writer_finish(lh_writer *w, lh_error *err) {
   if (!fs->defer && !fs->no_sync) {
     if (fsync(fw->fd) != 0)
       rc = lh_error_errno(err, errno, "cannot sync '%s'", fw->path);
-    else if (fw->drop && fw->off >= DROP_MIN)
+    else if (drops(fw))
       (void)posix_fadvise(fw->fd, 0, 0, POSIX_FADV_DONTNEED);
     fw->synced = true;
   }

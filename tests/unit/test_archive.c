@@ -53,6 +53,20 @@ static void write_str(const char *dir, const char *rel, const char *data) {
   write_file(dir, rel, data, strlen(data));
 }
 
+/* `files` small text files in dir: f{i}.txt, inside d{i % folders}/ when folders > 0; file i
+ * holds content number i / copies, so every `copies` files in a row share a content. */
+static void write_numbered(const char *dir, int files, int folders, int copies) {
+  for (int i = 0; i < files; i++) {
+    char key[32], text[48];
+    if (folders > 0)
+      snprintf(key, sizeof key, "d%d/f%d.txt", i % folders, i);
+    else
+      snprintf(key, sizeof key, "f%d.txt", i);
+    snprintf(text, sizeof text, "content number %d\n", i / copies);
+    write_str(dir, key, text);
+  }
+}
+
 static int exists_in(const char *dir, const char *rel) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, rel);
@@ -1157,12 +1171,7 @@ static void test_batch_committed_aside(void **state) {
   lh_dataset *ds = tu_lake_dataset(&l, "aside");
   char *src = tu_tempdir();
   enum { FILES = 3000 };
-  for (int i = 0; i < FILES; i++) {
-    char key[32], text[48];
-    snprintf(key, sizeof key, "d%d/f%d.txt", i % 7, i);
-    snprintf(text, sizeof text, "file number %d\n", i);
-    write_str(src, key, text);
-  }
+  write_numbered(src, FILES, 7, 1);
   lh_error err = {0};
   lh_store *s;
   assert_int_equal(lh_store_open(src, &s, &err), 0);
@@ -1224,12 +1233,7 @@ static void test_batch_commit_fails(void **state) {
   lh_dataset *ds = tu_lake_dataset(&l, "fails");
   char *src = tu_tempdir();
   enum { FILES = 1200 };
-  for (int i = 0; i < FILES; i++) {
-    char key[32], text[48];
-    snprintf(key, sizeof key, "f%d.txt", i);
-    snprintf(text, sizeof text, "failing batch %d\n", i);
-    write_str(src, key, text);
-  }
+  write_numbered(src, FILES, 0, 1);
   lh_error err = {0};
   lh_store *s;
   assert_int_equal(lh_store_open(src, &s, &err), 0);
@@ -1321,12 +1325,7 @@ static void test_gc_beside_crawl(void **state) {
   lh_dataset *gc_ds = tu_lake_dataset(&l, "gcrawl");
   char *src = tu_tempdir();
   enum { FILES = 2500 };
-  for (int i = 0; i < FILES; i++) { /* 500 contents, each under five paths */
-    char key[32], text[48];
-    snprintf(key, sizeof key, "p%d/f%d.txt", i % 5, i);
-    snprintf(text, sizeof text, "shared content %d\n", i / 5);
-    write_str(src, key, text);
-  }
+  write_numbered(src, FILES, 5, 5); /* 500 contents, each under five paths */
   c.src = src;
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, crawler, &c), 0);
