@@ -154,6 +154,51 @@ PY
 done
 [ "$kills" -ge 10 ] || fail "only $kills of 12 kills hit a running crawl"
 
+# ---- a crawl killed and never reaped: the next crawl removes its temp files -------------------
+# `timeout -s KILL` kills itself with the crawl, and in a container whose init does not reap
+# the crawl stays a zombie: the next crawl took it for running and left its temp files. Here
+# the parent (python) kills the crawl and reaps it only after the next crawl has run.
+python3 - "$BIN" "$LAKE" "$MANY" >"$TMP/zombie.out" 2>&1 <<'PY' || fail "zombie crawl: $(cat "$TMP/zombie.out")"
+import os, random, subprocess, sys, time
+binary, lake, src = sys.argv[1:4]
+rnd = random.Random(11)
+
+def state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+def temps(ds):
+    return sum(".lh-tmp-" in f for _, _, fs in os.walk(os.path.join(lake, ds)) for f in fs)
+
+for attempt in range(10):
+    ds = "zombie%d" % attempt
+    crawl = [binary, "--uri", lake, "-d", ds, "crawl", src, "--existing", "skip-path"]
+    p = subprocess.Popen(crawl, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(rnd.uniform(0.2, 0.6))
+    os.kill(p.pid, 9)
+    for _ in range(1000):
+        if state(p.pid) == "Z":
+            break
+        time.sleep(0.01)
+    left = temps(ds)
+    if not left:  # the kill hit no write: try again
+        p.wait()
+        continue
+    r = subprocess.run(crawl, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    after = temps(ds)
+    still = state(p.pid)
+    p.wait()
+    if r.returncode != 0:
+        sys.exit("the crawl after the kill failed: %s" % r.stderr.decode())
+    if still != "Z":
+        sys.exit("the killed crawl was reaped too early")
+    if after:
+        sys.exit("%d of the killed crawl's %d temp files left" % (after, left))
+    print("killed crawl (a zombie) left %d temp files; the next crawl removed them" % left)
+    sys.exit(0)
+sys.exit("no kill of 10 left temp files")
+PY
+
 # ---- few file descriptors: 3,000 files crawled with 128 allowed ------------------------------
 # (files staged ahead and metadata waiting for their batch hold no descriptor; a crawl used
 # to need one per file of a 1,000-file batch, and failed under the usual limit of 1,024)

@@ -2,9 +2,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -468,6 +470,107 @@ static void assert_content(fixture *f, const char *key, const char *data, size_t
 /* lh_writer_no_cache: a file of 64 KiB or more leaves the page cache once it is on disk (at
  * lh_store_sync on a deferring store, at the commit on another), content unchanged; without
  * the hint, or smaller, it stays. */
+/* ---- temp files of ended writers ---------------------------------------------------------- */
+
+/* A temp file name as the fs store gives one to a writer with pid (see open_temp). */
+static void temp_of(fixture *f, pid_t pid, const char *tag, char *out, size_t cap) {
+  snprintf(out, cap, "%s/d", f->dir);
+  mkdir(out, 0755);
+  snprintf(out, cap, "%s/d/.%s.lh-tmp-%08lx-%ld-abcdef", f->dir, tag,
+           (unsigned long)gethostid() & 0xffffffffUL, (long)pid);
+  int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "part", 4), 4);
+  close(fd);
+}
+
+static char proc_state(pid_t pid) {
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *fp = fopen(path, "r");
+  if (!fp)
+    return 0;
+  size_t n = fread(text, 1, sizeof text - 1, fp);
+  fclose(fp);
+  text[n] = '\0';
+  const char *after = strrchr(text, ')');
+  return after && after[1] == ' ' ? after[2] : 0;
+}
+
+static void wait_state(pid_t pid, char state) {
+  for (int i = 0; i < 1000 && proc_state(pid) != state; i++)
+    usleep(5000);
+  assert_int_equal(proc_state(pid), state);
+}
+
+static void *sleeper(void *arg) {
+  (void)arg;
+  pause();
+  return NULL;
+}
+
+/* A sweep removes the temp files of writers that ended, whatever their age: also of one
+ * killed and never reaped (a zombie: a crawl killed by `timeout -s KILL` is one in a
+ * container without a reaping init, and the next crawl left its temp files), but never of a
+ * running writer, even one whose main thread has ended (a zombie thread, not process). */
+static void test_sweep_ended_writers(void **state) {
+  fixture *f = *state;
+  lh_error err = {0};
+  /* a writer killed and not reaped */
+  pid_t killed = fork();
+  assert_true(killed >= 0);
+  if (killed == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* none outlives a failed test */
+    pause();
+    _exit(0);
+  }
+  /* a running writer whose main thread called pthread_exit */
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  pid_t running = fork();
+  assert_true(running >= 0);
+  if (running == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, sleeper, NULL) != 0)
+      _exit(1);
+    if (write(ready[1], "r", 1) != 1)
+      _exit(1);
+    pthread_exit(NULL);
+  }
+  char c;
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  close(ready[1]);
+  wait_state(running, 'Z'); /* its main thread is a zombie; its other thread runs */
+  char dead_tmp[4200], live_tmp[4200];
+  temp_of(f, killed, "dead", dead_tmp, sizeof dead_tmp);
+  temp_of(f, running, "live", live_tmp, sizeof live_tmp);
+  /* both running: nothing removed */
+  size_t files = 99;
+  assert_int_equal(lh_store_sweep_temp(f->store, NULL, 0, &files, NULL, &err), 0);
+  assert_int_equal(files, 0);
+  kill(killed, SIGKILL);
+  wait_state(killed, 'Z');
+  assert_int_equal(lh_store_sweep_temp(f->store, NULL, 0, &files, NULL, &err), 0);
+  assert_int_equal(files, 1);
+  assert_true(access(dead_tmp, F_OK) != 0);
+  assert_true(access(live_tmp, F_OK) == 0);
+  /* reaped: gone for good */
+  temp_of(f, killed, "dead2", dead_tmp, sizeof dead_tmp);
+  int status;
+  assert_int_equal(waitpid(killed, &status, 0), killed);
+  assert_int_equal(lh_store_sweep_temp(f->store, NULL, 0, &files, NULL, &err), 0);
+  assert_int_equal(files, 1);
+  assert_true(access(dead_tmp, F_OK) != 0);
+  assert_true(access(live_tmp, F_OK) == 0);
+  kill(running, SIGKILL);
+  assert_int_equal(waitpid(running, &status, 0), running);
+  assert_int_equal(lh_store_sweep_temp(f->store, NULL, 0, &files, NULL, &err), 0);
+  assert_int_equal(files, 1);
+  assert_true(access(live_tmp, F_OK) != 0);
+}
+
 static void test_no_cache(void **state) {
   fixture *f = *state;
   lh_error err = {0};
@@ -577,6 +680,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_no_sync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_writer_finish, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_cache, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_ended_writers, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
