@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <jansson.h>
 
 #include "core/conventions.h"
+#include "core/process.h"
 #include "lakehouse/log.h"
 #include "storage/fence.h"
 
@@ -115,8 +115,8 @@ static const char *stale_reason(const holder *h, int stale_seconds) {
   char host[256];
   hostname(host, sizeof host);
   if (strcmp(host, h->host) == 0 && h->pid > 0 && h->pid <= INT_MAX &&
-      kill((pid_t)h->pid, 0) != 0 && errno == ESRCH)
-    return "its process is gone";
+      lh_process_ended((pid_t)h->pid))
+    return "its process has ended";
   if (lh_time_now() - h->heartbeat > (lh_time)stale_seconds * 1000000)
     return "its heartbeat stopped";
   return NULL;
