@@ -15,7 +15,7 @@
 /* Whether thread `task` (a /proc/PID/task/TID path) is done: a zombie, exiting (PF_EXITING),
  * or with a SIGKILL pending (its own or its process's). */
 static bool thread_ended(const char *task) {
-  char path[128], text[1024];
+  char path[320], text[1024];
   snprintf(path, sizeof path, "%s/stat", task);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -54,7 +54,7 @@ static bool thread_ended(const char *task) {
 bool lh_process_ended(pid_t pid) {
   if (kill(pid, 0) != 0)
     return errno == ESRCH;
-  char path[96];
+  char path[40];
   snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
   DIR *d = opendir(path);
   if (!d)
@@ -65,7 +65,7 @@ bool lh_process_ended(pid_t pid) {
   while (ended && (de = readdir(d))) {
     if (de->d_name[0] < '0' || de->d_name[0] > '9' || len + strlen(de->d_name) + 2 > 64)
       continue;
-    char task[64];
+    char task[sizeof path + sizeof de->d_name + 1];
     snprintf(task, sizeof task, "%s/%s", path, de->d_name);
     threads++;
     ended = thread_ended(task);
