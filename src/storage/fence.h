@@ -2,7 +2,7 @@
  * vacuum) holds the exclusive `.LOCK`; every append holds its own marker
  * `.LOCK-APPENDS/{id}`. Both are created atomically (create-exclusive) and hold the
  * holder's pid, host, a token and a heartbeat time that a background thread refreshes.
- * A holder whose process is gone on this host, or whose heartbeat is older than
+ * A holder whose process has ended on this host, or whose heartbeat is older than
  * LAKEHOUSE_LOCK_STALE_SECONDS, is taken over with a warning, so a crashed writer never
  * needs a manual unlock on the same host. Waits retry LAKEHOUSE_LOCK_MAX_RETRIES times,
  * sleeping n + U(0,1) seconds after the n-th failure. Locks written by the Python project
