@@ -59,11 +59,11 @@ bool lh_process_ended(pid_t pid) {
   DIR *d = opendir(path);
   if (!d)
     return false;
-  size_t len = strlen(path), threads = 0;
+  size_t threads = 0;
   bool ended = true;
   struct dirent *de;
   while (ended && (de = readdir(d))) {
-    if (de->d_name[0] < '0' || de->d_name[0] > '9' || len + strlen(de->d_name) + 2 > 64)
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
       continue;
     char task[sizeof path + sizeof de->d_name + 1];
     snprintf(task, sizeof task, "%s/%s", path, de->d_name);

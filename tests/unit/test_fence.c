@@ -124,19 +124,6 @@ static void put_lock(lh_store *s, const char *key, long long pid, const char *ho
   assert_int_equal(lh_store_put(s, key, text, (size_t)n, NULL), 0);
 }
 
-static bool is_zombie(pid_t pid) {
-  char path[64], text[512];
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  FILE *fp = fopen(path, "r");
-  if (!fp)
-    return false;
-  size_t n = fread(text, 1, sizeof text - 1, fp);
-  fclose(fp);
-  text[n] = '\0';
-  const char *after = strrchr(text, ')');
-  return after && strncmp(after, ") Z", 3) == 0;
-}
-
 static void test_stale_takeover(void **state) {
   fixture *f = *state;
   lh_error err = {0};
@@ -170,9 +157,7 @@ static void test_stale_takeover(void **state) {
   pid_t zombie = fork();
   if (zombie == 0)
     _exit(0);
-  for (int i = 0; i < 1000 && !is_zombie(zombie); i++)
-    usleep(5000);
-  assert_true(is_zombie(zombie));
+  tu_wait_proc_state(zombie, 'Z');
   put_lock(f->store, ".LOCK", zombie, host, lh_time_now());
   assert_int_equal(lh_fence_exclusive(f->store, &f->o, &ex, &err), 0);
   lh_fence_release(ex);

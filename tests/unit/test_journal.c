@@ -623,6 +623,26 @@ static void test_bad_rows(void **state) {
   lh_journal_close(j);
 }
 
+/* A Thing's name statement of shard 0 (the strings are the caller's). */
+static lh_row name_row(const char *dataset, const char *entity_id, const char *id,
+                       const char *value) {
+  return (lh_row){.shard = "0",
+                  .id = id,
+                  .entity_id = entity_id,
+                  .dataset = dataset,
+                  .bucket = LH_BUCKET_THING,
+                  .origin = "default",
+                  .schema = "Thing",
+                  .prop = "name",
+                  .prop_type = "name",
+                  .value = value,
+                  .value_len = strlen(value),
+                  .first_seen = 1,
+                  .last_seen = 2,
+                  .fragment = "",
+                  .deleted_at = LH_TIME_NULL};
+}
+
 /* 10 001 rows of one shard go through one flush intact. */
 static void test_many_rows_one_shard(void **state) {
   const char *ds = fresh_dataset();
@@ -634,21 +654,7 @@ static void test_many_rows_one_shard(void **state) {
   for (size_t i = 0; i < n; i++) {
     snprintf(vals[i], sizeof vals[i], "value %zu", i);
     lh_sha1_hex(vals[i], strlen(vals[i]), ids[i]);
-    rows[i] = (lh_row){.shard = "0",
-                       .id = ids[i],
-                       .entity_id = "big",
-                       .dataset = ds,
-                       .bucket = LH_BUCKET_THING,
-                       .origin = "default",
-                       .schema = "Thing",
-                       .prop = "name",
-                       .prop_type = "name",
-                       .value = vals[i],
-                       .value_len = strlen(vals[i]),
-                       .first_seen = 1,
-                       .last_seen = 2,
-                       .fragment = "",
-                       .deleted_at = LH_TIME_NULL};
+    rows[i] = name_row(ds, "big", ids[i], vals[i]);
   }
   lh_error err = {0};
   assert_int_equal(lh_journal_insert(j, rows, n, &err), 0);
@@ -841,21 +847,7 @@ static void test_bulk_checkpoints(void **state) {
     for (size_t i = 0; i < BATCH; i++) {
       snprintf(vals[i], sizeof vals[i], "value %d %zu of a statement of a bulk import", k, i);
       lh_sha1_hex(vals[i], strlen(vals[i]), ids[i]);
-      rows[i] = (lh_row){.shard = "0",
-                         .id = ids[i],
-                         .entity_id = "bulk-entity",
-                         .dataset = "bulk",
-                         .bucket = LH_BUCKET_THING,
-                         .origin = "default",
-                         .schema = "Thing",
-                         .prop = "name",
-                         .prop_type = "name",
-                         .value = vals[i],
-                         .value_len = strlen(vals[i]),
-                         .first_seen = 1,
-                         .last_seen = 2,
-                         .fragment = "",
-                         .deleted_at = LH_TIME_NULL};
+      rows[i] = name_row("bulk", "bulk-entity", ids[i], vals[i]);
     }
     if (lh_journal_insert(j, rows, BATCH, &err))
       fail_msg("insert: %s", err.message);

@@ -467,9 +467,6 @@ static void assert_content(fixture *f, const char *key, const char *data, size_t
   lh_buf_free(&b);
 }
 
-/* lh_writer_no_cache: a file of 64 KiB or more leaves the page cache once it is on disk (at
- * lh_store_sync on a deferring store, at the commit on another), content unchanged; without
- * the hint, or smaller, it stays. */
 /* ---- temp files of ended writers ---------------------------------------------------------- */
 
 /* A temp file name as the fs store gives one to a writer with pid (see open_temp). */
@@ -482,25 +479,6 @@ static void temp_of(fixture *f, pid_t pid, const char *tag, char *out, size_t ca
   assert_true(fd >= 0);
   assert_int_equal(write(fd, "part", 4), 4);
   close(fd);
-}
-
-static char proc_state(pid_t pid) {
-  char path[64], text[512];
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  FILE *fp = fopen(path, "r");
-  if (!fp)
-    return 0;
-  size_t n = fread(text, 1, sizeof text - 1, fp);
-  fclose(fp);
-  text[n] = '\0';
-  const char *after = strrchr(text, ')');
-  return after && after[1] == ' ' ? after[2] : 0;
-}
-
-static void wait_state(pid_t pid, char state) {
-  for (int i = 0; i < 1000 && proc_state(pid) != state; i++)
-    usleep(5000);
-  assert_int_equal(proc_state(pid), state);
 }
 
 static void *sleeper(void *arg) {
@@ -542,7 +520,7 @@ static void test_sweep_ended_writers(void **state) {
   assert_int_equal(read(ready[0], &c, 1), 1);
   close(ready[0]);
   close(ready[1]);
-  wait_state(running, 'Z'); /* its main thread is a zombie; its other thread runs */
+  tu_wait_proc_state(running, 'Z'); /* its main thread is a zombie; its other thread runs */
   char dead_tmp[4200], live_tmp[4200];
   temp_of(f, killed, "dead", dead_tmp, sizeof dead_tmp);
   temp_of(f, running, "live", live_tmp, sizeof live_tmp);
@@ -551,7 +529,7 @@ static void test_sweep_ended_writers(void **state) {
   assert_int_equal(lh_store_sweep_temp(f->store, NULL, 0, &files, NULL, &err), 0);
   assert_int_equal(files, 0);
   kill(killed, SIGKILL);
-  wait_state(killed, 'Z');
+  tu_wait_proc_state(killed, 'Z');
   assert_int_equal(lh_store_sweep_temp(f->store, NULL, 0, &files, NULL, &err), 0);
   assert_int_equal(files, 1);
   assert_true(access(dead_tmp, F_OK) != 0);
@@ -571,6 +549,9 @@ static void test_sweep_ended_writers(void **state) {
   assert_true(access(live_tmp, F_OK) != 0);
 }
 
+/* lh_writer_no_cache: a file of 64 KiB or more leaves the page cache once it is on disk (at
+ * lh_store_sync on a deferring store, at the commit on another), content unchanged; without
+ * the hint, or smaller, it stays. */
 static void test_no_cache(void **state) {
   fixture *f = *state;
   lh_error err = {0};

@@ -174,3 +174,22 @@ lh_dataset *tu_lake_dataset(tu_lake *l, const char *name) {
     fail_msg("open %s: %s", name, err.message);
   return ds;
 }
+
+char tu_proc_state(pid_t pid) {
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *fp = fopen(path, "r");
+  if (!fp)
+    return 0;
+  size_t n = fread(text, 1, sizeof text - 1, fp);
+  fclose(fp);
+  text[n] = '\0';
+  const char *after = strrchr(text, ')'); /* the command name may hold ") " */
+  return after && after[1] == ' ' ? after[2] : 0;
+}
+
+void tu_wait_proc_state(pid_t pid, char state) {
+  for (int i = 0; i < 1000 && tu_proc_state(pid) != state; i++)
+    usleep(5000);
+  assert_int_equal(tu_proc_state(pid), state);
+}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 
@@ -62,5 +63,10 @@ void tu_lake_open(tu_lake *l);
 void tu_lake_close(tu_lake *l);
 /* Open dataset name of the lake; fails the test on error. */
 lh_dataset *tu_lake_dataset(tu_lake *l, const char *name);
+
+/* The state letter of process pid in /proc/PID/stat ('R', 'S', 'Z', ...), 0 if unknown. */
+char tu_proc_state(pid_t pid);
+/* Wait (up to 5 s) until process pid is in that state; fails the test otherwise. */
+void tu_wait_proc_state(pid_t pid, char state);
 
 #endif
