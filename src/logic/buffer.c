@@ -30,6 +30,9 @@ struct lh_entity_buffer {
   /* take(): rows ordered by shard */
   lh_row *sorted;
   size_t sorted_cap;
+  /* an entity's rows, staged until all of them were made */
+  struct staged *stage;
+  size_t nstage, stage_cap;
   /* the last origin, fragment and entity id copied (they repeat row after row) */
   const char *last_origin, *last_fragment, *last_entity_id;
   lh_error add_err;
@@ -88,6 +91,7 @@ void lh_entity_buffer_free(lh_entity_buffer *b) {
   free(b->rows);
   free(b->slots);
   free(b->sorted);
+  free(b->stage);
   free(b);
 }
 
@@ -153,16 +157,18 @@ static int grow_index(lh_entity_buffer *b) {
   return 0;
 }
 
-/* Copy a row in (strings into the arena), replacing a row with the same key. */
-static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
-  if (LH_ARRAY_RESERVE(b->rows, b->cap, b->nrows + 1, 4096))
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  if ((b->nrows + 1) * 2 > b->nslots && grow_index(b))
-    return lh_error_set(err, LH_ENOMEM, "out of memory");
-  /* the key's slot is a cache miss: start loading it while the strings are copied */
+/* A row whose strings are in the arena, waiting for its slot: the slot's cache line is
+ * loaded while the rows after it are copied (an entity's statements go in together). */
+typedef struct staged {
+  lh_row r;
+  uint64_t h;
+} staged;
+
+/* Copy a row's strings into the arena and start loading its slot. */
+static int stage_row(lh_entity_buffer *b, const lh_row *src, staged *out, lh_error *err) {
   uint64_t h = row_hash(src);
-  size_t k = (size_t)(h & (b->nslots - 1));
-  __builtin_prefetch(&b->slots[k]);
+  if (b->nslots)
+    __builtin_prefetch(&b->slots[h & (b->nslots - 1)]);
   lh_row r = *src;
   /* origins and fragments repeat: keep one copy while they do */
   if (!b->last_origin || strcmp(b->last_origin, r.origin) != 0)
@@ -185,18 +191,38 @@ static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
   if (!r.origin || !r.fragment || !r.id || !r.entity_id || !r.value ||
       (src->original_value && !r.original_value) || (src->lang && !r.lang))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
+  out->r = r;
+  out->h = h;
+  return 0;
+}
+
+/* Put a staged row in, replacing a row with the same key. */
+static int commit_row(lh_entity_buffer *b, const staged *st, lh_error *err) {
+  if (LH_ARRAY_RESERVE(b->rows, b->cap, b->nrows + 1, 4096))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  if ((b->nrows + 1) * 2 > b->nslots && grow_index(b))
+    return lh_error_set(err, LH_ENOMEM, "out of memory");
+  uint64_t h = st->h;
+  size_t k = (size_t)(h & (b->nslots - 1));
   b->adds++;
   for (uint64_t v; (v = b->slots[k]) != 0; k = (k + 1) & (b->nslots - 1)) {
     /* the hash's high bits tell most other keys apart without touching their row */
     lh_row *old = &b->rows[SLOT_ROW(v) - 1];
-    if (SLOT_TAG(v) == (uint32_t)(h >> 32) && same_key(old, &r)) {
-      *old = r; /* last write wins */
+    if (SLOT_TAG(v) == (uint32_t)(h >> 32) && same_key(old, &st->r)) {
+      *old = st->r; /* last write wins */
       return 0;
     }
   }
-  b->rows[b->nrows] = r;
+  b->rows[b->nrows] = st->r;
   b->slots[k] = (h >> 32 << 32) | (uint64_t)(++b->nrows);
   return 0;
+}
+
+/* Copy a row in (strings into the arena), replacing a row with the same key. */
+static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
+  staged st;
+  int rc = stage_row(b, src, &st, err);
+  return rc ? rc : commit_row(b, &st, err);
 }
 
 /* ---- adding ---------------------------------------------------------------------------- */
@@ -208,9 +234,15 @@ typedef struct entity_add {
 
 static int add_exploded(const lh_statement *st, void *ctx) {
   entity_add *a = ctx;
+  lh_entity_buffer *b = a->b;
+  if (LH_ARRAY_RESERVE(b->stage, b->stage_cap, b->nstage + 1, 64))
+    return lh_error_set(a->err, LH_ENOMEM, "out of memory");
   lh_row row;
-  lh_row_from_statement(st, a->b->shards, &row);
-  return put_row(a->b, &row, a->err);
+  lh_row_from_statement(st, b->shards, &row);
+  int rc = stage_row(b, &row, &b->stage[b->nstage], a->err);
+  if (!rc)
+    b->nstage++;
+  return rc;
 }
 
 static bool same_str(const char *a, const char *b) {
@@ -243,8 +275,17 @@ int lh_entity_buffer_add_entity(lh_entity_buffer *b, const lh_entity *e, const c
     b->x_fragment = f;
     b->x_override = override;
   }
+  /* the entity's rows go in together, once all of them were made: an entity that fails
+   * half-way adds none, and the slots of all of them load at once */
   entity_add a = {b, err};
+  b->nstage = 0;
   int rc = lh_exploder_run(b->x, e, add_exploded, &a, err);
+  for (size_t i = 0; rc >= 0 && i < b->nstage; i++) {
+    int crc = commit_row(b, &b->stage[i], err);
+    if (crc)
+      rc = crc;
+  }
+  b->nstage = 0;
   return rc < 0 ? rc : 0;
 }
 

@@ -137,6 +137,21 @@ done
 run L -d drops_strict entities import --strict -i "$TMP/drops.json"
 expect_rc 1 "--strict"; expect_err "drops.json line 2: missing field 'id'"
 expect_err "Kept 2 statement rows read before the error"
+# an entity refused half-way (its last reference is invalid) keeps none of its statements: the
+# store never holds half an entity without its id statement (the buffer once kept the owner,
+# role and startDate of own2)
+head -1 "$TMP/drops.json" >"$TMP/half.json"
+echo '{"id": "own2", "schema": "Ownership", "properties": {"role": ["owner"], "startDate": ["2020"], "owner": ["good1"], "asset": ["not a valid id"]}}' >>"$TMP/half.json"
+for mode in "" --journal; do
+  ds=half_strict${mode//--/_}
+  run L -d "$ds" entities import --strict $mode -i "$TMP/half.json"
+  expect_rc 1 "--strict half an entity ($mode)"
+  expect_err "half.json line 2: property 'Ownership:asset': invalid entity reference 'not a valid id'"
+  expect_err "Kept 2 statement rows read before the error"
+  [ "$mode" = --journal ] && L -d "$ds" maintenance flush >/dev/null 2>&1
+  [ "$(sql "$ds" "SELECT string_agg(entity_id || ':' || prop, ',' ORDER BY entity_id, prop) FROM statement")" = '"good1:id,good1:name"' ] ||
+    fail "half an entity kept ($mode): $(sql "$ds" "SELECT string_agg(entity_id || ':' || prop, ',') FROM statement")"
+done
 printf '%s\n' '{"id": "good2", "schema": "Person", "properties": {"nmae": ["x"]}}' >"$TMP/unknown.json"
 run L -d drops_strict entities import --strict -i "$TMP/unknown.json"
 expect_rc 1 "--strict unknown property"; expect_err "unknown.json line 1: unknown property 'Person:nmae'"
