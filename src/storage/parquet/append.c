@@ -579,7 +579,8 @@ static int stream_copy(stream *s) {
   rc = rc ? rc : lh__sql_quote(&sql, target.data);
   rc = rc ? rc
           : lh_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
-                              "ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS ", RETURN_STATS true)");
+                              "ROW_GROUP_SIZE " LH__ROW_GROUP_ROWS ", " LH__DICTIONARY_OPTIONS
+                              ", RETURN_STATS true)");
   if (rc)
     rc = lh_error_set(&s->err, LH_ENOMEM, "out of memory");
   else if ((rc = lh__duck_each_row_on(d, s->con, sql.data, &s->src, stream_written, s, &s->err)) !=

@@ -27,6 +27,13 @@
  * a point lookup or an entity-id slice touches at most a group's worth of rows beyond what it
  * needs in each partition. */
 #define LH__ROW_GROUP_ROWS "16384"
+/* Dictionaries of an appended file's row groups: DuckDB's default limits suit its 122,880-row
+ * groups (a hash table and up to 1 MiB of strings set up for every column of every row
+ * group), while a 16,384-row group of statements holds about 470 entity ids and never fits
+ * its values or statement ids. 512 values and 128 KiB cut an append's CPU by 5% (direct
+ * import of 2 M statements: 2.30 -> 2.16 s, 306 -> 288 MB peak RSS) with files of the same
+ * size; a row group with more entity ids stores them plain (min/max statistics still prune). */
+#define LH__DICTIONARY_OPTIONS "DICTIONARY_SIZE_LIMIT 512, STRING_DICTIONARY_PAGE_SIZE_LIMIT 131072"
 /* Compaction writes one file at a time (not one per writer thread or partition), so its row
  * groups can be larger:
  * every read parses the footers of the files it opens, and a footer's size follows its row
