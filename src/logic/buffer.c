@@ -227,6 +227,9 @@ static int put_row(lh_entity_buffer *b, const lh_row *src, lh_error *err) {
 
 /* ---- adding ---------------------------------------------------------------------------- */
 
+/* Staged rows a buffer keeps room for between entities (a larger entity's room is freed). */
+#define STAGE_KEEP 4096
+
 typedef struct entity_add {
   lh_entity_buffer *b;
   lh_error *err;
@@ -286,6 +289,11 @@ int lh_entity_buffer_add_entity(lh_entity_buffer *b, const lh_entity *e, const c
       rc = crc;
   }
   b->nstage = 0;
+  if (b->stage_cap > STAGE_KEEP) { /* a huge entity's staging goes once it is in */
+    free(b->stage);
+    b->stage = NULL;
+    b->stage_cap = 0;
+  }
   return rc < 0 ? rc : 0;
 }
 

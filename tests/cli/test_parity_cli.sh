@@ -152,6 +152,23 @@ for mode in "" --journal; do
   [ "$(sql "$ds" "SELECT string_agg(entity_id || ':' || prop, ',' ORDER BY entity_id, prop) FROM statement")" = '"good1:id,good1:name"' ] ||
     fail "half an entity kept ($mode): $(sql "$ds" "SELECT string_agg(entity_id || ':' || prop, ',') FROM statement")"
 done
+# an entity of 5,000 statements, then small ones: all of them kept (the buffer frees a huge
+# entity's staging room once it is in)
+python3 - "$TMP/big.json" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    f.write(json.dumps({"id": "big", "schema": "Person",
+                        "properties": {"name": [f"Name {i}" for i in range(4999)]}}) + "\n")
+    for i in range(3):
+        f.write(json.dumps({"id": f"small{i}", "schema": "Person", "properties": {"name": [f"S {i}"]}}) + "\n")
+PY
+for mode in "" --journal; do
+  ds=big${mode//--/_}
+  run L -d "$ds" entities import $mode -i "$TMP/big.json"
+  expect_rc 0 "a 5,000-statement entity ($mode)"
+  [ "$mode" = --journal ] && L -d "$ds" maintenance flush >/dev/null 2>&1
+  [ "$(sql "$ds" "SELECT count(*) FROM statement")" = 5006 ] || fail "the big entity's statements ($mode)"
+done
 printf '%s\n' '{"id": "good2", "schema": "Person", "properties": {"nmae": ["x"]}}' >"$TMP/unknown.json"
 run L -d drops_strict entities import --strict -i "$TMP/unknown.json"
 expect_rc 1 "--strict unknown property"; expect_err "unknown.json line 1: unknown property 'Person:nmae'"

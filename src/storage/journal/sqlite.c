@@ -646,12 +646,12 @@ static int sqlite_connect(lh_journal *j, const char *path, lh_error *err) {
   /* WAL: readers never block the writer; NORMAL sync is durable against process crashes
    * (a power loss may lose the last transactions, never corrupt the file) */
   rc = s->memory ? 0 : set_wal(s, err);
-  /* Debian builds SQLite with SECURE_DELETE, which overwrites every page a flush frees
-   * (dropping a drained segment wrote the whole segment again); the rows live on in the
-   * lake, so there is nothing to scrub */
   /* 8 MiB of page cache for every use: a bulk import's transaction appends about 60 pages,
    * a scan reads each page once, and a larger cache only spreads the same work over more
-   * memory (64 MiB for the inserts made an import of 10 M statements 1 s slower here) */
+   * memory (64 MiB for the inserts made an import of 10 M statements 1 s slower here).
+   * Debian builds SQLite with SECURE_DELETE, which overwrites every page a flush frees
+   * (dropping a drained segment wrote the whole segment again); the rows live on in the
+   * lake, so there is nothing to scrub. */
   if (!rc)
     rc = sq_exec(s, "PRAGMA cache_size=-8192; PRAGMA secure_delete=OFF", err);
   if (rc) {
