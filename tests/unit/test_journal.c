@@ -218,6 +218,9 @@ static size_t nsegments(lh_journal *j) {
 
 /* ---- tests --------------------------------------------------------------------------------- */
 
+static lh_row name_row(const char *dataset, const char *entity_id, const char *id,
+                       const char *value);
+
 static void test_empty_flush(void **state) {
   const char *ds = fresh_dataset();
   lh_journal *j = open_journal(state, ds);
@@ -418,6 +421,50 @@ static void test_times_vary(void **state) {
   drain d = {0};
   lh_journal_flush_result r;
   assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  assert_same_rows(&want, &d.got);
+  lines_free(&want);
+  lines_free(&d.got);
+  lh_journal_close(j);
+}
+
+/* A writer that reuses its memory: the same row array and the same string buffers, their
+ * contents rewritten between inserts at unchanged lengths (ids, values, origins, a language
+ * where there was none and back, the times, a tombstone, the external flag). The SQLite
+ * journal binds a parameter again only when its pointer or length changes, so every row
+ * read back must hold what the buffers held when it was inserted. 130 rows a round: two
+ * 64-row statements and two rows one at a time. */
+static void test_reused_memory(void **state) {
+  const char *ds = fresh_dataset();
+  lh_journal *j = open_journal(state, ds);
+  enum { N = 130, ROUNDS = 3 };
+  static lh_row rows[N];
+  static char ids[N][LH_SHA1_HEX_SIZE], vals[N][16], origin[8], lang[4], orig[8];
+  lh_error err = {0};
+  lines want = {0};
+  for (int k = 0; k < ROUNDS; k++) {
+    snprintf(origin, sizeof origin, "crawl%c", 'a' + k);
+    snprintf(lang, sizeof lang, "%s", k == 1 ? "eng" : "deu");
+    snprintf(orig, sizeof orig, "orig-%d", k);
+    for (int i = 0; i < N; i++) {
+      lh_row *r = &rows[i];
+      snprintf(vals[i], sizeof vals[i], "r%d-v%04d", k, i);
+      lh_sha1_hex(vals[i], strlen(vals[i]), ids[i]);
+      *r = name_row(ds, i % 2 ? "ent-a" : "ent-b", ids[i], vals[i]);
+      r->origin = origin;
+      r->lang = k == 0 ? NULL : lang;
+      r->original_value = k == 1 && i % 3 == 0 ? orig : NULL;
+      r->external = (i + k) % 2 == 0;
+      r->first_seen = 1700000000000000LL + k * 1000000LL;
+      r->last_seen = 1700000500000000LL + k * 2000000LL;
+      r->deleted_at = k == 1 ? 1700001000000000LL + i : LH_TIME_NULL;
+    }
+    assert_int_equal(lh_journal_insert(j, rows, N, &err), 0);
+    lines_of_rows(&want, rows, N);
+  }
+  drain d = {0};
+  lh_journal_flush_result r;
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
+  assert_int_equal(r.rows, N * ROUNDS);
   assert_same_rows(&want, &d.got);
   lines_free(&want);
   lines_free(&d.got);
@@ -1033,6 +1080,7 @@ int main(void) {
       FOR_BACKENDS(test_awkward_values),
       FOR_BACKENDS(test_failed_drain_keeps_rows),
       FOR_BACKENDS(test_times_vary),
+      FOR_BACKENDS(test_reused_memory),
       cmocka_unit_test_prestate(test_unreadable_row, &SQLITE_FILE),
       cmocka_unit_test_prestate(test_unreadable_row, &POSTGRES),
       FOR_BACKENDS(test_iterate_entity),
