@@ -885,8 +885,9 @@ static void test_bulk_checkpoints(void **state) {
   if (lh_journal_open(uri, "bulk", NULL, &j, &err))
     fail_msg("open %s: %s", uri, err.message);
   assert_int_equal(lh_journal_bulk(j, true, &err), 0);
-  /* 2.6 M rows of about 210 bytes (550 MB): past the 4,000-page (256 MiB) WAL of a restart */
-  enum { BATCH = 16384, BATCHES = 160 };
+  /* 3.9 M rows of about 210 bytes (850 MB): past the 4,000-page (256 MiB) WAL of a restart,
+   * and past the bound on its length below */
+  enum { BATCH = 16384, BATCHES = 240 };
   lh_row *rows = calloc(BATCH, sizeof *rows);
   char(*ids)[LH_SHA1_HEX_SIZE] = calloc(BATCH, sizeof *ids);
   char(*vals)[96] = calloc(BATCH, sizeof *vals);
@@ -914,11 +915,15 @@ static void test_bulk_checkpoints(void **state) {
                 "at most %.0f MB unsynced\n",
                 wal_written / 1e6, wal_end / 1e6, (long long)wal_restarts, (long long)db_syncs,
                 max / 1e6);
-  /* the WAL started over, and stayed near 256 MiB (it grows while the checkpointer catches up) */
+  /* the WAL started over, and stayed within reach of 256 MiB: it grows while the checkpointer
+   * catches up (to 360-490 MB here), and past 8,000 pages (524 MB) the inserts wait for a
+   * RESTART (without that bound it reached 702 MB beside a CPU hog) */
   assert_true(wal_restarts >= 1);
-  assert_true(wal_end < 512LL << 20);
-  /* no sync of the database file had more than about two checkpoints' pages to write */
-  assert_true(max < 160LL << 20);
+  assert_true(wal_end < 640LL << 20);
+  /* no sync of the database file had the whole WAL of a restart to write (255 MB when only the
+   * RESTART synced): a checkpoint's pages, more of them when the checkpointer falls behind on
+   * a busy machine (65 MB alone, up to 142 MB beside a CPU hog) */
+  assert_true(max < 200LL << 20);
 }
 
 /* SQLite: a connection's page cache stays at 8 MiB whatever it does (bulk inserts, scans,

@@ -15,7 +15,15 @@ typedef struct lh__row_batch {
   size_t n, cap, first; /* first: the capacity of the first allocation */
   /* the last first_seen, last_seen and deleted_at texts parsed, and their values */
   char ts_text[3][40];
+  size_t ts_len[3];
   lh_time ts_value[3];
+  /* the last bucket text parsed, and its value */
+  char bucket_text[32];
+  size_t bucket_len;
+  lh_bucket bucket;
+  /* the previous row's text columns (LH_ROW_COLUMNS order) and their lengths */
+  const char *prev[LH_ROW_NCOLUMNS];
+  size_t prev_len[LH_ROW_NCOLUMNS];
 } lh__row_batch;
 
 void lh__row_batch_init(lh__row_batch *b, size_t cap);

@@ -14,6 +14,7 @@ void lh__row_batch_init(lh__row_batch *b, size_t cap) {
   memset(b, 0, sizeof *b);
   lh__arena_init(&b->arena, 1 << 20, 0);
   b->first = cap ? cap : LH__JOURNAL_READ_BATCH;
+  b->bucket_len = SIZE_MAX; /* none parsed yet */
 }
 
 void lh__row_batch_reset(lh__row_batch *b) {
@@ -79,22 +80,31 @@ static int parse_ts(const char *s, size_t n, lh_time *out, lh_error *err) {
   return lh_time_parse_iso(s, n, out, err);
 }
 
-/* The string of text column c (LH_ROW_COLUMNS order) of a row, NULL if none. */
-static const char *column_text(const lh_row *r, int c) {
-  switch (c) {
-  case 1: return r->id;
-  case 2: return r->entity_id;
-  case 3: return r->dataset;
-  case 5: return r->origin;
-  case 6: return r->source;
-  case 7: return r->schema;
-  case 8: return r->prop;
-  case 9: return r->prop_type;
-  case 11: return r->original_value;
-  case 12: return r->lang;
-  case 16: return r->fragment;
-  default: return NULL;
+/* The text columns of LH_ROW_COLUMNS that rows point at (the others are parsed) */
+static const int TEXT_COLUMNS[] = {1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 16};
+enum { VALUE = 10 };
+
+/* A timestamp column's text: the last text parsed per column is remembered, as times
+ * repeat row after row. */
+static int add_ts(lh__row_batch *b, int i, const char *v, size_t n, lh_time *out, const char *table,
+                  lh_error *err) {
+  *out = LH_TIME_NULL;
+  if (!v)
+    return 0;
+  if (n == b->ts_len[i] && n && memcmp(b->ts_text[i], v, n) == 0) {
+    *out = b->ts_value[i];
+    return 0;
   }
+  static const int COLUMN[3] = {14, 15, 17};
+  int rc = parse_ts(v, n, out, err);
+  if (rc)
+    return lh_error_prefix(err, rc, "%s: column '%s'", table, LH_ROW_COLUMNS[COLUMN[i]]);
+  if (n < sizeof b->ts_text[i]) {
+    memcpy(b->ts_text[i], v, n);
+    b->ts_len[i] = n;
+    b->ts_value[i] = *out;
+  }
+  return 0;
 }
 
 int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t *lens,
@@ -102,24 +112,24 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
   if (LH_ARRAY_RESERVE(b->rows, b->cap, b->n + 1, b->first))
     return lh_error_set(err, LH_ENOMEM, "out of memory");
   lh_row *row = &b->rows[b->n];
-  const lh_row *prev = b->n ? &b->rows[b->n - 1] : NULL;
   memset(row, 0, sizeof *row);
-  const char *s[LH_ROW_NCOLUMNS];
-  for (int i = 0; i < LH_ROW_NCOLUMNS; i++) {
-    s[i] = NULL;
-    if (v[i] && i != 0 && i != 4 && i != 13 && i != 14 && i != 15 && i != 17) {
-      /* entity ids, datasets, origins, schemata ... repeat row after row: one copy, and
-       * the append sees the same pointer and skips its own check and copy */
-      const char *p = prev ? column_text(prev, i) : NULL;
-      if (i != 10 && p && strnlen(p, lens[i] + 1) == lens[i] && memcmp(p, v[i], lens[i]) == 0) {
-        s[i] = p;
-        continue;
-      }
-      char *c = lh__arena_strndup(&b->arena, v[i], lens[i]);
-      if (!c)
-        return lh_error_set(err, LH_ENOMEM, "out of memory");
-      s[i] = c;
+  const char *s[LH_ROW_NCOLUMNS] = {0};
+  for (size_t k = 0; k < sizeof TEXT_COLUMNS / sizeof *TEXT_COLUMNS; k++) {
+    int i = TEXT_COLUMNS[k];
+    if (!v[i])
+      continue;
+    /* entity ids, datasets, origins, schemata ... repeat row after row: one copy, and
+     * the append sees the same pointer and skips its own check and copy (the previous
+     * row's strings are in this batch's arena; a batch starts without one) */
+    const char *p = b->n ? b->prev[i] : NULL;
+    if (i != VALUE && p && b->prev_len[i] == lens[i] && memcmp(p, v[i], lens[i]) == 0) {
+      s[i] = p;
+      continue;
     }
+    char *c = lh__arena_strndup(&b->arena, v[i], lens[i]);
+    if (!c)
+      return lh_error_set(err, LH_ENOMEM, "out of memory");
+    s[i] = c;
   }
   if (!v[0] || lens[0] >= LH_SHARD_SIZE)
     return lh_error_set(err, LH_EPARSE, "%s: invalid shard", table);
@@ -128,13 +138,20 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
   row->id = s[1];
   row->entity_id = s[2];
   row->dataset = s[3];
-  char bucket[32];
-  if (!v[4] || lens[4] >= sizeof bucket)
+  if (!v[4] || lens[4] >= sizeof b->bucket_text)
     return lh_error_set(err, LH_EPARSE, "%s: invalid bucket", table);
-  memcpy(bucket, v[4], lens[4]);
-  bucket[lens[4]] = '\0';
-  if (lh_bucket_parse(bucket, &row->bucket))
-    return lh_error_set(err, LH_EPARSE, "%s: invalid bucket '%s'", table, bucket);
+  if (lens[4] != b->bucket_len || memcmp(b->bucket_text, v[4], lens[4]) != 0) {
+    char bucket[sizeof b->bucket_text];
+    memcpy(bucket, v[4], lens[4]);
+    bucket[lens[4]] = '\0';
+    if (lh_bucket_parse(bucket, &b->bucket)) {
+      b->bucket_len = SIZE_MAX;
+      return lh_error_set(err, LH_EPARSE, "%s: invalid bucket '%s'", table, bucket);
+    }
+    memcpy(b->bucket_text, bucket, lens[4] + 1);
+    b->bucket_len = lens[4];
+  }
+  row->bucket = b->bucket;
   row->origin = s[5];
   row->source = s[6];
   row->schema = s[7];
@@ -147,33 +164,20 @@ int lh__row_batch_add_text(lh__row_batch *b, const char *const *v, const size_t 
   if (!v[13])
     return lh_error_set(err, LH_EPARSE, "%s: column 'external' is NULL", table);
   row->external = v[13][0] == '1' || v[13][0] == 't' || v[13][0] == 'T';
-  lh_time *ts[3] = {&row->first_seen, &row->last_seen, &row->deleted_at};
-  const int tcol[3] = {14, 15, 17};
-  for (int i = 0; i < 3; i++) {
-    *ts[i] = LH_TIME_NULL;
-    if (!v[tcol[i]])
-      continue;
-    /* timestamps repeat too: the last text parsed per column is remembered */
-    char *last = b->ts_text[i];
-    size_t n = lens[tcol[i]];
-    if (n && n < sizeof b->ts_text[i] && strnlen(last, n + 1) == n &&
-        memcmp(last, v[tcol[i]], n) == 0) {
-      *ts[i] = b->ts_value[i];
-      continue;
-    }
-    int rc = parse_ts(v[tcol[i]], lens[tcol[i]], ts[i], err);
-    if (rc)
-      return lh_error_prefix(err, rc, "%s: column '%s'", table, LH_ROW_COLUMNS[tcol[i]]);
-    if (lens[tcol[i]] < sizeof b->ts_text[i]) {
-      memcpy(last, v[tcol[i]], lens[tcol[i]]);
-      last[lens[tcol[i]]] = '\0';
-      b->ts_value[i] = *ts[i];
-    }
-  }
+  int rc = add_ts(b, 0, v[14], lens[14], &row->first_seen, table, err);
+  rc = rc ? rc : add_ts(b, 1, v[15], lens[15], &row->last_seen, table, err);
+  rc = rc ? rc : add_ts(b, 2, v[17], lens[17], &row->deleted_at, table, err);
+  if (rc)
+    return rc;
   row->fragment = s[16];
-  int rc = lh_row_check_required(row, err);
+  rc = lh_row_check_required(row, err);
   if (rc)
     return lh_error_prefix(err, rc, "%s", table);
+  for (size_t k = 0; k < sizeof TEXT_COLUMNS / sizeof *TEXT_COLUMNS; k++) {
+    int i = TEXT_COLUMNS[k];
+    b->prev[i] = s[i];
+    b->prev_len[i] = s[i] ? lens[i] : 0;
+  }
   b->n++;
   return 0;
 }

@@ -65,6 +65,9 @@ typedef struct sq {
  * (at most this many rounds; each one leaves what was inserted while it ran) */
 #define CATCH_UP_FRAMES 64
 #define CATCH_UP_ROUNDS 8
+/* ... and no more once the WAL is this long: inserts that outpace the checkpoints (a busy
+ * machine) then wait for a RESTART instead of growing the WAL further */
+#define WAL_CAP_PAGES (8 * CHECKPOINT_PAGES)
 
 static void bulk_stop(sq *s);
 
@@ -523,11 +526,12 @@ static void *checkpointer_main(void *arg) {
     if (wal >= WAL_RESTART_PAGES && (rc == SQLITE_OK || rc == SQLITE_BUSY)) {
       /* a RESTART holds the inserts while it syncs the WAL, copies what is left of it and
        * syncs the database file: PASSIVE ones first, until a few frames are left */
-      for (int i = 0;
-           i < CATCH_UP_ROUNDS && (rc == SQLITE_OK || rc == SQLITE_BUSY) &&
-           atomic_load_explicit(&s->wal_pages, memory_order_relaxed) - done > CATCH_UP_FRAMES;
-           i++)
+      for (int i = 0; i < CATCH_UP_ROUNDS && (rc == SQLITE_OK || rc == SQLITE_BUSY); i++) {
+        int pages = atomic_load_explicit(&s->wal_pages, memory_order_relaxed);
+        if (pages - done <= CATCH_UP_FRAMES || pages >= WAL_CAP_PAGES)
+          break;
         rc = checkpoint_synced(s, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      }
       if (rc == SQLITE_OK || rc == SQLITE_BUSY)
         rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
     }
