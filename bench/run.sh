@@ -227,6 +227,12 @@ cpu_pairs = [b[2] / d[2] for b, d in zip(runs.get("baseline", []), runs.get("dir
              if b[0] and d[0] and d[2]]
 summary["direct_vs_baseline_cpu_median_of_runs"] = (round(statistics.median(cpu_pairs), 3)
                                                     if cpu_pairs else None)
+# the journal paths per run too: their statements/s at a baseline of one speed are comparable
+# between runs of a machine whose speed drifts by a quarter within a session
+for v in ("sqlite_journal", "sqlite_journal_reused", "postgres_journal"):
+    pairs = [b[0] / j[0] for b, j in zip(runs.get("baseline", []), runs.get(v, [])) if b[0] and j[0]]
+    summary[v + "_vs_baseline_per_run"] = [round(p, 3) for p in pairs]
+    summary[v + "_vs_baseline_median_of_runs"] = round(statistics.median(pairs), 3) if pairs else None
 print(json.dumps(summary))
 PY
 fi
