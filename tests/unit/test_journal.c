@@ -431,8 +431,9 @@ static void test_times_vary(void **state) {
  * contents rewritten between inserts at unchanged lengths (ids, values, origins, a language
  * where there was none and back, the times, a tombstone, the external flag). The SQLite
  * journal binds a parameter again only when its pointer or length changes, so every row
- * read back must hold what the buffers held when it was inserted. 130 rows a round: two
- * 64-row statements and two rows one at a time. */
+ * read back must hold what the buffers held when it was inserted, also after a flush made
+ * the table anew (the prepared inserts are prepared again, their bindings kept). 130 rows a
+ * round: two 64-row statements and two rows one at a time. */
 static void test_reused_memory(void **state) {
   const char *ds = fresh_dataset();
   lh_journal *j = open_journal(state, ds);
@@ -441,6 +442,8 @@ static void test_reused_memory(void **state) {
   static char ids[N][LH_SHA1_HEX_SIZE], vals[N][16], origin[8], lang[4], orig[8];
   lh_error err = {0};
   lines want = {0};
+  drain d = {0};
+  lh_journal_flush_result fr;
   for (int k = 0; k < ROUNDS; k++) {
     snprintf(origin, sizeof origin, "crawl%c", 'a' + k);
     snprintf(lang, sizeof lang, "%s", k == 1 ? "eng" : "deu");
@@ -460,11 +463,13 @@ static void test_reused_memory(void **state) {
     }
     assert_int_equal(lh_journal_insert(j, rows, N, &err), 0);
     lines_of_rows(&want, rows, N);
+    if (k == 0) { /* the next rounds go into the table the flush creates anew */
+      assert_int_equal(lh_journal_flush(j, false, record, &d, &fr, &err), 0);
+      assert_int_equal(fr.rows, N);
+    }
   }
-  drain d = {0};
-  lh_journal_flush_result r;
-  assert_int_equal(lh_journal_flush(j, false, record, &d, &r, &err), 0);
-  assert_int_equal(r.rows, N * ROUNDS);
+  assert_int_equal(lh_journal_flush(j, false, record, &d, &fr, &err), 0);
+  assert_int_equal(fr.rows, N * (ROUNDS - 1));
   assert_same_rows(&want, &d.got);
   lines_free(&want);
   lines_free(&d.got);
