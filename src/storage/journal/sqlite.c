@@ -65,8 +65,9 @@ typedef struct sq {
  * (at most this many rounds; each one leaves what was inserted while it ran) */
 #define CATCH_UP_FRAMES 64
 #define CATCH_UP_ROUNDS 8
-/* ... and no more once the WAL is this long: inserts that outpace the checkpoints (a busy
- * machine) then wait for a RESTART instead of growing the WAL further */
+/* Once the WAL is this long the inserting connection runs a RESTART itself, which waits for
+ * the checkpointer and copies what is left: inserts that outpace the checkpoints (a busy
+ * machine, a slow disk) wait instead of growing the WAL further. */
 #define WAL_CAP_PAGES (8 * CHECKPOINT_PAGES)
 
 static void bulk_stop(sq *s);
@@ -526,12 +527,11 @@ static void *checkpointer_main(void *arg) {
     if (wal >= WAL_RESTART_PAGES && (rc == SQLITE_OK || rc == SQLITE_BUSY)) {
       /* a RESTART holds the inserts while it syncs the WAL, copies what is left of it and
        * syncs the database file: PASSIVE ones first, until a few frames are left */
-      for (int i = 0; i < CATCH_UP_ROUNDS && (rc == SQLITE_OK || rc == SQLITE_BUSY); i++) {
-        int pages = atomic_load_explicit(&s->wal_pages, memory_order_relaxed);
-        if (pages - done <= CATCH_UP_FRAMES || pages >= WAL_CAP_PAGES)
-          break;
+      for (int i = 0;
+           i < CATCH_UP_ROUNDS && (rc == SQLITE_OK || rc == SQLITE_BUSY) &&
+           atomic_load_explicit(&s->wal_pages, memory_order_relaxed) - done > CATCH_UP_FRAMES;
+           i++)
         rc = checkpoint_synced(s, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      }
       if (rc == SQLITE_OK || rc == SQLITE_BUSY)
         rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
     }
@@ -545,12 +545,25 @@ static void *checkpointer_main(void *arg) {
 
 /* sqlite3_wal_hook of the inserting connection in bulk mode, after each commit */
 static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages) {
-  (void)db;
   (void)name;
   sq *s = ctx;
   atomic_store_explicit(&s->wal_pages, pages, memory_order_relaxed);
   if (pages < s->ckpt_last) /* the WAL started over */
     s->ckpt_last = 0;
+  if (pages >= WAL_CAP_PAGES) {
+    /* BUSY at once while the checkpointer runs (it holds the checkpoint lock): again every
+     * millisecond, for at most the busy timeout (a reader that never lets go) */
+    int log = 0, done = 0, rc = SQLITE_BUSY;
+    for (int waited = 0; rc == SQLITE_BUSY && waited < BUSY_TIMEOUT_MS; waited++) {
+      rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+      if (rc == SQLITE_BUSY)
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
+    if (rc != SQLITE_OK)
+      lh_log_warning("journal (sqlite %s): checkpoint: %s", s->path, sqlite3_errmsg(db));
+    s->ckpt_last = 0;
+    return SQLITE_OK;
+  }
   if (pages - s->ckpt_last >= CHECKPOINT_PAGES) {
     s->ckpt_last = pages;
     pthread_mutex_lock(&s->ckpt_mu);
