@@ -50,6 +50,7 @@ typedef struct sq {
   int ckpt_last;        /* inserter: WAL size (pages) when the checkpointer was last asked to run */
   int ckpt_wal;         /* the same, for the checkpointer (guarded by ckpt_mu) */
   atomic_int wal_pages; /* the WAL's length after the last insert */
+  int cap_next;         /* inserter: the WAL's length at which it runs a RESTART itself */
   /* the text bound to each timestamp parameter (insert_many's rows, then insert_one's),
    * formatted again only when the row's time differs from the one it holds */
   lh__sql_ts_memo ts[ROWS_PER_INSERT + 1][3];
@@ -69,6 +70,9 @@ typedef struct sq {
  * the checkpointer and copies what is left: inserts that outpace the checkpoints (a busy
  * machine, a slow disk) wait instead of growing the WAL further. */
 #define WAL_CAP_PAGES (8 * CHECKPOINT_PAGES)
+/* How long that RESTART waits (for the checkpointer, for readers of the WAL); when a reader
+ * holds on longer, the inserts go on and try again after another half cap of WAL. */
+#define CAP_WAIT_MS 10000
 
 static void bulk_stop(sq *s);
 
@@ -548,20 +552,29 @@ static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages) {
   (void)name;
   sq *s = ctx;
   atomic_store_explicit(&s->wal_pages, pages, memory_order_relaxed);
-  if (pages < s->ckpt_last) /* the WAL started over */
+  if (pages < s->ckpt_last) { /* the WAL started over */
     s->ckpt_last = 0;
-  if (pages >= WAL_CAP_PAGES) {
-    /* BUSY at once while the checkpointer runs (it holds the checkpoint lock): again every
-     * millisecond, for at most the busy timeout (a reader that never lets go) */
+    s->cap_next = WAL_CAP_PAGES;
+  }
+  if (pages >= s->cap_next) {
+    /* BUSY while the checkpointer runs (it holds the checkpoint lock) or a reader uses the
+     * WAL: again every millisecond for CAP_WAIT_MS (the busy handler, which would wait up to
+     * BUSY_TIMEOUT_MS for each reader, is off meanwhile) */
     int log = 0, done = 0, rc = SQLITE_BUSY;
-    for (int waited = 0; rc == SQLITE_BUSY && waited < BUSY_TIMEOUT_MS; waited++) {
+    sqlite3_busy_handler(db, NULL, NULL);
+    for (int waited = 0; rc == SQLITE_BUSY && waited < CAP_WAIT_MS; waited++) {
       rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
       if (rc == SQLITE_BUSY)
         nanosleep(&(struct timespec){0, 1000000L}, NULL);
     }
-    if (rc != SQLITE_OK)
+    sqlite3_busy_handler(db, busy_wait, NULL);
+    if (rc != SQLITE_OK) {
       lh_log_warning("journal (sqlite %s): checkpoint: %s", s->path, sqlite3_errmsg(db));
+      s->cap_next = pages + WAL_CAP_PAGES / 2;
+      return SQLITE_OK;
+    }
     s->ckpt_last = 0;
+    s->cap_next = WAL_CAP_PAGES;
     return SQLITE_OK;
   }
   if (pages - s->ckpt_last >= CHECKPOINT_PAGES) {
@@ -612,6 +625,7 @@ static int sq_bulk(lh_journal *j, bool on, lh_error *err) {
   }
   s->bulk = true;
   s->ckpt_last = 0;
+  s->cap_next = WAL_CAP_PAGES;
   sqlite3_wal_hook(s->db, wal_grew, s); /* replaces the autocheckpoint */
   return 0;
 }
